@@ -1,0 +1,110 @@
+// Effective settings: defaults, then the config file, then HOOKMCP_* environment, then flags.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hookmcp/core/result.hpp"
+
+namespace hookmcp::config {
+
+inline constexpr const char* kProviders[] = {"github",  "stripe", "slack", "standard",
+                                             "shopify", "gitlab", "hmac",  "none"};
+
+enum class Durability { kFull, kNormal };
+
+// A secret as the user wrote it (`env:NAME` or a literal) and its resolved value.
+struct Secret {
+  std::string reference;
+  std::string value;
+  // What may be shown to a person: the env reference, never a literal's value.
+  std::string redacted() const;
+};
+
+struct Source {
+  std::string name;
+  std::string provider;
+  std::vector<Secret> secrets;
+  int tolerance_s = 300;
+  std::vector<std::string> ignore_types;
+  // provider "hmac": where the signature is and how it is encoded.
+  std::string header;
+  std::string algorithm = "sha256";  // sha1 | sha256 | sha512
+  std::string encoding = "hex";      // hex | base64
+  std::string prefix;
+  std::string timestamp_header;  // optional; enables the tolerance check
+  std::string signed_template;   // e.g. "{timestamp}.{body}"; default is the body alone
+  // providers "hmac" and "none": where type and delivery id come from.
+  std::string type_header = "X-Event-Type";
+  std::string type_pointer = "/type";
+  std::string delivery_header = "X-Delivery-Id";
+};
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8787;
+  std::string to_string() const;  // host:port, IPv6 hosts in brackets
+};
+
+struct Config {
+  Endpoint listen;
+  std::string database;
+  Durability durability = Durability::kFull;
+  uint64_t max_body_bytes = uint64_t{25} << 20;
+  // Bytes of accepted bodies waiting for their commit; past it intake answers 503.
+  uint64_t max_pending_bytes = uint64_t{256} << 20;
+  int retention_max_age_days = 30;           // 0: keep forever
+  int64_t retention_max_events = 1'000'000;  // 0: no limit
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::vector<Secret> mcp_tokens;
+  std::vector<std::string> mcp_allowed_origins;
+  std::vector<std::string> mcp_allowed_hosts;
+  std::optional<std::vector<std::string>> mcp_channel_sources;  // unset: all sources
+  std::map<std::string, Source> sources;
+  bool allow_unsigned = false;
+  std::string log_level = "info";
+  std::string config_file;  // where the file settings came from, if any
+
+  // The effective settings as JSON, every secret redacted.
+  nlohmann::json to_redacted_json() const;
+};
+
+// Settings given on the command line; unset ones fall through to env, file, defaults.
+struct Overrides {
+  std::optional<std::string> config_file;
+  std::optional<std::string> database;
+  std::optional<std::string> listen;
+  std::optional<std::string> log_level;
+  bool allow_unsigned = false;
+};
+
+using Getenv = std::function<std::optional<std::string>(const std::string&)>;
+Getenv process_env();
+
+// Loads and validates. An error message names the flag, variable or field at fault.
+Result<Config> load(const Overrides& overrides, const Getenv& getenv);
+
+// Parses a JSON config document (already read) onto `config`. `origin` names it in errors.
+Status apply_json(const nlohmann::json& doc, const Getenv& getenv, Config& config);
+
+Result<Endpoint> parse_endpoint(const std::string& text);
+bool is_loopback_host(const std::string& host);
+
+// A source name, in config and in /hooks/{source}: 1 to 64 of [A-Za-z0-9._-].
+bool valid_source_name(std::string_view name);
+
+// $XDG_DATA_HOME/hookmcp/events.db, else ~/.local/share/hookmcp/events.db.
+std::string default_database_path(const Getenv& getenv);
+
+// Rules that depend on several settings at once, e.g. a public listener needs signed sources.
+Status check_exposure(const Config& config);
+
+}  // namespace hookmcp::config

@@ -1,0 +1,44 @@
+// A webhook delivery as hookmcp stores it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace hookmcp {
+
+// What intake hands to the store. Every field is final: the store adds only the id.
+struct NewEvent {
+  std::string source;
+  std::string provider;
+  std::string type;
+  std::string action;
+  std::string delivery_id;     // unique per source; dedup key
+  int64_t received_at_ms = 0;  // Unix epoch, milliseconds
+  bool verified = false;
+  std::string headers_json;  // JSON object of the request headers, credentials redacted
+  std::string content_type;
+  std::string body;  // byte for byte as received
+};
+
+struct Event {
+  int64_t id = 0;
+  std::string source;
+  std::string provider;
+  std::string type;
+  std::string action;
+  std::string delivery_id;
+  int64_t received_at_ms = 0;
+  bool verified = false;
+  std::string headers_json;
+  std::string content_type;
+  std::string body;
+  int64_t size = 0;
+  std::optional<int64_t> acked_at_ms;
+  std::string ack_note;
+};
+
+// RFC 3339 UTC with milliseconds: 2026-11-29T07:04:38.123Z
+std::string format_rfc3339_ms(int64_t epoch_ms);
+
+}  // namespace hookmcp

@@ -1,0 +1,77 @@
+// Process-wide counters for GET /metrics (Prometheus text format 0.0.4).
+// Every member is lock-free and safe to update from any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hookmcp {
+
+class Counter {
+ public:
+  void inc(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+class Gauge {
+ public:
+  void add(int64_t n) { value_.fetch_add(n, std::memory_order_relaxed); }
+  void set(int64_t n) { value_.store(n, std::memory_order_relaxed); }
+  int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> value_{0};
+};
+
+// Cumulative buckets with fixed upper bounds, as Prometheus expects.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> upper_bounds);
+  void observe(double value);
+  // Appends the _bucket, _sum and _count lines for `name`.
+  void render(std::string& out, std::string_view name) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::atomic<uint64_t>> counts_;  // one per bound, plus +Inf
+  std::atomic<double> sum_{0};
+  std::atomic<uint64_t> count_{0};
+};
+
+// Why intake refused a delivery; each is one label value of hookmcp_webhooks_rejected_total.
+enum class RejectReason {
+  kSignature,
+  kUnknownSource,
+  kTooLarge,
+  kOverloaded,
+  kStorage,
+  kBadRequest,
+  kCount_,
+};
+std::string_view to_string(RejectReason reason);
+
+struct Metrics {
+  Counter webhooks_received;
+  Counter webhooks_stored;
+  Counter webhooks_duplicate;
+  Counter webhooks_filtered;
+  std::array<Counter, static_cast<size_t>(RejectReason::kCount_)> webhooks_rejected;
+  Histogram intake_latency_seconds{
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  Histogram commit_batch_size{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+  Gauge mcp_sessions;
+  Counter notifications_sent;
+  Counter notifications_dropped;
+
+  void reject(RejectReason reason) { webhooks_rejected[static_cast<size_t>(reason)].inc(); }
+  std::string render_prometheus() const;
+};
+
+}  // namespace hookmcp

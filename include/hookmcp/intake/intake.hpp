@@ -1,0 +1,68 @@
+// Webhook intake: a delivery in, a status out. Knows no transport; the HTTP listener hands it
+// requests and writes back what it answers.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hookmcp/config/config.hpp"
+#include "hookmcp/core/clock.hpp"
+#include "hookmcp/core/headers.hpp"
+#include "hookmcp/core/metrics.hpp"
+#include "hookmcp/store/store.hpp"
+#include "hookmcp/verify/verifier.hpp"
+
+namespace hookmcp::intake {
+
+struct Request {
+  std::string source;  // from /hooks/{source}
+  Headers headers;
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json";
+  std::optional<int> retry_after_s;
+};
+
+using Respond = std::function<void(Response)>;
+
+class Intake {
+ public:
+  // `store`, `clock` and `metrics` must outlive the Intake.
+  Intake(const config::Config& config, store::Store& store, const Clock& clock, Metrics& metrics);
+
+  // Thread-safe. Calls `respond` exactly once: on the calling thread when the delivery is
+  // refused or filtered, otherwise on the store's writer thread once the event is committed
+  // (so `respond` must only hand the answer back to its connection, not write it).
+  void handle(Request request, Respond respond);
+
+  // A 2xx is never sent for a delivery that is not committed; these are the other answers.
+  static Response error_response(int status, const std::string& message);
+
+ private:
+  struct SourceEntry {
+    config::Source config;
+    std::unique_ptr<verify::Verifier> verifier;
+  };
+  // The configured source, or with no sources configured the open default for any valid name.
+  const SourceEntry* find_source(const std::string& name) const;
+
+  store::Store& store_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  std::map<std::string, SourceEntry> sources_;
+  SourceEntry open_source_;  // used when no sources are configured
+  bool sources_configured_;
+};
+
+// The request headers as a JSON object, credentials (Authorization, Cookie, X-Gitlab-Token...)
+// replaced by "[redacted]"; repeated names are joined with ", ".
+std::string headers_to_json(const Headers& headers);
+
+}  // namespace hookmcp::intake

@@ -1,0 +1,109 @@
+// The event store: the only door to the database.
+//
+// One writer thread commits queued inserts in groups (one transaction, one fsync, many events);
+// readers query on their own connections. Nothing outside this module knows which database sits
+// behind it, so that a PostgreSQL store can take its place.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hookmcp/core/clock.hpp"
+#include "hookmcp/core/event.hpp"
+#include "hookmcp/core/metrics.hpp"
+#include "hookmcp/core/result.hpp"
+
+namespace hookmcp::store {
+
+struct InsertOutcome {
+  int64_t id = 0;
+  bool duplicate = false;  // the same source + delivery id was stored before; `id` is that event
+};
+using InsertCallback = std::function<void(Result<InsertOutcome>)>;
+
+enum class AckFilter { kAll, kPending, kAcked };
+
+struct EventFilter {
+  std::optional<std::string> source;
+  std::optional<std::string> type;
+  std::optional<std::string> action;
+  std::optional<int64_t> since_ms;  // received_at >= since
+  std::optional<int64_t> until_ms;  // received_at < until
+  AckFilter status = AckFilter::kAll;
+  std::optional<int64_t> before_id;  // id < before_id: the next page of a newest-first listing
+  std::optional<int64_t> after_id;   // id > after_id
+  int limit = 20;
+  bool oldest_first = false;
+};
+
+struct SourceStats {
+  std::string name;
+  std::string provider;
+  int64_t events = 0;
+  int64_t pending = 0;
+  int64_t last_event_at_ms = 0;
+};
+
+struct AckOutcome {
+  std::vector<int64_t> acked;
+  std::vector<int64_t> not_found;
+};
+
+// Called on the writer thread after each commit, before the inserts' callbacks, with the events
+// it added in id order (no duplicates; headers and bodies left empty). Must return quickly: the
+// next commit waits for it.
+using CommitListener = std::function<void(const std::vector<Event>&)>;
+
+struct Options {
+  std::string path;
+  bool fsync_each_commit = true;  // durability "full": the WAL is fsynced before `done` runs
+  uint64_t max_pending_bytes = uint64_t{256} << 20;
+  int retention_max_age_days = 0;    // 0: no age limit
+  int64_t retention_max_events = 0;  // 0: no count limit
+  size_t max_batch = 2048;           // events per commit at the most
+  const Clock* clock = nullptr;      // required
+  Metrics* metrics = nullptr;        // optional
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Thread-safe. Queues `event` for the writer. `done` runs on the writer thread once the
+  // commit holding the event is durable, or on the calling thread at once when the event is
+  // refused: kOverloaded past max_pending_bytes, kClosed after close(). On a failed commit it
+  // gets kUnavailable and nothing of that group is stored.
+  virtual void insert(NewEvent event, InsertCallback done) = 0;
+
+  // Readers: thread-safe, blocking (never call them on an I/O thread).
+  virtual Result<std::optional<Event>> get(int64_t id) = 0;
+  // Summaries (no headers, no body) matching `filter`, newest first unless oldest_first.
+  virtual Result<std::vector<Event>> list(const EventFilter& filter) = 0;
+  virtual Result<std::vector<SourceStats>> sources() = 0;
+  virtual Result<int64_t> max_id() = 0;
+
+  // Marks events acknowledged. Thread-safe, blocking: runs on the writer thread.
+  virtual Result<AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) = 0;
+
+  // Whether the last commit succeeded (and, after a failure, a probe commit since).
+  virtual bool healthy() const = 0;
+
+  // Thread-safe. Listeners are called in the order added; add them before inserting.
+  virtual void add_commit_listener(CommitListener listener) = 0;
+
+  // Stops taking inserts, commits everything queued, joins the writer. Idempotent.
+  virtual void close() = 0;
+};
+
+// Opens (creating if needed) the SQLite database at options.path, migrating its schema
+// forward, and starts the writer thread.
+Result<std::unique_ptr<Store>> open_sqlite(const Options& options);
+
+// The schema version this build writes (PRAGMA user_version).
+int sqlite_schema_version();
+
+}  // namespace hookmcp::store

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Format and lint checks: clang-format (no diff allowed) and clang-tidy over src/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+files=$(git ls-files -co --exclude-standard -- '*.cpp' '*.hpp')
+clang-format --dry-run --Werror $files
+echo "lint: clang-format clean"
+
+[ -f build/compile_commands.json ] || scripts/build.sh
+# Each translation unit of the project's own modules and binary.
+sources=$(git ls-files -co --exclude-standard -- 'src/*.cpp')
+printf '%s\n' $sources | xargs -P 2 -n 1 clang-tidy -p build --quiet 2>/dev/null
+echo "lint: clang-tidy clean"

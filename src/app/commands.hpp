@@ -1,0 +1,12 @@
+// The subcommands. Each takes the arguments after its name and returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hookmcp::app {
+
+int run_serve(const std::vector<std::string>& args);
+int run_check_config(const std::vector<std::string>& args);
+
+}  // namespace hookmcp::app

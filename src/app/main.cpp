@@ -1,0 +1,48 @@
+// hookmcp: webhooks in, MCP out.
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(Usage: hookmcp COMMAND [OPTIONS]
+
+Receives webhooks (GitHub, any HMAC sender, or unsigned), stores every delivery durably in
+SQLite, and serves them to AI assistants over the Model Context Protocol.
+
+Commands:
+  serve          run the daemon: webhook intake, /healthz and /metrics on one listener
+  check-config   validate the configuration and print the effective settings
+
+Run 'hookmcp COMMAND --help' for a command's options and examples.
+  --version      print the version
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return hookmcp::app::kExitUsage;
+  }
+  const std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "--version" || command == "version") {
+    std::cout << "hookmcp " << HOOKMCP_VERSION << "\n";
+    return hookmcp::app::kExitOk;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return hookmcp::app::kExitOk;
+  }
+  if (command == "serve") return hookmcp::app::run_serve(rest);
+  if (command == "check-config") return hookmcp::app::run_check_config(rest);
+  std::cerr << "hookmcp: unknown command \"" << command << "\" (see hookmcp --help)\n";
+  return hookmcp::app::kExitUsage;
+}

@@ -1,0 +1,108 @@
+#include "hookmcp/core/metrics.hpp"
+
+#include <cstdio>
+
+namespace hookmcp {
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1) {}
+
+void Histogram::observe(double value) {
+  size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(format_number(value)).append("\n");
+}
+
+}  // namespace
+
+void Histogram::render(std::string& out, std::string_view name) const {
+  std::string bucket = std::string(name) + "_bucket";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += counts_[i].load(std::memory_order_relaxed);
+    std::string le = i < bounds_.size() ? format_number(bounds_[i]) : "+Inf";
+    sample(out, bucket, "le=\"" + le + "\"", static_cast<double>(cumulative));
+  }
+  sample(out, std::string(name) + "_sum", "", sum_.load(std::memory_order_relaxed));
+  sample(out, std::string(name) + "_count", "",
+         static_cast<double>(count_.load(std::memory_order_relaxed)));
+}
+
+std::string_view to_string(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kSignature:
+      return "signature";
+    case RejectReason::kUnknownSource:
+      return "unknown_source";
+    case RejectReason::kTooLarge:
+      return "too_large";
+    case RejectReason::kOverloaded:
+      return "overloaded";
+    case RejectReason::kStorage:
+      return "storage";
+    case RejectReason::kBadRequest:
+      return "bad_request";
+    case RejectReason::kCount_:
+      break;
+  }
+  return "unknown";
+}
+
+std::string Metrics::render_prometheus() const {
+  std::string out;
+  auto counter = [&out](std::string_view name, std::string_view help, const Counter& c) {
+    header(out, name, "counter", help);
+    sample(out, name, "", static_cast<double>(c.value()));
+  };
+  counter("hookmcp_webhooks_received_total", "Webhook deliveries received.", webhooks_received);
+  counter("hookmcp_webhooks_stored_total", "Webhook deliveries committed to the store.",
+          webhooks_stored);
+  counter("hookmcp_webhooks_duplicate_total",
+          "Deliveries already stored (same source and delivery id).", webhooks_duplicate);
+  counter("hookmcp_webhooks_filtered_total", "Deliveries dropped by a source's ignore_types.",
+          webhooks_filtered);
+
+  header(out, "hookmcp_webhooks_rejected_total", "counter", "Deliveries refused, by reason.");
+  for (size_t i = 0; i < webhooks_rejected.size(); ++i) {
+    std::string labels = "reason=\"";
+    labels.append(to_string(static_cast<RejectReason>(i))).append("\"");
+    sample(out, "hookmcp_webhooks_rejected_total", labels,
+           static_cast<double>(webhooks_rejected[i].value()));
+  }
+
+  header(out, "hookmcp_intake_latency_seconds", "histogram",
+         "Time from a delivery's last byte to its answer.");
+  intake_latency_seconds.render(out, "hookmcp_intake_latency_seconds");
+  header(out, "hookmcp_commit_batch_size", "histogram", "Events per store commit.");
+  commit_batch_size.render(out, "hookmcp_commit_batch_size");
+
+  header(out, "hookmcp_mcp_sessions", "gauge", "Open MCP sessions.");
+  sample(out, "hookmcp_mcp_sessions", "", static_cast<double>(mcp_sessions.value()));
+  counter("hookmcp_notifications_sent_total", "MCP notifications sent.", notifications_sent);
+  counter("hookmcp_notifications_dropped_total",
+          "MCP notifications dropped because a client's queue was full.", notifications_dropped);
+  return out;
+}
+
+}  // namespace hookmcp

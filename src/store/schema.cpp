@@ -1,0 +1,77 @@
+#include "schema.hpp"
+
+#include <string>
+#include <vector>
+
+namespace hookmcp::store::sqlite {
+
+namespace {
+
+// Step i takes a database from user_version i to i + 1. Steps are append-only: a released step
+// never changes, a new version adds a step.
+const std::vector<const char*>& steps() {
+  static const std::vector<const char*> kSteps = {
+      // 0 -> 1: events, with one row per (source, delivery id).
+      R"sql(
+        CREATE TABLE events (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          source TEXT NOT NULL,
+          provider TEXT NOT NULL,
+          type TEXT NOT NULL DEFAULT '',
+          action TEXT NOT NULL DEFAULT '',
+          delivery_id TEXT NOT NULL,
+          received_at INTEGER NOT NULL,
+          verified INTEGER NOT NULL,
+          headers TEXT NOT NULL,
+          content_type TEXT NOT NULL DEFAULT '',
+          body BLOB NOT NULL,
+          size INTEGER NOT NULL,
+          acked_at INTEGER,
+          ack_note TEXT
+        );
+        CREATE UNIQUE INDEX events_by_delivery ON events(source, delivery_id);
+        CREATE INDEX events_by_source ON events(source, id);
+        CREATE INDEX events_by_type ON events(type, id);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      )sql",
+  };
+  return kSteps;
+}
+
+Result<int> user_version(Connection& db) {
+  auto stmt = db.prepare("PRAGMA user_version");
+  if (!stmt) return stmt.error();
+  if ((*stmt)->step() != SQLITE_ROW) return (*stmt)->error("PRAGMA user_version");
+  return static_cast<int>((*stmt)->int64(0));
+}
+
+}  // namespace
+
+int schema_version() { return static_cast<int>(steps().size()); }
+
+Status migrate(Connection& db) {
+  for (;;) {
+    Transaction tx(db);
+    // IMMEDIATE: a second process opening the same file waits here, then sees the new version.
+    if (auto s = tx.begin(); !s) return s;
+    auto version = user_version(db);
+    if (!version) return version.error();
+    if (*version > schema_version()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "database schema version " + std::to_string(*version) +
+                            " is newer than this hookmcp understands (" +
+                            std::to_string(schema_version()) + "); upgrade hookmcp");
+    }
+    if (*version == schema_version()) return {};
+    if (auto s = db.exec(steps()[*version]); !s) {
+      return make_error(ErrorCode::kIo, "migration to schema version " +
+                                            std::to_string(*version + 1) +
+                                            " failed: " + s.error().message);
+    }
+    std::string set = "PRAGMA user_version = " + std::to_string(*version + 1);
+    if (auto s = db.exec(set.c_str()); !s) return s;
+    if (auto s = tx.commit(); !s) return s;
+  }
+}
+
+}  // namespace hookmcp::store::sqlite

@@ -1,0 +1,496 @@
+// SQLite store: WAL mode, one writer thread with group commit, a pool of reader connections.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "hookmcp/store/store.hpp"
+#include "schema.hpp"
+#include "sqlite.hpp"
+
+namespace hookmcp::store {
+
+namespace {
+
+using sqlite::Connection;
+using sqlite::ScopedReset;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+constexpr const char* kInsertSql =
+    "INSERT INTO events(source, provider, type, action, delivery_id, received_at, verified, "
+    "headers, content_type, body, size) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kFindDeliverySql =
+    "SELECT id FROM events WHERE source = ? AND delivery_id = ?";
+constexpr const char* kGetSql =
+    "SELECT id, source, provider, type, action, delivery_id, received_at, verified, headers, "
+    "content_type, body, size, acked_at, ack_note FROM events WHERE id = ?";
+constexpr const char* kSummaryColumns =
+    "SELECT id, source, provider, type, action, delivery_id, received_at, verified, '', "
+    "content_type, '', size, acked_at, ack_note FROM events";
+constexpr const char* kProbeSql = "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', ?)";
+constexpr const char* kOldestSql = "SELECT id, received_at FROM events ORDER BY id LIMIT ?";
+constexpr const char* kDeleteThroughSql = "DELETE FROM events WHERE id <= ?";
+constexpr const char* kCountSql = "SELECT count(*) FROM events";
+
+// Rows deleted per retention step, so that pruning never holds the writer for long.
+constexpr int64_t kPruneStep = 1000;
+
+Event read_event(const Statement& s) {
+  Event e;
+  e.id = s.int64(0);
+  e.source = s.text(1);
+  e.provider = s.text(2);
+  e.type = s.text(3);
+  e.action = s.text(4);
+  e.delivery_id = s.text(5);
+  e.received_at_ms = s.int64(6);
+  e.verified = s.int64(7) != 0;
+  e.headers_json = s.text(8);
+  e.content_type = s.text(9);
+  e.body = s.text(10);
+  e.size = s.int64(11);
+  if (!s.is_null(12)) e.acked_at_ms = s.int64(12);
+  e.ack_note = s.text(13);
+  return e;
+}
+
+Status apply_pragmas(Connection& db, bool fsync_each_commit) {
+  if (auto s = db.exec("PRAGMA journal_mode = WAL"); !s) return s;
+  // FULL: the WAL is fsynced at every commit, so a committed event survives power loss.
+  // NORMAL: fsync at checkpoints only; a crash of the process still loses nothing.
+  return db.exec(fsync_each_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Options options, std::unique_ptr<Connection> writer, int64_t event_count)
+      : options_(std::move(options)), writer_db_(std::move(writer)), event_count_(event_count) {
+    writer_ = std::thread([this] { run_writer(); });
+  }
+
+  ~SqliteStore() override { close(); }
+
+  void insert(NewEvent event, InsertCallback done) override {
+    uint64_t bytes = cost(event);
+    Error refused;
+    {
+      std::lock_guard lock(mu_);
+      if (!closing_ && pending_bytes_ + bytes <= options_.max_pending_bytes) {
+        pending_bytes_ += bytes;
+        queue_.push_back({std::move(event), std::move(done)});
+        cv_.notify_one();
+        return;
+      }
+      refused = closing_
+                    ? make_error(ErrorCode::kClosed, "store is closing")
+                    : make_error(ErrorCode::kOverloaded, "too many bytes waiting to be committed");
+    }
+    // Outside the lock: the callback runs on the caller's thread.
+    done(std::move(refused));
+  }
+
+  Result<std::optional<Event>> get(int64_t id) override {
+    return with_reader([&](Connection& db) -> Result<std::optional<Event>> {
+      auto stmt = db.cached(kGetSql);
+      if (!stmt) return stmt.error();
+      Statement& s = **stmt;
+      ScopedReset reset(s);
+      s.bind(1, id);
+      int rc = s.step();
+      if (rc == SQLITE_DONE) return std::optional<Event>();
+      if (rc != SQLITE_ROW) return s.error("get");
+      return std::optional<Event>(read_event(s));
+    });
+  }
+
+  Result<std::vector<Event>> list(const EventFilter& f) override {
+    std::string sql = kSummaryColumns;
+    std::vector<std::pair<int, std::string>> text_binds;
+    std::vector<std::pair<int, int64_t>> int_binds;
+    int n = 0;
+    std::string where;
+    auto add = [&](const std::string& clause) {
+      where += (where.empty() ? " WHERE " : " AND ") + clause;
+    };
+    if (f.source) add("source = ?"), text_binds.emplace_back(++n, *f.source);
+    if (f.type) add("type = ?"), text_binds.emplace_back(++n, *f.type);
+    if (f.action) add("action = ?"), text_binds.emplace_back(++n, *f.action);
+    if (f.since_ms) add("received_at >= ?"), int_binds.emplace_back(++n, *f.since_ms);
+    if (f.until_ms) add("received_at < ?"), int_binds.emplace_back(++n, *f.until_ms);
+    if (f.before_id) add("id < ?"), int_binds.emplace_back(++n, *f.before_id);
+    if (f.after_id) add("id > ?"), int_binds.emplace_back(++n, *f.after_id);
+    if (f.status == AckFilter::kPending) add("acked_at IS NULL");
+    if (f.status == AckFilter::kAcked) add("acked_at IS NOT NULL");
+    sql += where;
+    sql += f.oldest_first ? " ORDER BY id ASC" : " ORDER BY id DESC";
+    sql += " LIMIT ?";
+    int limit_index = ++n;
+    return with_reader([&](Connection& db) -> Result<std::vector<Event>> {
+      auto stmt = db.prepare(sql);
+      if (!stmt) return stmt.error();
+      Statement& s = **stmt;
+      for (const auto& [i, v] : text_binds) s.bind(i, std::string_view(v));
+      for (const auto& [i, v] : int_binds) s.bind(i, v);
+      s.bind(limit_index, static_cast<int64_t>(f.limit));
+      std::vector<Event> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_event(s));
+      if (rc != SQLITE_DONE) return s.error("list");
+      return out;
+    });
+  }
+
+  Result<std::vector<SourceStats>> sources() override {
+    return with_reader([&](Connection& db) -> Result<std::vector<SourceStats>> {
+      auto stmt = db.cached(
+          "SELECT source, max(provider), count(*), sum(acked_at IS NULL), max(received_at) "
+          "FROM events GROUP BY source ORDER BY source");
+      if (!stmt) return stmt.error();
+      Statement& s = **stmt;
+      ScopedReset reset(s);
+      std::vector<SourceStats> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        out.push_back({s.text(0), s.text(1), s.int64(2), s.int64(3), s.int64(4)});
+      }
+      if (rc != SQLITE_DONE) return s.error("sources");
+      return out;
+    });
+  }
+
+  Result<int64_t> max_id() override {
+    return with_reader([&](Connection& db) -> Result<int64_t> {
+      auto stmt = db.cached("SELECT coalesce(max(id), 0) FROM events");
+      if (!stmt) return stmt.error();
+      Statement& s = **stmt;
+      ScopedReset reset(s);
+      if (s.step() != SQLITE_ROW) return s.error("max_id");
+      return s.int64(0);
+    });
+  }
+
+  Result<AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) override {
+    std::promise<Result<AckOutcome>> promise;
+    auto future = promise.get_future();
+    bool queued =
+        run_on_writer([&](Connection& db) { promise.set_value(ack_on_writer(db, ids, note)); });
+    if (!queued) return make_error(ErrorCode::kClosed, "store is closing");
+    return future.get();
+  }
+
+  bool healthy() const override { return healthy_.load(std::memory_order_relaxed); }
+
+  void add_commit_listener(CommitListener listener) override {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.push_back(std::move(listener));
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    cv_.notify_one();
+    // join_mu_ makes concurrent close() calls wait for the one that joins.
+    std::lock_guard join_lock(join_mu_);
+    if (writer_.joinable()) writer_.join();
+  }
+
+ private:
+  struct Pending {
+    NewEvent event;
+    InsertCallback done;
+  };
+  using Job = std::function<void(Connection&)>;
+
+  static uint64_t cost(const NewEvent& e) {
+    return e.body.size() + e.headers_json.size() + e.source.size() + e.delivery_id.size() + 256;
+  }
+
+  bool run_on_writer(Job job) {
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  template <typename F>
+  auto with_reader(F&& f) -> decltype(f(std::declval<Connection&>())) {
+    std::unique_ptr<Connection> db;
+    {
+      std::lock_guard lock(readers_mu_);
+      if (!readers_.empty()) {
+        db = std::move(readers_.back());
+        readers_.pop_back();
+      }
+    }
+    if (!db) {
+      auto opened = Connection::open(options_.path, /*create=*/false);
+      if (!opened) return opened.error();
+      db = std::move(*opened);
+      (void)db->exec("PRAGMA query_only = 1");
+    }
+    auto result = f(*db);
+    std::lock_guard lock(readers_mu_);
+    readers_.push_back(std::move(db));
+    return result;
+  }
+
+  void run_writer() {
+    std::vector<Pending> batch;
+    std::vector<Job> jobs;
+    auto next_maintenance = std::chrono::steady_clock::now();
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, next_maintenance,
+                       [&] { return closing_ || !queue_.empty() || !jobs_.empty(); });
+        size_t take = std::min(queue_.size(), options_.max_batch);
+        batch.clear();
+        for (size_t i = 0; i < take; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        jobs.swap(jobs_);
+        if (closing_ && batch.empty() && jobs.empty()) break;
+      }
+      for (auto& job : jobs) job(*writer_db_);
+      jobs.clear();
+      if (!batch.empty()) commit(batch);
+      if (std::chrono::steady_clock::now() >= next_maintenance) {
+        bool more = maintain();
+        next_maintenance = std::chrono::steady_clock::now() +
+                           (more ? std::chrono::milliseconds(10) : std::chrono::seconds(1));
+      }
+    }
+  }
+
+  // One transaction for the whole batch: one fsync, however many events.
+  void commit(std::vector<Pending>& batch) {
+    std::vector<InsertOutcome> outcomes(batch.size());
+    std::vector<Event> added;
+    Status status = write_batch(batch, outcomes, added);
+    uint64_t bytes = 0;
+    for (const auto& p : batch) bytes += cost(p.event);
+    {
+      std::lock_guard lock(mu_);
+      pending_bytes_ -= bytes;
+    }
+    healthy_.store(status.ok(), std::memory_order_relaxed);
+    if (options_.metrics && status.ok()) {
+      options_.metrics->commit_batch_size.observe(static_cast<double>(batch.size()));
+    }
+    if (status.ok()) event_count_ += static_cast<int64_t>(added.size());
+    // Listeners first: by the time a sender has its 2xx, the fan-out has the event.
+    if (!added.empty()) {
+      std::lock_guard lock(listeners_mu_);
+      for (auto& listener : listeners_) listener(added);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (status.ok()) {
+        batch[i].done(outcomes[i]);
+      } else {
+        batch[i].done(make_error(ErrorCode::kUnavailable, status.error().message));
+      }
+    }
+  }
+
+  Status write_batch(const std::vector<Pending>& batch, std::vector<InsertOutcome>& outcomes,
+                     std::vector<Event>& added) {
+    Connection& db = *writer_db_;
+    auto insert = db.cached(kInsertSql);
+    if (!insert) return insert.error();
+    auto find = db.cached(kFindDeliverySql);
+    if (!find) return find.error();
+    Transaction tx(db);
+    if (auto s = tx.begin(); !s) return s;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const NewEvent& e = batch[i].event;
+      // Look first, then insert: an upsert would burn an AUTOINCREMENT id on every duplicate.
+      // The writer holds the only write transaction, so nothing can come between the two, and
+      // a duplicate from earlier in this same batch is already visible here.
+      Statement& f = **find;
+      ScopedReset reset_find(f);
+      f.bind(1, std::string_view(e.source));
+      f.bind(2, std::string_view(e.delivery_id));
+      int found = f.step();
+      if (found == SQLITE_ROW) {
+        outcomes[i] = {f.int64(0), true};
+        continue;
+      }
+      if (found != SQLITE_DONE) return f.error("find duplicate");
+
+      Statement& s = **insert;
+      ScopedReset reset(s);
+      s.bind(1, std::string_view(e.source));
+      s.bind(2, std::string_view(e.provider));
+      s.bind(3, std::string_view(e.type));
+      s.bind(4, std::string_view(e.action));
+      s.bind(5, std::string_view(e.delivery_id));
+      s.bind(6, e.received_at_ms);
+      s.bind(7, int64_t{e.verified ? 1 : 0});
+      s.bind(8, std::string_view(e.headers_json));
+      s.bind(9, std::string_view(e.content_type));
+      s.bind_blob(10, e.body);
+      s.bind(11, static_cast<int64_t>(e.body.size()));
+      if (s.step() != SQLITE_DONE) return s.error("insert");
+      outcomes[i] = {sqlite3_last_insert_rowid(db.raw()), false};
+      Event summary;
+      summary.id = outcomes[i].id;
+      summary.source = e.source;
+      summary.provider = e.provider;
+      summary.type = e.type;
+      summary.action = e.action;
+      summary.delivery_id = e.delivery_id;
+      summary.received_at_ms = e.received_at_ms;
+      summary.verified = e.verified;
+      summary.content_type = e.content_type;
+      summary.size = static_cast<int64_t>(e.body.size());
+      added.push_back(std::move(summary));
+    }
+    return tx.commit();
+  }
+
+  Result<AckOutcome> ack_on_writer(Connection& db, const std::vector<int64_t>& ids,
+                                   const std::string& note) {
+    auto stmt = db.cached("UPDATE events SET acked_at = ?, ack_note = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    Transaction tx(db);
+    if (auto s = tx.begin(); !s) return s.error();
+    AckOutcome out;
+    int64_t now = options_.clock->now_ms();
+    for (int64_t id : ids) {
+      Statement& s = **stmt;
+      ScopedReset reset(s);
+      s.bind(1, now);
+      s.bind(2, std::string_view(note));
+      s.bind(3, id);
+      if (s.step() != SQLITE_DONE) return s.error("ack");
+      (sqlite3_changes(db.raw()) > 0 ? out.acked : out.not_found).push_back(id);
+    }
+    if (auto s = tx.commit(); !s) return s.error();
+    return out;
+  }
+
+  // Periodic work between batches: a probe commit while unhealthy, one retention step.
+  // Returns true when more pruning is waiting.
+  bool maintain() {
+    if (!healthy_.load(std::memory_order_relaxed)) probe();
+    return prune_step();
+  }
+
+  void probe() {
+    Connection& db = *writer_db_;
+    auto stmt = db.cached(kProbeSql);
+    if (!stmt) return;
+    Transaction tx(db);
+    if (!tx.begin()) return;
+    Statement& s = **stmt;
+    ScopedReset reset(s);
+    std::string now = std::to_string(options_.clock->now_ms());
+    s.bind(1, std::string_view(now));
+    if (s.step() != SQLITE_DONE) return;
+    if (tx.commit()) healthy_.store(true, std::memory_order_relaxed);
+  }
+
+  // Deletes at most kPruneStep of the oldest events that are past the age or count limit.
+  // Ids grow with arrival time, so the expired events are a prefix of the id order.
+  bool prune_step() {
+    int64_t over_count = options_.retention_max_events > 0
+                             ? std::max<int64_t>(0, event_count_ - options_.retention_max_events)
+                             : 0;
+    int64_t cutoff_ms =
+        options_.retention_max_age_days > 0
+            ? options_.clock->now_ms() - int64_t{options_.retention_max_age_days} * 86'400'000
+            : INT64_MIN;
+    Connection& db = *writer_db_;
+    auto oldest = db.cached(kOldestSql);
+    auto del = db.cached(kDeleteThroughSql);
+    if (!oldest || !del) return false;
+    int64_t last_id = 0;
+    int64_t rows = 0;
+    {
+      Statement& s = **oldest;
+      ScopedReset reset(s);
+      s.bind(1, kPruneStep);
+      while (s.step() == SQLITE_ROW) {
+        bool too_many = rows < over_count;
+        bool too_old = s.int64(1) < cutoff_ms;
+        if (!too_many && !too_old) break;
+        last_id = s.int64(0);
+        ++rows;
+      }
+    }
+    if (rows == 0) return false;
+    Transaction tx(db);
+    if (!tx.begin()) return false;
+    Statement& d = **del;
+    ScopedReset reset(d);
+    d.bind(1, last_id);
+    if (d.step() != SQLITE_DONE) return false;
+    int64_t deleted = sqlite3_changes(db.raw());
+    if (!tx.commit()) return false;
+    event_count_ -= deleted;
+    return rows == kPruneStep;
+  }
+
+  const Options options_;
+  std::unique_ptr<Connection> writer_db_;  // writer thread only
+  int64_t event_count_;                    // writer thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;   // guarded by mu_
+  std::vector<Job> jobs_;       // guarded by mu_
+  uint64_t pending_bytes_ = 0;  // guarded by mu_
+  bool closing_ = false;        // guarded by mu_
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Connection>> readers_;  // guarded by readers_mu_
+
+  std::mutex listeners_mu_;
+  std::vector<CommitListener> listeners_;  // guarded by listeners_mu_
+
+  std::atomic<bool> healthy_{true};
+  std::mutex join_mu_;
+  std::thread writer_;
+};
+
+}  // namespace
+
+int sqlite_schema_version() { return sqlite::schema_version(); }
+
+Result<std::unique_ptr<Store>> open_sqlite(const Options& options) {
+  if (options.clock == nullptr) return make_error(ErrorCode::kInternal, "store needs a clock");
+  std::filesystem::path path(options.path);
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return make_error(ErrorCode::kIo, "cannot create directory " + path.parent_path().string() +
+                                            ": " + ec.message());
+    }
+  }
+  auto db = sqlite::Connection::open(options.path, /*create=*/true);
+  if (!db) return db.error();
+  if (auto s = apply_pragmas(**db, options.fsync_each_commit); !s) {
+    return make_error(ErrorCode::kIo,
+                      "cannot configure database " + options.path + ": " + s.error().message);
+  }
+  if (auto s = sqlite::migrate(**db); !s) return s.error();
+  auto count = (*db)->prepare(kCountSql);
+  if (!count) return count.error();
+  if ((*count)->step() != SQLITE_ROW) return (*count)->error("count");
+  int64_t events = (*count)->int64(0);
+  count->reset();
+  return std::unique_ptr<Store>(new SqliteStore(options, std::move(*db), events));
+}
+
+}  // namespace hookmcp::store

@@ -1,0 +1,119 @@
+// Providers defined by configuration rather than by a vendor: "hmac" (any HMAC sender) and
+// "none" (unsigned). Both take the type and delivery id from configurable headers or the payload.
+#include <algorithm>
+
+#include "hookmcp/verify/crypto.hpp"
+#include "providers.hpp"
+
+namespace hookmcp::verify::detail {
+
+namespace {
+
+Normalized normalize_generic(const config::Source& s, const Headers& headers,
+                             std::string_view body) {
+  Normalized n;
+  n.type = std::string(headers.get(s.type_header).value_or(""));
+  auto doc = parse_json(body);
+  if (n.type.empty()) n.type = string_at(doc, s.type_pointer);
+  n.action = string_at(doc, "/action");
+  n.delivery_id = std::string(headers.get(s.delivery_header).value_or(""));
+  return n;
+}
+
+Digest digest_of(const std::string& algorithm) {
+  if (algorithm == "sha1") return Digest::kSha1;
+  if (algorithm == "sha512") return Digest::kSha512;
+  return Digest::kSha256;
+}
+
+// Expands {timestamp} and {body} in the signed-string template.
+std::string signed_string(const std::string& tmpl, std::string_view timestamp,
+                          std::string_view body) {
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    if (tmpl.compare(i, 11, "{timestamp}") == 0) {
+      out.append(timestamp);
+      i += 11;
+    } else if (tmpl.compare(i, 6, "{body}") == 0) {
+      out.append(body);
+      i += 6;
+    } else {
+      out.push_back(tmpl[i++]);
+    }
+  }
+  return out;
+}
+
+class HmacVerifier final : public Verifier {
+ public:
+  explicit HmacVerifier(config::Source source) : s_(std::move(source)) {
+    if (s_.signed_template.empty()) {
+      s_.signed_template = s_.timestamp_header.empty() ? "{body}" : "{timestamp}.{body}";
+    }
+  }
+
+  Verdict verify(const Headers& headers, std::string_view body, int64_t now_s) const override {
+    auto header = headers.get(s_.header);
+    if (!header) return Verdict::rejected("missing " + s_.header);
+    std::string_view sig = *header;
+    if (!s_.prefix.empty()) {
+      if (sig.substr(0, s_.prefix.size()) != s_.prefix) {
+        return Verdict::rejected(s_.header + " does not start with \"" + s_.prefix + "\"");
+      }
+      sig.remove_prefix(s_.prefix.size());
+    }
+    auto given = s_.encoding == "base64" ? base64_decode(sig) : hex_decode(sig);
+    if (!given) return Verdict::rejected(s_.header + " is not valid " + s_.encoding);
+
+    std::string_view timestamp;
+    if (!s_.timestamp_header.empty()) {
+      auto ts = headers.get(s_.timestamp_header);
+      if (!ts) return Verdict::rejected("missing " + s_.timestamp_header);
+      std::string why;
+      if (!timestamp_fresh(*ts, now_s, s_.tolerance_s, why)) return Verdict::rejected(why);
+      timestamp = *ts;
+    }
+    std::string message = signed_string(s_.signed_template, timestamp, body);
+    Digest digest = digest_of(s_.algorithm);
+    for (const auto& secret : s_.secrets) {
+      if (constant_time_equal(hmac(digest, secret.value, message), *given)) {
+        return Verdict::verified_ok();
+      }
+    }
+    return Verdict::rejected("signature does not match any secret");
+  }
+
+  Normalized normalize(const Headers& headers, std::string_view body) const override {
+    return normalize_generic(s_, headers, body);
+  }
+
+ private:
+  config::Source s_;
+};
+
+class NoneVerifier final : public Verifier {
+ public:
+  explicit NoneVerifier(config::Source source) : s_(std::move(source)) {}
+
+  Verdict verify(const Headers&, std::string_view, int64_t) const override {
+    return Verdict::unsigned_ok();
+  }
+  Normalized normalize(const Headers& headers, std::string_view body) const override {
+    return normalize_generic(s_, headers, body);
+  }
+
+ private:
+  config::Source s_;
+};
+
+}  // namespace
+
+std::unique_ptr<Verifier> make_hmac(const config::Source& source) {
+  return std::make_unique<HmacVerifier>(source);
+}
+
+std::unique_ptr<Verifier> make_none(const config::Source& source) {
+  return std::make_unique<NoneVerifier>(source);
+}
+
+}  // namespace hookmcp::verify::detail

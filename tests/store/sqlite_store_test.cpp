@@ -1,0 +1,298 @@
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "hookmcp/store/store.hpp"
+
+namespace hookmcp::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hookmcp-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    options_.path = (dir_ / "sub" / "events.db").string();
+    options_.clock = &clock_;
+    options_.metrics = &metrics_;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> open() {
+    auto s = open_sqlite(options_);
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+
+  static NewEvent event(std::string delivery, std::string body = "{}") {
+    NewEvent e;
+    e.source = "demo";
+    e.provider = "none";
+    e.type = "push";
+    e.delivery_id = std::move(delivery);
+    e.received_at_ms = 1'000'000;
+    e.headers_json = "{}";
+    e.body = std::move(body);
+    return e;
+  }
+
+  static Result<InsertOutcome> insert_sync(Store& store, NewEvent e) {
+    std::promise<Result<InsertOutcome>> p;
+    auto f = p.get_future();
+    store.insert(std::move(e), [&p](Result<InsertOutcome> r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{1'000'000};
+  Metrics metrics_;
+  Options options_;
+};
+
+TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  store->close();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), sqlite_schema_version());
+  sqlite3_finalize(stmt);
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+  { ASSERT_TRUE(open()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open_sqlite(options_);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("newer"), std::string::npos);
+}
+
+TEST_F(StoreTest, StoresBytesExactlyAndReadsBack) {
+  auto store = open();
+  std::string body("\x00\xff binary \r\n\x01", 14);
+  auto r = insert_sync(*store, event("d1", body));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id, 1);
+  EXPECT_FALSE(r->duplicate);
+  auto got = store->get(1);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->body, body);
+  EXPECT_EQ((*got)->size, 14);
+  EXPECT_EQ((*got)->delivery_id, "d1");
+  EXPECT_FALSE((*got)->acked_at_ms);
+  EXPECT_FALSE(*store->get(2));
+}
+
+TEST_F(StoreTest, DuplicateDeliveryStoredOnce) {
+  auto store = open();
+  auto first = insert_sync(*store, event("same"));
+  auto second = insert_sync(*store, event("same", "other body"));
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(second->id, first->id);
+  EXPECT_TRUE(second->duplicate);
+  auto other_source = event("same");
+  other_source.source = "elsewhere";
+  auto third = insert_sync(*store, other_source);
+  ASSERT_TRUE(third);
+  EXPECT_FALSE(third->duplicate);
+  EXPECT_EQ(*store->max_id(), 2);
+}
+
+TEST_F(StoreTest, ConcurrentInsertsAreGroupedAndDeduplicated) {
+  auto store = open();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  std::atomic<int> ok{0};
+  std::atomic<int> duplicates{0};
+  std::atomic<int> done{0};
+  std::promise<void> all_done;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread sends the same deliveries: each must be stored exactly once.
+        store->insert(event("d" + std::to_string(i), "thread " + std::to_string(t)),
+                      [&](Result<InsertOutcome> r) {
+                        if (r) (r->duplicate ? duplicates : ok)++;
+                        if (++done == kThreads * kPerThread) all_done.set_value();
+                      });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  all_done.get_future().wait();
+  EXPECT_EQ(ok.load(), kPerThread);
+  EXPECT_EQ(duplicates.load(), kPerThread * (kThreads - 1));
+  EXPECT_EQ(*store->max_id(), kPerThread);
+  // Fewer commits than events: the writer groups what queued up during each fsync.
+  std::string m = metrics_.render_prometheus();
+  auto pos = m.find("hookmcp_commit_batch_size_count ");
+  ASSERT_NE(pos, std::string::npos);
+  long commits = std::stol(m.substr(pos + 32));
+  EXPECT_LT(commits, kThreads * kPerThread);
+}
+
+TEST_F(StoreTest, DuplicatesInsideOneGroup) {
+  auto store = open();
+  // Queue several before the writer can take them; whichever groups form, one row results.
+  std::vector<std::future<Result<InsertOutcome>>> futures;
+  std::vector<std::promise<Result<InsertOutcome>>> promises(20);
+  for (auto& p : promises) {
+    futures.push_back(p.get_future());
+    store->insert(event("dup"), [&p](Result<InsertOutcome> r) { p.set_value(std::move(r)); });
+  }
+  int fresh = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, 1);
+    fresh += r->duplicate ? 0 : 1;
+  }
+  EXPECT_EQ(fresh, 1);
+}
+
+TEST_F(StoreTest, RefusesPastThePendingByteBudget) {
+  options_.max_pending_bytes = 1024;
+  auto store = open();
+  auto r = insert_sync(*store, event("big", std::string(4096, 'x')));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kOverloaded);
+  EXPECT_TRUE(insert_sync(*store, event("small")));
+}
+
+TEST_F(StoreTest, RefusesAfterClose) {
+  auto store = open();
+  store->close();
+  auto r = insert_sync(*store, event("late"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kClosed);
+}
+
+TEST_F(StoreTest, CloseCommitsWhatIsQueued) {
+  auto store = open();
+  std::atomic<int> stored{0};
+  for (int i = 0; i < 500; ++i) {
+    store->insert(event("q" + std::to_string(i)),
+                  [&](Result<InsertOutcome> r) { stored += r ? 1 : 0; });
+  }
+  store->close();
+  EXPECT_EQ(stored.load(), 500);
+  store = open();
+  EXPECT_EQ(*store->max_id(), 500);
+}
+
+TEST_F(StoreTest, CommitListenerSeesNewEventsOnly) {
+  auto store = open();
+  std::mutex mu;
+  std::vector<int64_t> seen;
+  store->add_commit_listener([&](const std::vector<Event>& events) {
+    std::lock_guard lock(mu);
+    for (const auto& e : events) seen.push_back(e.id);
+  });
+  ASSERT_TRUE(insert_sync(*store, event("a")));
+  ASSERT_TRUE(insert_sync(*store, event("a")));
+  ASSERT_TRUE(insert_sync(*store, event("b")));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2}));
+}
+
+TEST_F(StoreTest, ListFiltersNewestFirstAndPages) {
+  auto store = open();
+  for (int i = 0; i < 5; ++i) {
+    auto e = event("e" + std::to_string(i));
+    e.type = i % 2 ? "odd" : "even";
+    e.received_at_ms = 1000 + i;
+    ASSERT_TRUE(insert_sync(*store, e));
+  }
+  EventFilter f;
+  f.type = "even";
+  auto page = store->list(f);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].id, 5);
+  EXPECT_TRUE((*page)[0].body.empty());
+  f.limit = 2;
+  f.before_id = 5;
+  page = store->list(f);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, 3);
+  EXPECT_EQ((*page)[1].id, 1);
+  EventFilter since;
+  since.since_ms = 1003;
+  EXPECT_EQ(store->list(since)->size(), 2u);
+}
+
+TEST_F(StoreTest, AckMarksEventsAndReportsUnknownIds) {
+  auto store = open();
+  ASSERT_TRUE(insert_sync(*store, event("a")));
+  auto r = store->ack({1, 42}, "handled");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->acked, (std::vector<int64_t>{1}));
+  EXPECT_EQ(r->not_found, (std::vector<int64_t>{42}));
+  EventFilter pending;
+  pending.status = AckFilter::kPending;
+  EXPECT_TRUE(store->list(pending)->empty());
+  auto sources = store->sources();
+  ASSERT_TRUE(sources);
+  ASSERT_EQ(sources->size(), 1u);
+  EXPECT_EQ((*sources)[0].events, 1);
+  EXPECT_EQ((*sources)[0].pending, 0);
+}
+
+// Waits, with a deadline, until the store holds `n` events.
+bool wait_for_count(Store& store, size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    EventFilter all;
+    all.limit = 100000;
+    if (store.list(all)->size() == n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(StoreTest, RetentionPrunesByCount) {
+  options_.retention_max_events = 1500;
+  auto store = open();
+  for (int i = 0; i < 3000; ++i) store->insert(event("c" + std::to_string(i)), [](auto) {});
+  ASSERT_TRUE(insert_sync(*store, event("last")));
+  EXPECT_TRUE(wait_for_count(*store, 1500));
+  EventFilter oldest;
+  oldest.oldest_first = true;
+  oldest.limit = 1;
+  EXPECT_EQ(store->list(oldest)->at(0).id, 3001 - 1500 + 1);
+}
+
+TEST_F(StoreTest, RetentionPrunesByAge) {
+  options_.retention_max_age_days = 1;
+  auto store = open();
+  auto old_event = event("old");
+  old_event.received_at_ms = clock_.now_ms() - 2 * 86'400'000LL;
+  ASSERT_TRUE(insert_sync(*store, old_event));
+  ASSERT_TRUE(insert_sync(*store, event("new")));
+  EXPECT_TRUE(wait_for_count(*store, 1));
+  EXPECT_FALSE(*store->get(1));
+  EXPECT_TRUE(*store->get(2));
+}
+
+}  // namespace
+}  // namespace hookmcp::store
