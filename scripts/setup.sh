@@ -21,3 +21,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+# Node.js runs the tests that drive hookmcp with real MCP clients and providers' signers.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs and npm" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >&2
+fi
+node_tests="$(dirname "$0")/../tests/node"
+if [ ! -d "$node_tests/node_modules" ] || [ "$node_tests/package-lock.json" -nt "$node_tests/node_modules" ]; then
+  echo "setup: installing the Node.js test packages" >&2
+  (cd "$node_tests" && npm ci --no-audit --no-fund --loglevel=error >&2 && touch node_modules)
+fi
