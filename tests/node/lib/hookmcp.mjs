@@ -1,0 +1,62 @@
+// Starts the real hookmcp binary for node:test files. Shared by every test under tests/node.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const binary = process.env.HOOKMCP_BINARY ?? new URL('../../../build/hookmcp', import.meta.url).pathname;
+
+// A fresh directory, removed by cleanup().
+export function tempDir() {
+  const path = mkdtempSync(join(tmpdir(), 'hookmcp-node-'));
+  return { path, file: (name) => join(path, name), cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+// Resolves with the port from the "listening on http://HOST:PORT" stderr line.
+export function waitForPort(child, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`no listening line within ${timeoutMs} ms:\n${text}`)), timeoutMs);
+    child.stderr.on('data', (chunk) => {
+      text += chunk;
+      const m = text.match(/listening on https?:\/\/\S*:(\d+)\s/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`hookmcp exited with ${code} before listening:\n${text}`));
+    });
+  });
+}
+
+// `hookmcp serve` on 127.0.0.1:0 with a temporary database and, optionally, a config object.
+export async function startServe({ config, args = [], env = {} } = {}) {
+  const dir = tempDir();
+  const argv = ['serve', '--listen', '127.0.0.1:0', '--db', dir.file('events.db'), ...args];
+  if (config) {
+    writeFileSync(dir.file('config.json'), JSON.stringify(config));
+    argv.push('--config', dir.file('config.json'));
+  }
+  const child = spawn(binary, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr += c; });
+  const port = await waitForPort(child);
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      dir.cleanup();
+    },
+  };
+}
