@@ -1,0 +1,37 @@
+-- wrk script: GitHub-signed ~2 KB JSON deliveries, each with its own X-GitHub-Delivery so that
+-- every request is a new event (the signature covers the body only, so one body serves all).
+-- BODY and SIGNATURE come from the environment (bench/intake.sh computes them).
+local body = os.getenv("HOOKMCP_BENCH_BODY")
+local signature = os.getenv("HOOKMCP_BENCH_SIGNATURE")
+local counter = 0
+
+-- Runs in wrk's main state: gives each thread its own tag so delivery ids never collide.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_tag", "t" .. threads)
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/hooks/github", {
+    ["Content-Type"] = "application/json",
+    ["X-GitHub-Event"] = "push",
+    ["X-GitHub-Delivery"] = thread_tag .. "-" .. counter,
+    ["X-Hub-Signature-256"] = signature,
+  }, body)
+end
+
+local non2xx = 0
+function response(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout))
+end
