@@ -26,6 +26,8 @@ Run 'hookmcp COMMAND --help' for a command's options and examples.
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit reached while committing must surface as a failed write (503), not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
