@@ -16,6 +16,15 @@ namespace hookmcp::verify::detail {
 std::unique_ptr<Verifier> make_github(const config::Source& source);
 std::unique_ptr<Verifier> make_hmac(const config::Source& source);
 std::unique_ptr<Verifier> make_none(const config::Source& source);
+std::unique_ptr<Verifier> make_stripe(const config::Source& source);
+std::unique_ptr<Verifier> make_slack(const config::Source& source);
+std::unique_ptr<Verifier> make_standard(const config::Source& source);
+std::unique_ptr<Verifier> make_shopify(const config::Source& source);
+std::unique_ptr<Verifier> make_gitlab(const config::Source& source);
+
+// Longest signature header value a verifier looks at. Real ones are under 300 bytes (a few
+// rotated signatures); anything far beyond is refused before any decoding or hashing.
+inline constexpr size_t kMaxSignatureHeader = 4096;
 
 // The body as JSON when it is a JSON object or array; nullopt otherwise.
 std::optional<nlohmann::json> parse_json(std::string_view body);
@@ -29,5 +38,21 @@ std::vector<std::string> secret_values(const config::Source& source);
 // Whether `now_s` is within `tolerance_s` of the timestamp text (decimal Unix seconds); sets
 // `why` when not.
 bool timestamp_fresh(std::string_view timestamp, int64_t now_s, int tolerance_s, std::string& why);
+
+// The value of a header that must appear exactly once and fit kMaxSignatureHeader; nullopt
+// with `why` set when it is missing, repeated (two values would leave it ambiguous which one
+// was checked), or too long.
+std::optional<std::string_view> single_header(const Headers& headers, std::string_view name,
+                                              std::string& why);
+
+// application/x-www-form-urlencoded: the decoded value of the first `key` field, nullopt when
+// absent or badly escaped.
+std::optional<std::string> form_value(std::string_view body, std::string_view key);
+
+// Percent-decoding with '+' as space; nullopt on a bad escape.
+std::optional<std::string> url_decode(std::string_view text);
+
+// Splits on `sep`, keeping empty pieces.
+std::vector<std::string_view> split(std::string_view text, char sep);
 
 }  // namespace hookmcp::verify::detail

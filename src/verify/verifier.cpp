@@ -12,6 +12,11 @@ std::unique_ptr<Verifier> make_verifier(const config::Source& source) {
   if (p == "github") return detail::make_github(source);
   if (p == "hmac") return detail::make_hmac(source);
   if (p == "none") return detail::make_none(source);
+  if (p == "stripe") return detail::make_stripe(source);
+  if (p == "slack") return detail::make_slack(source);
+  if (p == "standard") return detail::make_standard(source);
+  if (p == "shopify") return detail::make_shopify(source);
+  if (p == "gitlab") return detail::make_gitlab(source);
   return nullptr;
 }
 
@@ -63,6 +68,72 @@ bool timestamp_fresh(std::string_view timestamp, int64_t now_s, int tolerance_s,
     return false;
   }
   return true;
+}
+
+std::optional<std::string_view> single_header(const Headers& headers, std::string_view name,
+                                              std::string& why) {
+  std::optional<std::string_view> found;
+  for (const auto& [key, value] : headers.fields()) {
+    if (!iequals(key, name)) continue;
+    if (found) {
+      why = std::string(name) + " is sent more than once";
+      return std::nullopt;
+    }
+    found = value;
+  }
+  if (!found) {
+    why = "missing " + std::string(name);
+    return std::nullopt;
+  }
+  if (found->size() > kMaxSignatureHeader) {
+    why = std::string(name) + " is " + std::to_string(found->size()) + " bytes long";
+    return std::nullopt;
+  }
+  return found;
+}
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) {
+      out.push_back(text.substr(start));
+      return out;
+    }
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+std::optional<std::string> url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      auto byte = hex_decode(text.substr(i + 1, 2));
+      if (!byte || byte->size() != 1) return std::nullopt;
+      out.push_back((*byte)[0]);
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> form_value(std::string_view body, std::string_view key) {
+  for (std::string_view field : split(body, '&')) {
+    size_t eq = field.find('=');
+    std::string_view name = field.substr(0, eq);
+    if (name != key) continue;
+    return url_decode(eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1));
+  }
+  return std::nullopt;
 }
 
 }  // namespace detail

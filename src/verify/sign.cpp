@@ -1,0 +1,114 @@
+#include "hookmcp/verify/sign.hpp"
+
+#include <openssl/rand.h>
+
+#include <random>
+
+#include "hookmcp/core/event.hpp"
+#include "hookmcp/verify/crypto.hpp"
+#include "providers.hpp"
+
+namespace hookmcp::verify {
+
+namespace {
+
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) == 1) {
+    return out;
+  }
+  // Ids need to be unique, not secret: the OS source is good enough when OpenSSL's is not.
+  std::random_device device;
+  for (auto& c : out) c = static_cast<char>(device() & 0xff);
+  return out;
+}
+
+Error invalid(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+std::string id_or_random(const SignRequest& r, std::string_view prefix = {}) {
+  if (!r.delivery_id.empty()) return r.delivery_id;
+  return std::string(prefix) + (prefix.empty() ? random_uuid() : hex_encode(random_bytes(16)));
+}
+
+// What Slack declares: JSON for the Events API, a form for commands and interactivity.
+std::string slack_content_type(std::string_view body) {
+  return detail::parse_json(body) ? "application/json" : "application/x-www-form-urlencoded";
+}
+
+}  // namespace
+
+std::string random_uuid() {
+  std::string b = random_bytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string hex = hex_encode(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+bool has_type_header(std::string_view provider) {
+  return provider == "github" || provider == "shopify" || provider == "gitlab" ||
+         provider == "hmac" || provider == "none";
+}
+
+Result<Headers> sign(const SignRequest& r) {
+  const std::string& p = r.provider;
+  if (p != "none" && r.secret.empty()) return invalid("provider \"" + p + "\" needs a secret");
+  const std::string ts = std::to_string(r.now_s);
+  Headers h;
+  if (p == "github") {
+    h.add("Content-Type", "application/json");
+    if (!r.type.empty()) h.add("X-GitHub-Event", r.type);
+    h.add("X-GitHub-Delivery", id_or_random(r));
+    h.add("X-Hub-Signature", "sha1=" + hex_encode(hmac(Digest::kSha1, r.secret, r.body)));
+    h.add("X-Hub-Signature-256", "sha256=" + hex_encode(hmac(Digest::kSha256, r.secret, r.body)));
+  } else if (p == "stripe") {
+    h.add("Content-Type", "application/json; charset=utf-8");
+    h.add("Stripe-Signature",
+          "t=" + ts + ",v1=" + hex_encode(hmac(Digest::kSha256, r.secret, ts + "." + r.body)));
+  } else if (p == "slack") {
+    h.add("Content-Type", slack_content_type(r.body));
+    h.add("X-Slack-Request-Timestamp", ts);
+    h.add("X-Slack-Signature",
+          "v0=" + hex_encode(hmac(Digest::kSha256, r.secret, "v0:" + ts + ":" + r.body)));
+  } else if (p == "standard") {
+    std::string_view text = r.secret;
+    if (text.substr(0, 6) == "whsec_") text.remove_prefix(6);
+    auto key = base64_decode(text);
+    if (!key || key->empty()) return invalid("a standard secret is \"whsec_\" and base64");
+    std::string id = id_or_random(r, "msg_");
+    h.add("Content-Type", "application/json");
+    h.add("webhook-id", id);
+    h.add("webhook-timestamp", ts);
+    h.add("webhook-signature",
+          "v1," + base64_encode(hmac(Digest::kSha256, *key, id + "." + ts + "." + r.body)));
+  } else if (p == "shopify") {
+    h.add("Content-Type", "application/json");
+    if (!r.type.empty()) h.add("X-Shopify-Topic", r.type);
+    h.add("X-Shopify-Webhook-Id", id_or_random(r));
+    h.add("X-Shopify-Triggered-At", format_rfc3339_ms(r.now_s * 1000));
+    h.add("X-Shopify-Hmac-Sha256", base64_encode(hmac(Digest::kSha256, r.secret, r.body)));
+  } else if (p == "gitlab") {
+    h.add("Content-Type", "application/json");
+    if (!r.type.empty()) h.add("X-Gitlab-Event", r.type);
+    h.add("X-Gitlab-Event-UUID", id_or_random(r));
+    h.add("X-Gitlab-Token", r.secret);
+  } else if (p == "hmac" || p == "none") {
+    h.add("Content-Type", "application/json");
+    if (!r.type.empty()) h.add("X-Event-Type", r.type);
+    h.add("X-Delivery-Id", id_or_random(r));
+    if (p == "hmac") {
+      h.add("X-Signature", "sha256=" + hex_encode(hmac(Digest::kSha256, r.secret, r.body)));
+    }
+  } else {
+    std::string list;
+    for (const char* name : config::kProviders)
+      list += std::string(list.empty() ? "" : ", ") + name;
+    return invalid("unknown provider \"" + p + "\" (expected one of: " + list + ")");
+  }
+  return h;
+}
+
+}  // namespace hookmcp::verify
