@@ -1,0 +1,210 @@
+#include "hookmcp/transport/http_client.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <charconv>
+#include <optional>
+
+#include <openssl/ssl.h>
+
+namespace hookmcp::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+Error io_error(const std::string& what, const beast::error_code& ec) {
+  return make_error(ErrorCode::kIo, what + ": " + ec.message());
+}
+
+Error invalid_url(std::string_view text, const std::string& why) {
+  return make_error(ErrorCode::kInvalidArgument,
+                    "invalid URL \"" + std::string(text) + "\": " + why);
+}
+
+http::request<http::string_body> build(const Url& url, const ClientRequest& r) {
+  http::request<http::string_body> req;
+  req.method_string(r.method);
+  req.target(url.target);
+  req.version(11);
+  bool default_port =
+      (url.scheme == "http" && url.port == 80) || (url.scheme == "https" && url.port == 443);
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (!r.headers.contains("Host")) {
+    req.set(http::field::host, default_port ? host : host + ":" + std::to_string(url.port));
+  }
+  if (!r.headers.contains("User-Agent")) req.set(http::field::user_agent, "hookmcp");
+  for (const auto& [name, value] : r.headers.fields()) req.insert(name, value);
+  req.body() = r.body;
+  req.prepare_payload();
+  return req;
+}
+
+ClientResponse to_response(http::response<http::string_body>&& res) {
+  ClientResponse out;
+  out.status = static_cast<int>(res.result_int());
+  out.reason = std::string(res.reason());
+  out.version = static_cast<int>(res.version());
+  for (const auto& field : res) {
+    out.headers.add(std::string(field.name_string()), std::string(field.value()));
+  }
+  out.body = std::move(res.body());
+  return out;
+}
+
+// Writes the request and reads the answer on a connected (and, for TLS, handshaken) stream.
+// The deadline was set on the lowest layer before connecting and covers the whole exchange.
+template <typename Stream>
+awaitable<Result<ClientResponse>> exchange(Stream& stream, const Url& url, const ClientRequest& r) {
+  auto req = build(url, r);
+  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(use_awaitable));
+  if (wec) co_return io_error("sending the request", wec);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(r.max_response_bytes);
+  auto [rec, read] =
+      co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+  if (rec) co_return io_error("reading the response", rec);
+  co_return to_response(parser.release());
+}
+
+awaitable<Result<ClientResponse>> connect_and_exchange(const Url& url, const ClientRequest& r) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [ec, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                         asio::as_tuple(use_awaitable));
+  if (ec) co_return io_error("resolving " + url.host, ec);
+  std::string where = url.host + ":" + std::to_string(url.port);
+
+  if (url.scheme == "http") {
+    beast::tcp_stream stream(ex);
+    stream.expires_after(r.timeout);
+    auto [cec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(use_awaitable));
+    if (cec) co_return io_error("connecting to " + where, cec);
+    auto result = co_await exchange(stream, url, r);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return result;
+  }
+
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_default_verify_paths();
+  ctx.set_verify_mode(ssl::verify_peer);
+  ctx.set_verify_callback(ssl::host_name_verification(url.host));
+  beast::ssl_stream<beast::tcp_stream> stream(ex, ctx);
+  // Server Name Indication, so that a host serving several names presents the right one.
+  if (SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1) {
+    co_return make_error(ErrorCode::kIo, "cannot set the TLS server name " + url.host);
+  }
+  beast::get_lowest_layer(stream).expires_after(r.timeout);
+  auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(
+      endpoints, asio::as_tuple(use_awaitable));
+  if (cec) co_return io_error("connecting to " + where, cec);
+  auto [hec] =
+      co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(use_awaitable));
+  if (hec) co_return io_error("TLS handshake with " + where, hec);
+  auto result = co_await exchange(stream, url, r);
+  // Many servers close without a TLS close_notify; the answer is complete either way.
+  co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
+  co_return result;
+}
+
+// co_spawn needs a default-constructible result; Result has none, so it lands in `out`.
+awaitable<void> run(const Url& url, const ClientRequest& r,
+                    std::optional<Result<ClientResponse>>& out) {
+  out.emplace(co_await connect_and_exchange(url, r));
+}
+
+}  // namespace
+
+Result<Url> parse_url(std::string_view text) {
+  Url url;
+  std::string_view rest = text;
+  if (rest.substr(0, 7) == "http://") {
+    url.scheme = "http";
+    url.port = 80;
+    rest.remove_prefix(7);
+  } else if (rest.substr(0, 8) == "https://") {
+    url.scheme = "https";
+    url.port = 443;
+    rest.remove_prefix(8);
+  } else {
+    return invalid_url(text, "expected http:// or https://");
+  }
+  size_t path = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, path);
+  std::string_view target = path == std::string_view::npos ? "/" : rest.substr(path);
+  target = target.substr(0, target.find('#'));  // a fragment is never sent
+  if (target.empty() || target[0] != '/')
+    url.target = "/" + std::string(target);
+  else
+    url.target = std::string(target);
+  if (authority.find('@') != std::string_view::npos) {
+    return invalid_url(text, "credentials in the URL are not supported");
+  }
+
+  std::string_view port;
+  if (!authority.empty() && authority[0] == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return invalid_url(text, "unclosed '['");
+    url.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return invalid_url(text, "expected ':' after ']'");
+      port = after.substr(1);
+      if (port.empty()) return invalid_url(text, "empty port");
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    url.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) return invalid_url(text, "empty port");
+    }
+  }
+  if (url.host.empty()) return invalid_url(text, "no host");
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return invalid_url(text, "port must be 1 to 65535");
+    }
+    url.port = static_cast<uint16_t>(value);
+  }
+  return url;
+}
+
+std::string ClientResponse::status_line() const {
+  std::string line = version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  line += std::to_string(status);
+  if (!reason.empty()) line += " " + reason;
+  return line;
+}
+
+Result<ClientResponse> http_request(const ClientRequest& request) {
+  auto url = parse_url(request.url);
+  if (!url) return url.error();
+  if (auto verb = http::string_to_verb(request.method); verb == http::verb::unknown) {
+    return make_error(ErrorCode::kInvalidArgument, "unknown HTTP method " + request.method);
+  }
+  asio::io_context ioc;
+  std::optional<Result<ClientResponse>> out;
+  // Errors come back as values; only an allocation failure could throw, and it ends here.
+  asio::co_spawn(ioc, run(*url, request, out), [&out](const std::exception_ptr& failure) {
+    if (failure && !out) out.emplace(make_error(ErrorCode::kInternal, "HTTP client failed"));
+  });
+  ioc.run();
+  if (!out) return make_error(ErrorCode::kInternal, "HTTP client stopped without an answer");
+  return std::move(*out);
+}
+
+}  // namespace hookmcp::transport
