@@ -16,6 +16,7 @@ SQLite, and serves them to AI assistants over the Model Context Protocol.
 
 Commands:
   serve          run the daemon: webhook intake, /healthz and /metrics on one listener
+  stdio          MCP over stdin/stdout for clients that launch their servers, plus intake
   check-config   validate the configuration and print the effective settings
   send           sign a payload as a provider would and POST it, to try a setup end to end
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   }
   if (command == "serve") return hookmcp::app::run_serve(rest);
   if (command == "check-config") return hookmcp::app::run_check_config(rest);
+  if (command == "stdio") return hookmcp::app::run_stdio(rest);
   if (command == "send") return hookmcp::app::run_send(rest);
   std::cerr << "hookmcp: unknown command \"" << command << "\" (see hookmcp --help)\n";
   return hookmcp::app::kExitUsage;

@@ -108,7 +108,8 @@ class Server final : public HttpServer {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return make_error(ErrorCode::kIo,
+      // stdio tells "another process has the address" apart from other failures: it follows.
+      return make_error(ec == asio::error::address_in_use ? ErrorCode::kInUse : ErrorCode::kIo,
                         "cannot listen on " + options_.listen.to_string() + ": " + ec.message());
     }
     bound_ = acceptor_.local_endpoint();
