@@ -11,8 +11,9 @@ namespace {
 
 constexpr const char* kUsage = R"(Usage: hookmcp COMMAND [OPTIONS]
 
-Receives webhooks (GitHub, any HMAC sender, or unsigned), stores every delivery durably in
-SQLite, and serves them to AI assistants over the Model Context Protocol.
+Receives webhooks (GitHub, Stripe, Slack, Standard Webhooks/Svix, Shopify, GitLab, any HMAC
+sender, or unsigned), stores every delivery durably in SQLite, and serves them to AI assistants
+over the Model Context Protocol.
 
 Commands:
   serve          run the daemon: webhook intake, /healthz and /metrics on one listener

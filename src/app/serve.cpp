@@ -1,5 +1,3 @@
-#include <csignal>
-#include <cstdio>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +7,7 @@
 #include "hookmcp/intake/intake.hpp"
 #include "hookmcp/store/store.hpp"
 #include "hookmcp/transport/http_server.hpp"
+#include "runtime.hpp"
 
 namespace hookmcp::app {
 
@@ -30,75 +29,26 @@ Examples:
 Options:
 )";
 
-// The stderr line that tells a person (and the tests) where the listener is.
-void announce(const config::Endpoint& ep) {
-  std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
-  std::string line = "listening on http://" + host + ":" + std::to_string(ep.port);
-  if (spdlog::should_log(spdlog::level::info)) {
-    spdlog::info("{}", line);
-  } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
-}
-
 }  // namespace
 
 int run_serve(const std::vector<std::string>& argv) {
-  auto specs = common_options();
-  specs.push_back({"allow-unsigned", false, "accept unsigned sources on a non-loopback address"});
-  auto args = parse_args(argv, specs, "serve");
-  if (!args) {
-    std::cerr << "hookmcp serve: " << args.error().message << "\n";
-    return kExitUsage;
-  }
-  if (args->help) {
-    std::cout << kServeHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (!args->positionals.empty()) {
-    std::cerr << "hookmcp serve: unexpected argument \"" << args->positionals[0] << "\"\n";
-    return kExitUsage;
-  }
-  auto cfg = config::load(overrides_from(*args), config::process_env());
-  if (!cfg) {
-    std::cerr << "hookmcp serve: " << cfg.error().message << "\n";
-    return kExitUsage;
-  }
-  if (auto s = config::check_exposure(*cfg); !s) {
-    std::cerr << "hookmcp serve: " << s.error().message << "\n";
-    return kExitUsage;
-  }
-  setup_logging(cfg->log_level);
+  auto loaded = load_server_config(argv, "serve", kServeHelp);
+  if (auto* code = std::get_if<int>(&loaded)) return *code;
+  auto cfg = &std::get<config::Config>(loaded);
 
-  // Block the stop signals before any thread starts, so that only sigwait below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts, so that only the sigwait below sees the stop signals.
+  sigset_t stop_signals = block_stop_signals();
 
   SystemClock clock;
   Metrics metrics;
-  store::Options store_options;
-  store_options.path = cfg->database;
-  store_options.fsync_each_commit = cfg->durability == config::Durability::kFull;
-  store_options.max_pending_bytes = cfg->max_pending_bytes;
-  store_options.retention_max_age_days = cfg->retention_max_age_days;
-  store_options.retention_max_events = cfg->retention_max_events;
-  store_options.clock = &clock;
-  store_options.metrics = &metrics;
-  auto store = store::open_sqlite(store_options);
+  auto store = open_store(*cfg, clock, metrics);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return kExitFailure;
   }
-  spdlog::info("database {}", cfg->database);
 
   intake::Intake intake(*cfg, **store, clock, metrics);
-  transport::HttpOptions http;
-  http.listen = cfg->listen;
-  http.max_body_bytes = cfg->max_body_bytes;
-  auto server = transport::HttpServer::start(http, intake, **store, metrics);
+  auto server = transport::HttpServer::start(http_options(*cfg), intake, **store, metrics);
   if (!server) {
     spdlog::error("{}", server.error().message);
     (*store)->close();
@@ -106,9 +56,7 @@ int run_serve(const std::vector<std::string>& argv) {
   }
   announce((*server)->local_endpoint());
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
-  spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  wait_for_stop_signal(stop_signals);
   // Answer what is in flight, then commit what is queued; together well within 5 s.
   (*server)->stop(std::chrono::milliseconds(3000));
   (*store)->close();

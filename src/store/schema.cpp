@@ -34,6 +34,27 @@ const std::vector<const char*>& steps() {
         CREATE INDEX events_by_type ON events(type, id);
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       )sql",
+      // 1 -> 2: full-text index over body, type, action and source for search_events. External
+      // content: the text lives once, in events; triggers keep the index in step with it.
+      R"sql(
+        CREATE VIRTUAL TABLE events_fts USING fts5(
+          source, type, action, body, content='events', content_rowid='id');
+        CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+          INSERT INTO events_fts(rowid, source, type, action, body)
+            VALUES (new.id, new.source, new.type, new.action, new.body);
+        END;
+        CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+          INSERT INTO events_fts(events_fts, rowid, source, type, action, body)
+            VALUES ('delete', old.id, old.source, old.type, old.action, old.body);
+        END;
+        CREATE TRIGGER events_fts_update AFTER UPDATE OF source, type, action, body ON events BEGIN
+          INSERT INTO events_fts(events_fts, rowid, source, type, action, body)
+            VALUES ('delete', old.id, old.source, old.type, old.action, old.body);
+          INSERT INTO events_fts(rowid, source, type, action, body)
+            VALUES (new.id, new.source, new.type, new.action, new.body);
+        END;
+        INSERT INTO events_fts(events_fts) VALUES ('rebuild');
+      )sql",
   };
   return kSteps;
 }

@@ -1,4 +1,5 @@
 // SQLite store: WAL mode, one writer thread with group commit, a pool of reader connections.
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -31,6 +32,12 @@ constexpr const char* kGetSql =
 constexpr const char* kSummaryColumns =
     "SELECT id, source, provider, type, action, delivery_id, received_at, verified, '', "
     "content_type, '', size, acked_at, ack_note FROM events";
+// The summary columns of read_event, then the snippet, for events matching an FTS5 query.
+constexpr const char* kSearchColumns =
+    "SELECT e.id, e.source, e.provider, e.type, e.action, e.delivery_id, e.received_at, "
+    "e.verified, '', e.content_type, '', e.size, e.acked_at, e.ack_note, "
+    "snippet(events_fts, -1, '«', '»', '…', 16) "
+    "FROM events_fts JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?";
 constexpr const char* kProbeSql = "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', ?)";
 constexpr const char* kOldestSql = "SELECT id, received_at FROM events ORDER BY id LIMIT ?";
 constexpr const char* kDeleteThroughSql = "DELETE FROM events WHERE id <= ?";
@@ -58,6 +65,112 @@ Event read_event(const Statement& s) {
   return e;
 }
 
+// A filter as SQL conditions on columns named `prefix` + name, and the values to bind.
+struct Where {
+  std::string clause;  // " WHERE ..." or empty
+  std::vector<std::string> texts;
+  std::vector<int64_t> ints;
+  std::vector<bool> is_text;  // the order of the placeholders
+
+  // Binds the values from placeholder first + 1 on; returns the last placeholder used.
+  int bind(Statement& s, int first) const {
+    size_t t = 0;
+    size_t i = 0;
+    int n = first;
+    for (bool text : is_text) {
+      if (text) {
+        s.bind(++n, std::string_view(texts[t++]));
+      } else {
+        s.bind(++n, ints[i++]);
+      }
+    }
+    return n;
+  }
+};
+
+Where where(const EventFilter& f, const std::string& prefix) {
+  Where w;
+  auto add = [&](const std::string& condition) {
+    w.clause += (w.clause.empty() ? " WHERE " : " AND ") + prefix + condition;
+  };
+  auto text = [&](const std::string& condition, const std::string& v) {
+    add(condition);
+    w.texts.push_back(v);
+    w.is_text.push_back(true);
+  };
+  auto integer = [&](const std::string& condition, int64_t v) {
+    add(condition);
+    w.ints.push_back(v);
+    w.is_text.push_back(false);
+  };
+  if (f.source) text("source = ?", *f.source);
+  if (f.type) text("type = ?", *f.type);
+  if (f.action) text("action = ?", *f.action);
+  if (f.since_ms) integer("received_at >= ?", *f.since_ms);
+  if (f.until_ms) integer("received_at < ?", *f.until_ms);
+  if (f.before_id) integer("id < ?", *f.before_id);
+  if (f.after_id) integer("id > ?", *f.after_id);
+  if (f.status == AckFilter::kPending) add("acked_at IS NULL");
+  if (f.status == AckFilter::kAcked) add("acked_at IS NOT NULL");
+  return w;
+}
+
+// The user's query in FTS5 syntax: each word or "phrase" quoted, so that punctuation in it
+// (dots in event types, dashes, colons) is searched for rather than parsed as an operator;
+// `word*` stays a prefix search and OR stays OR. Empty when there is no word.
+std::string fts_query(const std::string& query) {
+  std::string out;
+  bool last_was_term = false;
+  size_t i = 0;
+  auto quote = [](const std::string& term) {
+    std::string q = "\"";
+    for (char c : term) {
+      if (c == '"') q += '"';
+      q += c;
+    }
+    return q + "\"";
+  };
+  while (i < query.size()) {
+    if (std::isspace(static_cast<unsigned char>(query[i]))) {
+      ++i;
+      continue;
+    }
+    std::string term;
+    bool prefix = false;
+    if (query[i] == '"') {
+      size_t end = query.find('"', i + 1);
+      if (end == std::string::npos) end = query.size();
+      term = query.substr(i + 1, end - i - 1);
+      i = end + 1;
+    } else {
+      size_t end = i;
+      while (end < query.size() && !std::isspace(static_cast<unsigned char>(query[end]))) ++end;
+      term = query.substr(i, end - i);
+      i = end;
+      if (term == "OR" && last_was_term) {
+        out += " OR";
+        last_was_term = false;
+        continue;
+      }
+      while (!term.empty() && term.back() == '*') {
+        term.pop_back();
+        prefix = true;
+      }
+    }
+    bool has_word = false;
+    for (char c : term) has_word |= std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80);
+    if (!has_word) continue;
+    if (!out.empty()) out += ' ';
+    out += quote(term);
+    if (prefix) out += '*';
+    last_was_term = true;
+  }
+  if (!last_was_term && out.size() >= 3 && out.compare(out.size() - 3, 3, " OR") == 0) {
+    out.resize(out.size() - 3);
+  }
+  return out;
+}
+
 Status apply_pragmas(Connection& db, bool fsync_each_commit) {
   if (auto s = db.exec("PRAGMA journal_mode = WAL"); !s) return s;
   // FULL: the WAL is fsynced at every commit, so a committed event survives power loss.
@@ -69,7 +182,12 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(Options options, std::unique_ptr<Connection> writer, int64_t event_count)
       : options_(std::move(options)), writer_db_(std::move(writer)), event_count_(event_count) {
-    writer_ = std::thread([this] { run_writer(); });
+    if (writer_db_) {
+      writer_ = std::thread([this] { run_writer(); });
+    } else {
+      // A reader-only store (open_sqlite_reader): inserts and acks are refused from the start.
+      closing_ = true;
+    }
   }
 
   ~SqliteStore() override { close(); }
@@ -108,38 +226,71 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Event>> list(const EventFilter& f) override {
-    std::string sql = kSummaryColumns;
-    std::vector<std::pair<int, std::string>> text_binds;
-    std::vector<std::pair<int, int64_t>> int_binds;
-    int n = 0;
-    std::string where;
-    auto add = [&](const std::string& clause) {
-      where += (where.empty() ? " WHERE " : " AND ") + clause;
-    };
-    if (f.source) add("source = ?"), text_binds.emplace_back(++n, *f.source);
-    if (f.type) add("type = ?"), text_binds.emplace_back(++n, *f.type);
-    if (f.action) add("action = ?"), text_binds.emplace_back(++n, *f.action);
-    if (f.since_ms) add("received_at >= ?"), int_binds.emplace_back(++n, *f.since_ms);
-    if (f.until_ms) add("received_at < ?"), int_binds.emplace_back(++n, *f.until_ms);
-    if (f.before_id) add("id < ?"), int_binds.emplace_back(++n, *f.before_id);
-    if (f.after_id) add("id > ?"), int_binds.emplace_back(++n, *f.after_id);
-    if (f.status == AckFilter::kPending) add("acked_at IS NULL");
-    if (f.status == AckFilter::kAcked) add("acked_at IS NOT NULL");
-    sql += where;
-    sql += f.oldest_first ? " ORDER BY id ASC" : " ORDER BY id DESC";
-    sql += " LIMIT ?";
-    int limit_index = ++n;
+    Where w = where(f, "");
+    std::string sql = std::string(kSummaryColumns) + w.clause +
+                      (f.oldest_first ? " ORDER BY id ASC" : " ORDER BY id DESC") + " LIMIT ?";
     return with_reader([&](Connection& db) -> Result<std::vector<Event>> {
       auto stmt = db.prepare(sql);
       if (!stmt) return stmt.error();
       Statement& s = **stmt;
-      for (const auto& [i, v] : text_binds) s.bind(i, std::string_view(v));
-      for (const auto& [i, v] : int_binds) s.bind(i, v);
-      s.bind(limit_index, static_cast<int64_t>(f.limit));
+      int n = w.bind(s, 0);
+      s.bind(n + 1, static_cast<int64_t>(f.limit));
       std::vector<Event> out;
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_event(s));
       if (rc != SQLITE_DONE) return s.error("list");
+      return out;
+    });
+  }
+
+  Result<std::vector<SearchHit>> search(const std::string& query, const EventFilter& f,
+                                        int offset) override {
+    std::string match = fts_query(query);
+    if (match.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, "the search query holds no word to look for");
+    }
+    Where w = where(f, "e.");
+    // kSearchColumns ends in its own WHERE: the filter's conditions join it with AND.
+    constexpr std::string_view kWhere = " WHERE ";
+    std::string conditions = w.clause.empty() ? "" : " AND " + w.clause.substr(kWhere.size());
+    std::string sql =
+        std::string(kSearchColumns) + conditions + " ORDER BY rank, e.id DESC LIMIT ? OFFSET ?";
+    return with_reader([&](Connection& db) -> Result<std::vector<SearchHit>> {
+      auto stmt = db.prepare(sql);
+      if (!stmt) return stmt.error();
+      Statement& s = **stmt;
+      s.bind(1, std::string_view(match));
+      int n = w.bind(s, 1);
+      s.bind(n + 1, static_cast<int64_t>(f.limit));
+      s.bind(n + 2, static_cast<int64_t>(offset));
+      std::vector<SearchHit> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back({read_event(s), s.text(14)});
+      if (rc != SQLITE_DONE) return s.error("search");
+      return out;
+    });
+  }
+
+  Result<std::vector<std::string>> types(const std::optional<std::string>& source,
+                                         const std::string& prefix, int limit) override {
+    return with_reader([&](Connection& db) -> Result<std::vector<std::string>> {
+      auto stmt = db.cached(
+          "SELECT DISTINCT type FROM events WHERE (?1 IS NULL OR source = ?1) AND type != '' "
+          "AND substr(type, 1, length(?2)) = ?2 ORDER BY type LIMIT ?3");
+      if (!stmt) return stmt.error();
+      Statement& s = **stmt;
+      ScopedReset reset(s);
+      if (source) {
+        s.bind(1, std::string_view(*source));
+      } else {
+        s.bind_null(1);
+      }
+      s.bind(2, std::string_view(prefix));
+      s.bind(3, static_cast<int64_t>(limit));
+      std::vector<std::string> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+      if (rc != SQLITE_DONE) return s.error("types");
       return out;
     });
   }
@@ -491,6 +642,42 @@ Result<std::unique_ptr<Store>> open_sqlite(const Options& options) {
   int64_t events = (*count)->int64(0);
   count->reset();
   return std::unique_ptr<Store>(new SqliteStore(options, std::move(*db), events));
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return make_error(ErrorCode::kNotFound, "no database at " + path);
+  }
+  // Read-write, not SQLITE_OPEN_READONLY: a WAL reader must be able to map the -shm index.
+  auto db = sqlite::Connection::open(path, /*create=*/false);
+  if (!db) return db.error();
+  auto version = (*db)->prepare("PRAGMA user_version");
+  if (!version) return make_error(ErrorCode::kIo, "cannot read database " + path);
+  if ((*version)->step() != SQLITE_ROW) {
+    return make_error(ErrorCode::kIo, "cannot read database " + path + ": " + (*db)->errmsg());
+  }
+  int64_t found = (*version)->int64(0);
+  int64_t expected = sqlite::schema_version();
+  if (found == 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      path + " is not a hookmcp database (it has no hookmcp schema)");
+  }
+  if (found < expected) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      path + " has schema version " + std::to_string(found) + ", older than " +
+                          std::to_string(expected) +
+                          ": start this hookmcp's `serve` on it once to migrate it");
+  }
+  if (found > expected) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      path + " has schema version " + std::to_string(found) +
+                          ", newer than this hookmcp understands (" + std::to_string(expected) +
+                          "); upgrade hookmcp");
+  }
+  Options options;
+  options.path = path;
+  return std::unique_ptr<Store>(new SqliteStore(options, nullptr, 0));
 }
 
 }  // namespace hookmcp::store

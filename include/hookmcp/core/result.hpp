@@ -15,6 +15,7 @@ enum class ErrorCode {
   kOverloaded,   // a budget is exhausted; retry later
   kUnavailable,  // storage cannot commit right now; retry later
   kClosed,       // the component is shutting down
+  kInUse,        // someone else holds it, e.g. another process listens on the address
   kIo,
   kInternal,
 };

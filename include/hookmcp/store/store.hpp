@@ -48,6 +48,13 @@ struct SourceStats {
   int64_t last_event_at_ms = 0;
 };
 
+// One full-text match: the event's summary and an excerpt of the text that matched, the matched
+// words between « and ».
+struct SearchHit {
+  Event event;
+  std::string snippet;
+};
+
 struct AckOutcome {
   std::vector<int64_t> acked;
   std::vector<int64_t> not_found;
@@ -86,6 +93,17 @@ class Store {
   virtual Result<std::vector<SourceStats>> sources() = 0;
   virtual Result<int64_t> max_id() = 0;
 
+  // Full-text search over each event's body, type, action and source: summaries matching
+  // `query` and `filter` (oldest_first is ignored), best match first, after skipping `offset`
+  // matches. `query` is words that must all appear, "quoted phrases", `word*` for a prefix and
+  // `OR` between alternatives; kInvalidArgument when it holds no word.
+  virtual Result<std::vector<SearchHit>> search(const std::string& query, const EventFilter& filter,
+                                                int offset) = 0;
+
+  // Distinct event types, of one source or of all, that start with `prefix`; sorted.
+  virtual Result<std::vector<std::string>> types(const std::optional<std::string>& source,
+                                                 const std::string& prefix, int limit) = 0;
+
   // Marks events acknowledged. Thread-safe, blocking: runs on the writer thread.
   virtual Result<AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) = 0;
 
@@ -102,6 +120,12 @@ class Store {
 // Opens (creating if needed) the SQLite database at options.path, migrating its schema
 // forward, and starts the writer thread.
 Result<std::unique_ptr<Store>> open_sqlite(const Options& options);
+
+// Opens an existing database for reading only, from any process, beside the one that writes it:
+// no writer thread, no migration, nothing created. The readers work; insert() and ack() refuse
+// with kClosed. kNotFound when there is no file at `path`; kInvalidArgument when the file is not
+// a hookmcp database at this build's schema version (the message says what to do).
+Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path);
 
 // The schema version this build writes (PRAGMA user_version).
 int sqlite_schema_version();

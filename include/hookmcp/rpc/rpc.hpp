@@ -1,0 +1,134 @@
+// JSON-RPC 2.0 (https://www.jsonrpc.org/specification): message checks, dispatch through one
+// table of method handlers, and the one place where a failure becomes an error object.
+//
+// Knows nothing of MCP. A Connection is one peer's conversation; its transport hands it each
+// incoming message and gives it a Send for the outgoing ones.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "hookmcp/core/result.hpp"
+
+namespace hookmcp::rpc {
+
+using nlohmann::json;
+
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+inline constexpr int kResourceNotFound = -32002;
+
+struct ErrorObject {
+  int code = kInternalError;
+  std::string message;
+};
+
+// The one mapping from a failure to its JSON-RPC error: kInvalidArgument is -32602, kNotFound
+// -32002, everything else -32603.
+ErrorObject to_error_object(const Error& error);
+
+// The state of one incoming request or notification, shared by the Connection and the handler.
+// Thread-safe.
+class CallContext {
+ public:
+  CallContext(std::optional<json> id, std::string method)
+      : id_(std::move(id)), method_(std::move(method)) {}
+
+  // A notification has no id and is never answered.
+  bool is_request() const { return id_.has_value(); }
+  const std::optional<json>& id() const { return id_; }
+  const std::string& method() const { return method_; }
+  bool cancelled() const { return cancelled_.load(); }
+
+  // Runs `hook` once when the call is cancelled, at once if it already is. One hook per call;
+  // a later one replaces an earlier one that has not run.
+  void on_cancel(std::function<void()> hook);
+
+ private:
+  friend class Connection;
+  // Marks the call cancelled and runs the hook (outside the lock). False if it already was.
+  bool cancel();
+
+  const std::optional<json> id_;
+  const std::string method_;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::function<void()> hook_;  // guarded by mu_
+};
+
+// The answer to a request: its result, or the failure that to_error_object maps. Call it
+// exactly once, from any thread; calls after the first, after a cancellation, or for a
+// notification send nothing.
+using Reply = std::function<void(Result<json>)>;
+using Handler = std::function<void(const std::shared_ptr<CallContext>& call, json params, Reply)>;
+
+// The table from method name to handler. Built before the Connection starts; read-only after.
+class Dispatcher {
+ public:
+  void add(std::string method, Handler handler) {
+    handlers_.insert_or_assign(std::move(method), std::move(handler));
+  }
+  const Handler* find(std::string_view method) const {
+    auto it = handlers_.find(method);
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, Handler, std::less<>> handlers_;
+};
+
+// Sends one outgoing message (a response or a notification). Must be thread-safe.
+using Send = std::function<void(const json& message)>;
+
+// One peer's conversation: parses, checks and dispatches incoming messages, keeps the requests
+// in flight so that they can be cancelled, and answers each request exactly once.
+//
+// receive() is called by one thread at a time (the transport's reader); replies, notify() and
+// cancel() may come from any thread. A handler runs on the thread that called receive(), so a
+// handler that may block hands its work to another thread and replies from there: a slow
+// request never holds up the next message.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  static std::shared_ptr<Connection> create(const Dispatcher& dispatcher, Send send);
+
+  // One message as text: a request, a notification, a response, or a batch of them.
+  void receive(std::string_view text);
+  void receive_json(const json& message);
+
+  // Cancels the request in flight with this id: its hook runs and its reply is dropped.
+  void cancel(const json& id);
+  // Cancels every request in flight and sends nothing more (the peer is gone).
+  void close();
+
+  // Sends a notification to the peer. Dropped after close().
+  void notify(const std::string& method, json params);
+
+  size_t in_flight() const;
+
+ private:
+  Connection(const Dispatcher& dispatcher, Send send)
+      : dispatcher_(dispatcher), send_(std::move(send)) {}
+  void dispatch(const json& message);
+  void send_error(const std::optional<json>& id, const ErrorObject& error);
+  void finish(const std::shared_ptr<CallContext>& call, Result<json> result);
+
+  const Dispatcher& dispatcher_;
+  const Send send_;
+  std::atomic<bool> closed_{false};
+  mutable std::mutex mu_;
+  // Requests in flight, by id.dump().
+  std::map<std::string, std::shared_ptr<CallContext>> in_flight_;  // guarded by mu_
+};
+
+}  // namespace hookmcp::rpc

@@ -1,0 +1,90 @@
+#include "runtime.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "cli.hpp"
+
+namespace hookmcp::app {
+
+std::variant<config::Config, int> load_server_config(const std::vector<std::string>& argv,
+                                                     const std::string& command, const char* help) {
+  auto specs = common_options();
+  specs.push_back({"allow-unsigned", false, "accept unsigned sources on a non-loopback address"});
+  std::string prefix = "hookmcp " + command + ": ";
+  auto args = parse_args(argv, specs, command);
+  if (!args) {
+    std::cerr << prefix << args.error().message << "\n";
+    return kExitUsage;
+  }
+  if (args->help) {
+    std::cout << help << format_options(specs);
+    return kExitOk;
+  }
+  if (!args->positionals.empty()) {
+    std::cerr << prefix << "unexpected argument \"" << args->positionals[0] << "\"\n";
+    return kExitUsage;
+  }
+  auto cfg = config::load(overrides_from(*args), config::process_env());
+  if (!cfg) {
+    std::cerr << prefix << cfg.error().message << "\n";
+    return kExitUsage;
+  }
+  if (auto s = config::check_exposure(*cfg); !s) {
+    std::cerr << prefix << s.error().message << "\n";
+    return kExitUsage;
+  }
+  setup_logging(cfg->log_level);
+  return std::move(*cfg);
+}
+
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+void wait_for_stop_signal(const sigset_t& signals) {
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const config::Config& cfg, const Clock& clock,
+                                                 Metrics& metrics) {
+  store::Options options;
+  options.path = cfg.database;
+  options.fsync_each_commit = cfg.durability == config::Durability::kFull;
+  options.max_pending_bytes = cfg.max_pending_bytes;
+  options.retention_max_age_days = cfg.retention_max_age_days;
+  options.retention_max_events = cfg.retention_max_events;
+  options.clock = &clock;
+  options.metrics = &metrics;
+  auto store = store::open_sqlite(options);
+  if (store) spdlog::info("database {}", cfg.database);
+  return store;
+}
+
+transport::HttpOptions http_options(const config::Config& cfg) {
+  transport::HttpOptions http;
+  http.listen = cfg.listen;
+  http.max_body_bytes = cfg.max_body_bytes;
+  return http;
+}
+
+void announce(const config::Endpoint& ep) {
+  std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
+  std::string line = "listening on http://" + host + ":" + std::to_string(ep.port);
+  if (spdlog::should_log(spdlog::level::info)) {
+    spdlog::info("{}", line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+}  // namespace hookmcp::app

@@ -1,0 +1,41 @@
+// What serve and stdio set up alike: stop signals, the store, the listener's announcement.
+#pragma once
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "hookmcp/config/config.hpp"
+#include "hookmcp/core/clock.hpp"
+#include "hookmcp/core/metrics.hpp"
+#include "hookmcp/store/store.hpp"
+#include "hookmcp/transport/http_server.hpp"
+
+namespace hookmcp::app {
+
+// For a command that runs the server (serve, stdio): parses the common options and
+// --allow-unsigned, loads and checks the config, and sends logs to stderr. Returns the config,
+// or the exit code to end with (after --help, or an error reported on stderr).
+std::variant<config::Config, int> load_server_config(const std::vector<std::string>& argv,
+                                                     const std::string& command, const char* help);
+
+// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread started after it),
+// so that only a sigwait on the returned set sees them. Call before starting any thread.
+sigset_t block_stop_signals();
+
+// Waits for SIGINT or SIGTERM; logs which.
+void wait_for_stop_signal(const sigset_t& signals);
+
+// Opens the database the config names, with its durability and retention; logs where it is.
+Result<std::unique_ptr<store::Store>> open_store(const config::Config& cfg, const Clock& clock,
+                                                 Metrics& metrics);
+
+// The listener's settings from the config.
+transport::HttpOptions http_options(const config::Config& cfg);
+
+// The stderr line that tells a person (and the tests) where the listener is.
+void announce(const config::Endpoint& ep);
+
+}  // namespace hookmcp::app

@@ -1,0 +1,237 @@
+// Private to the mcp module: the pieces sessions share and the tool, resource and prompt tables.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hookmcp/core/result.hpp"
+#include "hookmcp/mcp/server.hpp"
+#include "hookmcp/rpc/rpc.hpp"
+
+namespace hookmcp::mcp {
+
+using nlohmann::json;
+
+// A fixed set of threads running posted tasks in order of arrival: every database read of the
+// sessions happens here, never on a transport's thread. Thread-safe.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool() { stop(); }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  void post(std::function<void()> task);
+  // Joins the threads; tasks still queued are dropped. Idempotent.
+  void stop();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+// One thread that runs callbacks at their deadlines: wait_for_event timeouts and progress.
+// Callbacks run on the timer thread and must return quickly. Thread-safe.
+class Timers {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Timers();
+  ~Timers() { stop(); }
+  Timers(const Timers&) = delete;
+  Timers& operator=(const Timers&) = delete;
+  uint64_t schedule(Clock::duration delay, std::function<void()> callback);
+  // A callback already running is not waited for.
+  void cancel(uint64_t id);
+  void stop();
+
+ private:
+  void run();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::multimap<Clock::time_point, std::pair<uint64_t, std::function<void()>>>
+      queue_;                                             // guarded by mu_
+  std::map<uint64_t, decltype(queue_)::iterator> by_id_;  // guarded by mu_
+  uint64_t next_id_ = 1;                                  // guarded by mu_
+  bool stopping_ = false;                                 // guarded by mu_
+  std::thread thread_;
+};
+
+// --- schema.cpp: the tools' JSON Schemas and a checker for the subset they use.
+
+// A schema from schemas/tools, e.g. "list_events.input"; embedded at build time.
+const json& tool_schema(const std::string& name);
+
+// The first way `value` breaks `schema` (type, properties, required, additionalProperties,
+// enum, minimum/maximum, minLength/maxLength, items, minItems/maxItems, local $ref), as a
+// sentence naming the argument, or nullopt when it conforms.
+std::optional<std::string> check_schema(const json& schema, const json& value,
+                                        const std::string& where = "");
+
+// --- render.cpp: events as the model sees them.
+
+Result<int64_t> parse_rfc3339(std::string_view text);
+bool valid_utf8(std::string_view text);
+std::string base64_encode(std::string_view bytes);
+// The value at a JSON Pointer (RFC 6901), or nullptr when there is none or it is malformed.
+const json* resolve_pointer(const json& doc, std::string_view pointer);
+bool valid_pointer(std::string_view pointer);
+// A string the sender chose (type, action, delivery id) shortened for one line of our text.
+std::string clip(std::string_view text, size_t max = 80);
+
+json summary_json(const Event& e);
+std::string summary_line(const Event& e);
+// Who wrote the payload and whether its signature was checked.
+std::string payload_notice(const Event& e);
+// The event as get_event returns it: summary, headers, payload (decoded when it is JSON,
+// narrowed by `pointer`, cut at `max_bytes`). kNotFound when the pointer matches nothing.
+Result<json> event_json(const Event& e, const std::string& pointer, int64_t max_bytes);
+// Text the sender wrote, fenced so that it cannot pass as ours: a marker with a per-process
+// random nonce opens and closes it, and the notice says whose words they are.
+std::string fence(const std::string& nonce, const Event& e, std::string_view text);
+
+// --- the session and the state it shares with the others.
+
+class SessionImpl;
+
+struct Server::State : std::enable_shared_from_this<Server::State> {
+  State(store::Store& s, std::shared_ptr<bus::Bus> b, Metrics& m, ServerOptions o);
+
+  store::Store& store;
+  std::shared_ptr<bus::Bus> bus;
+  Metrics& metrics;
+  const ServerOptions options;
+  const std::string nonce;  // marks the fences around payloads; unguessable by senders
+  WorkerPool pool;
+  Timers timers;
+
+  // Source names seen so far, to notice a new one (notifications/resources/list_changed).
+  std::mutex mu;
+  std::set<std::string> known_sources;               // guarded by mu
+  std::vector<std::weak_ptr<SessionImpl>> sessions;  // guarded by mu
+  bus::Subscription subscription;
+
+  // Called by the bus on the publishing thread: copies the sessions under the lock and hands
+  // them the events with it released.
+  void on_events(const std::vector<Event>& events);
+  bool channel_wants(const std::string& source) const;
+  std::vector<std::string> source_names(const std::string& prefix);  // blocking
+};
+
+// A wait_for_event in progress; defined in wait.cpp.
+class Waiter;
+// Hands a waiter the events of a commit; on the publishing thread, so it only queues work.
+void offer_events(const std::shared_ptr<Waiter>& waiter, const std::vector<Event>& events);
+// Ends a wait without an answer (the session closed).
+void abandon(const std::shared_ptr<Waiter>& waiter);
+
+// What a tool hands back: structuredContent and its text rendering, or a failure that becomes
+// an isError result telling the model how to correct the call.
+struct ToolOutput {
+  json structured;
+  std::string text;
+};
+using ToolDone = std::function<void(Result<ToolOutput>)>;
+
+struct ToolCall {
+  std::shared_ptr<SessionImpl> session;
+  json args;
+  std::shared_ptr<rpc::CallContext> call;
+  std::optional<json> progress_token;
+};
+
+struct Tool {
+  const char* name;
+  const char* title;
+  const char* description;
+  json annotations;
+  // Starts the tool; `done` is called once, from any thread.
+  std::function<void(ToolCall, ToolDone)> start;
+};
+const std::vector<Tool>& tools();
+
+class SessionImpl final : public Session, public std::enable_shared_from_this<SessionImpl> {
+ public:
+  SessionImpl(std::shared_ptr<Server::State> state, Sink sink);
+  void start();  // builds the method table; call once after make_shared
+
+  void receive(std::string_view text) override { conn_->receive(text); }
+  void receive_json(const json& message) override { conn_->receive_json(message); }
+  void close() override;
+  bool initialized() const override;
+  std::string protocol_version() const override;
+
+  Server::State& state() { return *state_; }
+  bool at_least(std::string_view version) const;  // negotiated version >= version
+  void notify(const std::string& method, json params);
+  // notifications/message when `level` is at or above the one the client set.
+  void log(std::string_view level, json data);
+  // Called on the publishing thread; queues work, never blocks.
+  void on_events(const std::vector<Event>& events, bool new_source);
+
+  // wait_for_event bookkeeping.
+  bool add_waiter(const std::shared_ptr<Waiter>& waiter);
+  void remove_waiter(const Waiter* waiter);
+
+ private:
+  using Method = void (SessionImpl::*)(const std::shared_ptr<rpc::CallContext>&, json, rpc::Reply);
+  struct MethodSpec {
+    const char* name;
+    Method method;
+    bool before_initialize;  // allowed before initialize (ping, initialize itself)
+  };
+  static const std::vector<MethodSpec>& methods();
+
+  // Lifecycle.
+  void on_initialize(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_initialized(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_ping(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_cancelled(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_set_level(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  // Tools.
+  void on_tools_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_tools_call(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  // Resources, prompts, completions (resources.cpp).
+  void on_resources_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_templates_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_resources_read(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_subscribe(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_prompts_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_prompts_get(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_complete(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+
+  // Runs `work` on a worker thread and replies with what it returns.
+  void on_worker(rpc::Reply reply, std::function<Result<json>()> work);
+
+  const std::shared_ptr<Server::State> state_;
+  const Sink sink_;
+  rpc::Dispatcher dispatcher_;
+  std::shared_ptr<rpc::Connection> conn_;
+
+  mutable std::mutex mu_;
+  bool initialized_ = false;                                  // guarded by mu_
+  bool ready_ = false;                                        // notifications/initialized seen
+  bool closed_ = false;                                       // guarded by mu_
+  std::string version_;                                       // guarded by mu_
+  int log_level_ = 1;                                         // index into kLogLevels; guarded
+  std::set<std::string> subscriptions_;                       // guarded by mu_
+  std::map<const Waiter*, std::shared_ptr<Waiter>> waiters_;  // guarded by mu_
+};
+
+}  // namespace hookmcp::mcp

@@ -1,0 +1,108 @@
+#include "internal.hpp"
+
+namespace hookmcp::mcp {
+
+WorkerPool::WorkerPool(int threads) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this] {
+      std::unique_lock lock(mu_);
+      for (;;) {
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (stopping_) return;
+        auto task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        task();
+        lock.lock();
+      }
+    });
+  }
+}
+
+void WorkerPool::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void WorkerPool::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  // Dropped here, outside the lock: a task may own things whose destructors post again.
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    dropped.swap(tasks_);
+  }
+}
+
+Timers::Timers() : thread_([this] { run(); }) {}
+
+uint64_t Timers::schedule(Clock::duration delay, std::function<void()> callback) {
+  uint64_t id;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return 0;
+    id = next_id_++;
+    auto it = queue_.emplace(Clock::now() + delay, std::make_pair(id, std::move(callback)));
+    by_id_.emplace(id, it);
+  }
+  cv_.notify_one();
+  return id;
+}
+
+void Timers::cancel(uint64_t id) {
+  std::function<void()> dropped;
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  dropped = std::move(it->second->second.second);
+  queue_.erase(it->second);
+  by_id_.erase(it);
+}
+
+void Timers::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  decltype(queue_) dropped;
+  std::lock_guard lock(mu_);
+  dropped.swap(queue_);
+  by_id_.clear();
+}
+
+void Timers::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto first = queue_.begin();
+    if (first->first > Clock::now()) {
+      cv_.wait_until(lock, first->first);
+      continue;
+    }
+    auto callback = std::move(first->second.second);
+    by_id_.erase(first->second.first);
+    queue_.erase(first);
+    lock.unlock();
+    callback();
+    lock.lock();
+  }
+}
+
+}  // namespace hookmcp::mcp

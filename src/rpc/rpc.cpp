@@ -1,0 +1,200 @@
+#include "hookmcp/rpc/rpc.hpp"
+
+#include <exception>
+
+namespace hookmcp::rpc {
+
+namespace {
+
+constexpr const char* kVersion = "2.0";
+
+// MCP and JSON-RPC both allow string and integer ids; a null id is never accepted, since the
+// answer could not be told apart from an answer to a message whose id was unreadable.
+bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
+
+}  // namespace
+
+ErrorObject to_error_object(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+      return {kInvalidParams, error.message};
+    case ErrorCode::kNotFound:
+      return {kResourceNotFound, error.message};
+    default:
+      return {kInternalError, error.message};
+  }
+}
+
+void CallContext::on_cancel(std::function<void()> hook) {
+  {
+    std::lock_guard lock(mu_);
+    if (!cancelled_.load()) {
+      hook_ = std::move(hook);
+      return;
+    }
+  }
+  hook();
+}
+
+bool CallContext::cancel() {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_.exchange(true)) return false;
+    hook.swap(hook_);
+  }
+  if (hook) hook();
+  return true;
+}
+
+std::shared_ptr<Connection> Connection::create(const Dispatcher& dispatcher, Send send) {
+  return std::shared_ptr<Connection>(new Connection(dispatcher, std::move(send)));
+}
+
+void Connection::receive(std::string_view text) {
+  json message = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded()) {
+    send_error(std::nullopt, {kParseError, "parse error: the message is not valid JSON"});
+    return;
+  }
+  receive_json(message);
+}
+
+void Connection::receive_json(const json& message) {
+  if (!message.is_array()) {
+    dispatch(message);
+    return;
+  }
+  if (message.empty()) {
+    send_error(std::nullopt, {kInvalidRequest, "invalid request: empty batch"});
+    return;
+  }
+  // Each member is answered on its own, as it completes.
+  for (const auto& m : message) dispatch(m);
+}
+
+void Connection::dispatch(const json& m) {
+  if (!m.is_object()) {
+    send_error(std::nullopt, {kInvalidRequest, "invalid request: a message is a JSON object"});
+    return;
+  }
+  std::optional<json> id;
+  if (auto it = m.find("id"); it != m.end()) {
+    if (!valid_id(*it)) {
+      send_error(std::nullopt,
+                 {kInvalidRequest, "invalid request: id must be a string or an integer"});
+      return;
+    }
+    id = *it;
+  }
+  auto version = m.find("jsonrpc");
+  if (version == m.end() || *version != kVersion) {
+    send_error(id, {kInvalidRequest, "invalid request: jsonrpc must be \"2.0\""});
+    return;
+  }
+  auto method = m.find("method");
+  if (method == m.end()) {
+    // A response to a request of ours; this side sends none, so there is nothing to match.
+    if (id && (m.contains("result") || m.contains("error"))) return;
+    send_error(id, {kInvalidRequest, "invalid request: method is missing"});
+    return;
+  }
+  if (!method->is_string()) {
+    send_error(id, {kInvalidRequest, "invalid request: method must be a string"});
+    return;
+  }
+  json params = json::object();
+  if (auto p = m.find("params"); p != m.end()) {
+    if (!p->is_object() && !p->is_array()) {
+      send_error(id, {kInvalidRequest, "invalid request: params must be an object or an array"});
+      return;
+    }
+    params = *p;
+  }
+  const std::string& name = method->get_ref<const std::string&>();
+  const Handler* handler = dispatcher_.find(name);
+  if (handler == nullptr) {
+    // Notifications are never answered, not even with an error.
+    if (id) send_error(id, {kMethodNotFound, "method not found: " + name});
+    return;
+  }
+  auto call = std::make_shared<CallContext>(id, name);
+  if (id) {
+    std::lock_guard lock(mu_);
+    if (!in_flight_.emplace(id->dump(), call).second) {
+      send_error(id, {kInvalidRequest, "invalid request: id " + id->dump() + " is in use"});
+      return;
+    }
+  }
+  std::weak_ptr<Connection> weak = weak_from_this();
+  Reply reply = [weak, call](Result<json> result) {
+    if (auto self = weak.lock()) self->finish(call, std::move(result));
+  };
+  try {
+    (*handler)(call, std::move(params), reply);
+  } catch (const std::exception& e) {
+    // Handlers report failures as values; this is the last line for a bug, not a code path.
+    reply(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what()));
+  }
+}
+
+void Connection::finish(const std::shared_ptr<CallContext>& call, Result<json> result) {
+  if (!call->is_request()) return;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(call->id()->dump());
+    // Already answered, or cancelled (then the entry is gone or belongs to a newer request).
+    if (it == in_flight_.end() || it->second != call) return;
+    in_flight_.erase(it);
+  }
+  if (call->cancelled() || closed_.load()) return;
+  if (!result) {
+    send_error(call->id(), to_error_object(result.error()));
+    return;
+  }
+  send_(json{{"jsonrpc", kVersion}, {"id", *call->id()}, {"result", std::move(*result)}});
+}
+
+void Connection::send_error(const std::optional<json>& id, const ErrorObject& error) {
+  if (closed_.load()) return;
+  // An error about a message whose id could not be read carries no id at all.
+  json out = {{"jsonrpc", kVersion}, {"error", {{"code", error.code}, {"message", error.message}}}};
+  if (id) out["id"] = *id;
+  send_(out);
+}
+
+void Connection::cancel(const json& id) {
+  std::shared_ptr<CallContext> call;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(id.dump());
+    if (it == in_flight_.end()) return;  // finished already, or never known: nothing to do
+    call = std::move(it->second);
+    in_flight_.erase(it);
+  }
+  call->cancel();
+}
+
+void Connection::close() {
+  closed_.store(true);
+  std::map<std::string, std::shared_ptr<CallContext>> calls;
+  {
+    std::lock_guard lock(mu_);
+    calls.swap(in_flight_);
+  }
+  for (auto& [key, call] : calls) call->cancel();
+}
+
+void Connection::notify(const std::string& method, json params) {
+  if (closed_.load()) return;
+  json out = {{"jsonrpc", kVersion}, {"method", method}};
+  if (!params.is_null()) out["params"] = std::move(params);
+  send_(out);
+}
+
+size_t Connection::in_flight() const {
+  std::lock_guard lock(mu_);
+  return in_flight_.size();
+}
+
+}  // namespace hookmcp::rpc

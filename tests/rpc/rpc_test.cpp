@@ -1,0 +1,204 @@
+// JSON-RPC 2.0: golden messages in, golden messages out.
+#include "hookmcp/rpc/rpc.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <vector>
+
+namespace hookmcp::rpc {
+namespace {
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dispatcher_.add("echo", [](const std::shared_ptr<CallContext>&, json params, Reply reply) {
+      reply(std::move(params));
+    });
+    dispatcher_.add("fail_invalid", [](const auto&, json, Reply reply) {
+      reply(make_error(ErrorCode::kInvalidArgument, "limit must be at most 200"));
+    });
+    dispatcher_.add("fail_not_found", [](const auto&, json, Reply reply) {
+      reply(make_error(ErrorCode::kNotFound, "no such resource"));
+    });
+    dispatcher_.add("fail_internal", [](const auto&, json, Reply reply) {
+      reply(make_error(ErrorCode::kUnavailable, "disk full"));
+    });
+    dispatcher_.add("note", [this](const std::shared_ptr<CallContext>& call, json params, Reply) {
+      notes_.push_back(params);
+      EXPECT_FALSE(call->is_request());
+    });
+    // Answers later, from the test: a request that blocks.
+    dispatcher_.add("slow", [this](const std::shared_ptr<CallContext>& call, json, Reply reply) {
+      slow_calls_.push_back(call);
+      slow_.push_back(std::move(reply));
+    });
+    conn_ = Connection::create(dispatcher_, [this](const json& m) {
+      std::lock_guard lock(mu_);
+      out_.push_back(m);
+    });
+  }
+
+  std::vector<json> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(out_, {});
+  }
+
+  Dispatcher dispatcher_;
+  std::shared_ptr<Connection> conn_;
+  std::mutex mu_;
+  std::vector<json> out_;
+  std::vector<json> notes_;
+  std::vector<Reply> slow_;
+  std::vector<std::shared_ptr<CallContext>> slow_calls_;
+};
+
+struct Golden {
+  const char* name;
+  const char* in;
+  std::vector<const char*> out;  // the messages sent back, in order
+};
+
+TEST_F(RpcTest, GoldenMessages) {
+  const std::vector<Golden> cases = {
+      {"request with integer id",
+       R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":[1,2]}})",
+       {R"({"jsonrpc":"2.0","id":1,"result":{"a":[1,2]}})"}},
+      {"request with string id",
+       R"({"jsonrpc":"2.0","id":"x-1","method":"echo"})",
+       {R"({"jsonrpc":"2.0","id":"x-1","result":{}})"}},
+      {"parse error has no id",
+       R"({"jsonrpc":"2.0","id":1,)",
+       {R"({"jsonrpc":"2.0","error":{"code":-32700,"message":"parse error: the message is not valid JSON"}})"}},
+      {"empty batch",
+       "[]",
+       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: empty batch"}})"}},
+      {"not an object",
+       R"("ping")",
+       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: a message is a JSON object"}})"}},
+      {"wrong version",
+       R"({"jsonrpc":"1.0","id":7,"method":"echo"})",
+       {R"({"jsonrpc":"2.0","id":7,"error":{"code":-32600,"message":"invalid request: jsonrpc must be \"2.0\""}})"}},
+      {"null id is refused",
+       R"({"jsonrpc":"2.0","id":null,"method":"echo"})",
+       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
+      {"fractional id is refused",
+       R"({"jsonrpc":"2.0","id":1.5,"method":"echo"})",
+       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
+      {"method missing",
+       R"({"jsonrpc":"2.0","id":3})",
+       {R"({"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"invalid request: method is missing"}})"}},
+      {"method not a string",
+       R"({"jsonrpc":"2.0","id":3,"method":5})",
+       {R"({"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"invalid request: method must be a string"}})"}},
+      {"params not structured",
+       R"({"jsonrpc":"2.0","id":4,"method":"echo","params":3})",
+       {R"({"jsonrpc":"2.0","id":4,"error":{"code":-32600,"message":"invalid request: params must be an object or an array"}})"}},
+      {"unknown method",
+       R"({"jsonrpc":"2.0","id":5,"method":"tools/nope"})",
+       {R"({"jsonrpc":"2.0","id":5,"error":{"code":-32601,"message":"method not found: tools/nope"}})"}},
+      {"unknown notification is not answered",
+       R"({"jsonrpc":"2.0","method":"notifications/nope"})",
+       {}},
+      {"notification to a method is not answered", R"({"jsonrpc":"2.0","method":"echo"})", {}},
+      {"invalid argument",
+       R"({"jsonrpc":"2.0","id":6,"method":"fail_invalid"})",
+       {R"({"jsonrpc":"2.0","id":6,"error":{"code":-32602,"message":"limit must be at most 200"}})"}},
+      {"not found",
+       R"({"jsonrpc":"2.0","id":6,"method":"fail_not_found"})",
+       {R"({"jsonrpc":"2.0","id":6,"error":{"code":-32002,"message":"no such resource"}})"}},
+      {"internal",
+       R"({"jsonrpc":"2.0","id":6,"method":"fail_internal"})",
+       {R"({"jsonrpc":"2.0","id":6,"error":{"code":-32603,"message":"disk full"}})"}},
+      {"a response from the peer is ignored", R"({"jsonrpc":"2.0","id":9,"result":{}})", {}},
+      {"batch: each request answered, notifications not",
+       R"([{"jsonrpc":"2.0","id":1,"method":"echo","params":{"n":1}},{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","id":2,"method":"echo","params":{"n":2}}])",
+       {R"({"jsonrpc":"2.0","id":1,"result":{"n":1}})",
+        R"({"jsonrpc":"2.0","id":2,"result":{"n":2}})"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    conn_->receive(c.in);
+    auto out = take();
+    ASSERT_EQ(out.size(), c.out.size());
+    for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i], json::parse(c.out[i]));
+  }
+  EXPECT_EQ(conn_->in_flight(), 0u);
+}
+
+TEST_F(RpcTest, NotificationsReachTheirHandler) {
+  conn_->receive(R"({"jsonrpc":"2.0","method":"note","params":{"x":1}})");
+  ASSERT_EQ(notes_.size(), 1u);
+  EXPECT_EQ(notes_[0], json({{"x", 1}}));
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(RpcTest, ASlowRequestDoesNotHoldUpTheNext) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"slow"})");
+  conn_->receive(R"({"jsonrpc":"2.0","id":2,"method":"echo"})");
+  auto out = take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["id"], 2);
+  EXPECT_EQ(conn_->in_flight(), 1u);
+  slow_[0](json{{"done", true}});
+  out = take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], json::parse(R"({"jsonrpc":"2.0","id":1,"result":{"done":true}})"));
+  // A second reply to the same request sends nothing.
+  slow_[0](json{{"again", true}});
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(RpcTest, ACancelledRequestRunsItsHookAndIsNeverAnswered) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":"w","method":"slow"})");
+  bool hook_ran = false;
+  slow_calls_[0]->on_cancel([&] { hook_ran = true; });
+  conn_->cancel("w");
+  EXPECT_TRUE(hook_ran);
+  EXPECT_TRUE(slow_calls_[0]->cancelled());
+  slow_[0](json::object());
+  EXPECT_TRUE(take().empty());
+  // The id is free again.
+  conn_->receive(R"({"jsonrpc":"2.0","id":"w","method":"echo"})");
+  EXPECT_EQ(take().size(), 1u);
+}
+
+TEST_F(RpcTest, AnIdInFlightCannotBeReused) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"slow"})");
+  conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"echo"})");
+  auto out = take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["error"]["code"], kInvalidRequest);
+  EXPECT_EQ(out[0]["id"], 1);
+}
+
+TEST_F(RpcTest, NothingIsSentAfterClose) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"slow"})");
+  bool hook_ran = false;
+  slow_calls_[0]->on_cancel([&] { hook_ran = true; });
+  conn_->close();
+  EXPECT_TRUE(hook_ran);
+  slow_[0](json::object());
+  conn_->notify("notifications/message", json::object());
+  conn_->receive(R"({"jsonrpc":"2.0","id":2,"method":"echo"})");
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(RpcTest, NotifySendsANotification) {
+  conn_->notify("notifications/progress", {{"progress", 1}});
+  auto out = take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0],
+            json::parse(
+                R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}})"));
+}
+
+TEST(RpcErrors, OneMappingFromFailureToCode) {
+  EXPECT_EQ(to_error_object(make_error(ErrorCode::kInvalidArgument, "x")).code, kInvalidParams);
+  EXPECT_EQ(to_error_object(make_error(ErrorCode::kNotFound, "x")).code, kResourceNotFound);
+  EXPECT_EQ(to_error_object(make_error(ErrorCode::kIo, "x")).code, kInternalError);
+  EXPECT_EQ(to_error_object(make_error(ErrorCode::kInternal, "x")).message, "x");
+}
+
+}  // namespace
+}  // namespace hookmcp::rpc
