@@ -9,6 +9,7 @@ namespace hookmcp::app {
 int run_serve(const std::vector<std::string>& args);
 int run_check_config(const std::vector<std::string>& args);
 int run_stdio(const std::vector<std::string>& args);
+int run_events(const std::vector<std::string>& args);
 int run_send(const std::vector<std::string>& args);
 
 }  // namespace hookmcp::app

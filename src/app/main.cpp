@@ -19,6 +19,7 @@ Commands:
   serve          run the daemon: webhook intake, /healthz and /metrics on one listener
   stdio          MCP over stdin/stdout for clients that launch their servers, plus intake
   check-config   validate the configuration and print the effective settings
+  events         list, show, search or follow (tail) the stored events at the terminal
   send           sign a payload as a provider would and POST it, to try a setup end to end
 
 Run 'hookmcp COMMAND --help' for a command's options and examples.
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return hookmcp::app::run_serve(rest);
   if (command == "check-config") return hookmcp::app::run_check_config(rest);
   if (command == "stdio") return hookmcp::app::run_stdio(rest);
+  if (command == "events") return hookmcp::app::run_events(rest);
   if (command == "send") return hookmcp::app::run_send(rest);
   std::cerr << "hookmcp: unknown command \"" << command << "\" (see hookmcp --help)\n";
   return hookmcp::app::kExitUsage;

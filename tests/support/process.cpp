@@ -104,6 +104,13 @@ bool Process::wait_for_stderr(const std::string& text, std::chrono::milliseconds
   }) && stderr_.find(text) != std::string::npos;
 }
 
+bool Process::wait_for_stdout(const std::string& text, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] {
+    return stdout_.find(text) != std::string::npos || open_pipes_ == 0;
+  }) && stdout_.find(text) != std::string::npos;
+}
+
 std::optional<int> Process::wait_for_port(std::chrono::milliseconds timeout) {
   static const std::regex kLine(R"(listening on https?://\S*:(\d+)\s)");
   std::unique_lock lock(mu_);

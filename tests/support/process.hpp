@@ -44,6 +44,8 @@ class Process {
 
   // Waits until stderr contains `text`; false at the deadline or when the process exits first.
   bool wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout);
+  // The same for stdout, for commands that stream their output (`events tail`).
+  bool wait_for_stdout(const std::string& text, std::chrono::milliseconds timeout);
   // The port from the "listening on http://HOST:PORT" line, waiting for it.
   std::optional<int> wait_for_port(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

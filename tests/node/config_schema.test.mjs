@@ -1,0 +1,46 @@
+// schemas/config.schema.json accepts every example config and the one in DESIGN, and rejects
+// the mistakes the config parser rejects, so that an editor's schema check agrees with
+// `hookmcp check-config`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const schema = JSON.parse(readFileSync(join(root, 'schemas', 'config.schema.json'), 'utf8'));
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+const validate = ajv.compile(schema);
+const errors = () => ajv.errorsText(validate.errors);
+
+const configDir = join(root, 'examples', 'config');
+const examples = readdirSync(configDir).filter((f) => f.endsWith('.json')).sort();
+
+test('there are example configs to check', () => {
+  for (const name of ['github.json', 'stripe.json', 'slack.json', 'hmac.json']) {
+    assert.ok(examples.includes(name), `examples/config/${name} is missing`);
+  }
+});
+
+for (const name of examples) {
+  test(`examples/config/${name} is valid against the schema`, () => {
+    const config = JSON.parse(readFileSync(join(configDir, name), 'utf8'));
+    assert.ok(validate(config), `${name}: ${errors()}`);
+  });
+}
+
+test('the schema rejects what the parser rejects', () => {
+  const bad = [
+    { listen: '127.0.0.1:8787', unknown_field: true },
+    { sources: { github: { provider: 'github' } } },
+    { sources: { dev: { provider: 'none', secrets: ['x'] } } },
+    { sources: { ci: { provider: 'hmac', secrets: ['x'] } } },
+    { sources: { x: { provider: 'carrier-pigeon', secrets: ['x'] } } },
+    { sources: { 'bad name': { provider: 'none' } } },
+    { durability: 'sometimes' },
+  ];
+  for (const config of bad) {
+    assert.equal(validate(config), false, `accepted ${JSON.stringify(config)}`);
+  }
+});
