@@ -299,7 +299,7 @@ Result<store::EventFilter> parse_filter(const ParsedArgs& args, int default_limi
 // `env:NAME` secret whose variable this shell lacks must not stop a person from looking.
 config::Getenv reading_env() {
   return [env = config::process_env()](const std::string& name) -> std::optional<std::string> {
-    if (auto v = env(name)) return v;
+    if (auto v = env(name); v && !v->empty()) return v;
     if (name.rfind("HOOKMCP_", 0) == 0 || name == "XDG_DATA_HOME" || name == "HOME") {
       return std::nullopt;
     }

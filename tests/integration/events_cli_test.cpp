@@ -227,6 +227,52 @@ TEST_F(EventsCliTest, TailTableFollowsWithFiltersAndStopsOnSigterm) {
   EXPECT_EQ(tail.wait_exit(seconds(5)), 0);
 }
 
+TEST_F(EventsCliTest, SearchFindsWordsInBodiesBestMatchFirst) {
+  int64_t refund =
+      post("stripe", R"({"type":"charge.refunded","reason":"customer asked for a refund"})");
+  post("stripe", R"({"type":"charge.succeeded","note":"nothing to see"})");
+  int64_t push =
+      post("github", R"({"ref":"main","message":"refund flow fixed"})", {{"X-Event-Type", "push"}});
+
+  auto r = events({"search", "refund"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("MATCH"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("«refund»"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("charge.succeeded"), std::string::npos) << r.out;
+
+  json doc = events_json({"search", "refund"});
+  auto found = ids(doc);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<int64_t>{refund, push}));
+  EXPECT_NE(doc["events"][0]["snippet"].get<std::string>().find("«"), std::string::npos);
+  EXPECT_EQ(ids(events_json({"search", "refund", "--source", "github"})),
+            std::vector<int64_t>{push});
+  EXPECT_EQ(ids(events_json({"search", "charge.refunded"})), std::vector<int64_t>{refund});
+
+  auto none = events({"search", "zebra"});
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_NE(none.err.find("no events match"), std::string::npos) << none.err;
+  auto empty = events({"search", "\"\""});
+  EXPECT_EQ(empty.exit_code, 2) << empty.err;
+}
+
+TEST_F(EventsCliTest, ConfigFileNamesTheDatabaseAndItsSecretsAreNotNeeded) {
+  int64_t id = post("demo", "{}");
+  // A person reading events need not hold the webhook secrets the server was started with.
+  std::ofstream(dir_.file("config.json"))
+      << json{{"database", db_path()},
+              {"sources",
+               {{"github", {{"provider", "github"}, {"secrets", {"env:UNSET_FOR_THIS_TEST"}}}}}}}
+             .dump();
+  auto r = run(hookmcp_binary(), {"events", "list", "--json", "--config", dir_.file("config.json")},
+               {{"UNSET_FOR_THIS_TEST", ""}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ids(json::parse(r.out)), std::vector<int64_t>{id});
+  auto env = run(hookmcp_binary(), {"events", "list", "--json"}, {{"HOOKMCP_DB", db_path()}});
+  ASSERT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_EQ(ids(json::parse(env.out)), std::vector<int64_t>{id});
+}
+
 TEST_F(EventsCliTest, HelpForEveryCommand) {
   for (const char* command : {"list", "show", "tail", "search"}) {
     auto r = run(hookmcp_binary(), {"events", command, "--help"});

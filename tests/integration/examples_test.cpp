@@ -124,6 +124,51 @@ TEST(Examples, SystemdUnitRunsServeHardened) {
   }
 }
 
+// Starts `hookmcp serve` with `args` on port 0, runs send-samples.sh at it, and returns what
+// `hookmcp events list --json` then shows.
+json send_samples(const std::vector<std::string>& serve_args, std::vector<std::string> script_args,
+                  const std::map<std::string, std::string>& env) {
+  TempDir dir;
+  std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--db", dir.file("e.db")};
+  args.insert(args.end(), serve_args.begin(), serve_args.end());
+  Process server(hookmcp_binary(), args, env);
+  auto port = server.wait_for_port();
+  EXPECT_TRUE(port) << server.stderr_text();
+  if (!port) return nullptr;
+  script_args.insert(script_args.begin(), (kExamples / "send-samples.sh").string());
+  script_args.push_back("http://127.0.0.1:" + std::to_string(*port));
+  auto script_env = env;
+  script_env["HOOKMCP"] = hookmcp_binary();
+  auto sent = run("/bin/bash", script_args, script_env);
+  EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err << server.stderr_text();
+  auto listed = run(hookmcp_binary(), {"events", "list", "--json", "--db", dir.file("e.db")});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  return json::parse(listed.out, nullptr, false);
+}
+
+TEST(Examples, SendSamplesSignsEachPayloadAsItsProviderWould) {
+  std::map<std::string, std::string> env = {{"GITHUB_WEBHOOK_SECRET", "dev-github-secret"},
+                                            {"STRIPE_WEBHOOK_SECRET", "whsec_dev-stripe-secret"},
+                                            {"SLACK_SIGNING_SECRET", "dev-slack-secret"}};
+  json doc = send_samples({"--config", (kExamples / "config" / "all.json").string()}, {}, env);
+  ASSERT_TRUE(doc.is_object());
+  ASSERT_EQ(doc["events"].size(), 4u) << doc.dump();
+  std::set<std::string> types;
+  for (const auto& e : doc["events"]) {
+    EXPECT_EQ(e["verified"], true) << e.dump();
+    types.insert(e["source"].get<std::string>() + ":" + e["type"].get<std::string>());
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"github:pull_request", "github:push",
+                                          "stripe:payment_intent.succeeded", "slack:app_mention"}));
+}
+
+TEST(Examples, SendSamplesUnsignedForTheZeroSetupTrial) {
+  json doc = send_samples({}, {"--unsigned"}, {});
+  ASSERT_TRUE(doc.is_object());
+  ASSERT_EQ(doc["events"].size(), 4u) << doc.dump();
+  for (const auto& e : doc["events"]) EXPECT_EQ(e["verified"], false);
+}
+
 TEST(Examples, SendSamplesScriptIsExecutable) {
   struct stat st {};
   ASSERT_EQ(stat((kExamples / "send-samples.sh").c_str(), &st), 0);
