@@ -189,7 +189,8 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void remove_waiter(const Waiter* waiter);
 
  private:
-  using Method = void (SessionImpl::*)(const std::shared_ptr<rpc::CallContext>&, json, rpc::Reply);
+  using Method = void (SessionImpl::*)(const std::shared_ptr<rpc::CallContext>&, const json&,
+                                       const rpc::Reply&);
   struct MethodSpec {
     const char* name;
     Method method;
@@ -198,23 +199,38 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   static const std::vector<MethodSpec>& methods();
 
   // Lifecycle.
-  void on_initialize(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_initialized(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_ping(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_cancelled(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_set_level(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_initialize(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                     const rpc::Reply& reply);
+  void on_initialized(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                      const rpc::Reply& reply);
+  void on_ping(const std::shared_ptr<rpc::CallContext>&, const json& params,
+               const rpc::Reply& reply);
+  void on_cancelled(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                    const rpc::Reply& reply);
+  void on_set_level(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                    const rpc::Reply& reply);
   // Tools.
-  void on_tools_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_tools_call(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                     const rpc::Reply& reply);
+  void on_tools_call(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                     const rpc::Reply& reply);
   // Resources, prompts, completions (resources.cpp).
-  void on_resources_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_templates_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_resources_read(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_subscribe(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_prompts_list(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_prompts_get(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
-  void on_complete(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply reply);
+  void on_resources_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                         const rpc::Reply& reply);
+  void on_templates_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                         const rpc::Reply& reply);
+  void on_resources_read(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                         const rpc::Reply& reply);
+  void on_subscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                    const rpc::Reply& reply);
+  void on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                      const rpc::Reply& reply);
+  void on_prompts_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                       const rpc::Reply& reply);
+  void on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                      const rpc::Reply& reply);
+  void on_complete(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                   const rpc::Reply& reply);
 
   // Runs `work` on a worker thread and replies with what it returns.
   void on_worker(rpc::Reply reply, std::function<Result<json>()> work);

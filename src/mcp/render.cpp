@@ -46,7 +46,7 @@ Result<int64_t> parse_rfc3339(std::string_view s) {
       ++pos;
       size_t start = pos;
       while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-        millis += (s[pos] - '0') * scale;
+        millis += static_cast<int64_t>(s[pos] - '0') * scale;
         scale /= 10;
         ++pos;
       }
@@ -58,7 +58,7 @@ Result<int64_t> parse_rfc3339(std::string_view s) {
     } else if (s[pos] == '+' || s[pos] == '-') {
       int oh = digits(s, pos + 1, 2), om = digits(s, pos + 4, 2);
       if (oh < 0 || om < 0 || s[pos + 3] != ':') return bad();
-      offset_s = (s[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+      offset_s = int64_t{s[pos] == '-' ? -1 : 1} * (int64_t{oh} * 3600 + int64_t{om} * 60);
       pos += 6;
     } else {
       return bad();

@@ -88,10 +88,10 @@ const json& prompt_list() {
 
 }  // namespace
 
-void SessionImpl::on_resources_list(const std::shared_ptr<rpc::CallContext>&, json,
-                                    rpc::Reply reply) {
+void SessionImpl::on_resources_list(const std::shared_ptr<rpc::CallContext>&, const json&,
+                                    const rpc::Reply& reply) {
   auto state = state_;
-  on_worker(std::move(reply), [state]() -> Result<json> {
+  on_worker(reply, [state]() -> Result<json> {
     json list = json::array({{{"uri", std::string(kEventsUri)},
                               {"name", "events"},
                               {"title", "Latest webhook events"},
@@ -104,8 +104,8 @@ void SessionImpl::on_resources_list(const std::shared_ptr<rpc::CallContext>&, js
   });
 }
 
-void SessionImpl::on_templates_list(const std::shared_ptr<rpc::CallContext>&, json,
-                                    rpc::Reply reply) {
+void SessionImpl::on_templates_list(const std::shared_ptr<rpc::CallContext>&, const json&,
+                                    const rpc::Reply& reply) {
   reply(json{
       {"resourceTemplates",
        json::array({{{"uriTemplate", "hookmcp://sources/{source}"},
@@ -120,8 +120,8 @@ void SessionImpl::on_templates_list(const std::shared_ptr<rpc::CallContext>&, js
                      {"mimeType", "application/json"}}})}});
 }
 
-void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, json params,
-                                    rpc::Reply reply) {
+void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                    const rpc::Reply& reply) {
   auto target = parse_uri(params);
   if (!target) {
     reply(target.error());
@@ -129,7 +129,7 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, js
   }
   std::string uri = params["uri"].get<std::string>();
   auto state = state_;
-  on_worker(std::move(reply), [state, t = *target, uri]() -> Result<json> {
+  on_worker(reply, [state, t = *target, uri]() -> Result<json> {
     json body;
     if (t.kind == Target::kEvent) {
       auto e = state->store.get(t.id);
@@ -158,8 +158,8 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, js
   });
 }
 
-void SessionImpl::on_subscribe(const std::shared_ptr<rpc::CallContext>&, json params,
-                               rpc::Reply reply) {
+void SessionImpl::on_subscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                               const rpc::Reply& reply) {
   auto target = parse_uri(params);
   if (!target) {
     reply(target.error());
@@ -178,8 +178,8 @@ void SessionImpl::on_subscribe(const std::shared_ptr<rpc::CallContext>&, json pa
   reply(json::object());
 }
 
-void SessionImpl::on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, json params,
-                                 rpc::Reply reply) {
+void SessionImpl::on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                 const rpc::Reply& reply) {
   auto uri = params.find("uri");
   if (uri == params.end() || !uri->is_string()) {
     reply(make_error(ErrorCode::kInvalidArgument, "params.uri must be a string"));
@@ -192,13 +192,13 @@ void SessionImpl::on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, json 
   reply(json::object());
 }
 
-void SessionImpl::on_prompts_list(const std::shared_ptr<rpc::CallContext>&, json,
-                                  rpc::Reply reply) {
+void SessionImpl::on_prompts_list(const std::shared_ptr<rpc::CallContext>&, const json&,
+                                  const rpc::Reply& reply) {
   reply(json{{"prompts", prompt_list()}});
 }
 
-void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, json params,
-                                 rpc::Reply reply) {
+void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                 const rpc::Reply& reply) {
   auto name = params.find("name");
   std::string prompt = name != params.end() && name->is_string() ? name->get<std::string>() : "";
   auto user = [](std::string text) {
@@ -236,7 +236,7 @@ void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, json 
     }
     int64_t id = std::stoll(id_text);
     auto state = state_;
-    on_worker(std::move(reply), [state, id, user]() -> Result<json> {
+    on_worker(reply, [state, id, user]() -> Result<json> {
       auto e = state->store.get(id);
       if (!e) return e.error();
       if (!e->has_value()) {
@@ -268,8 +268,8 @@ void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, json 
                        "; prompts/list shows triage_events and explain_event"));
 }
 
-void SessionImpl::on_complete(const std::shared_ptr<rpc::CallContext>&, json params,
-                              rpc::Reply reply) {
+void SessionImpl::on_complete(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                              const rpc::Reply& reply) {
   auto argument = params.find("argument");
   if (argument == params.end() || !argument->is_object() || !argument->contains("name")) {
     reply(make_error(ErrorCode::kInvalidArgument, "params.argument needs name and value"));
@@ -286,7 +286,7 @@ void SessionImpl::on_complete(const std::shared_ptr<rpc::CallContext>&, json par
     }
   }
   auto state = state_;
-  on_worker(std::move(reply), [state, name, value, source]() -> Result<json> {
+  on_worker(reply, [state, name, value, source]() -> Result<json> {
     constexpr int kMax = 100;  // completion values are capped at 100 (MCP "Completion")
     std::vector<std::string> values;
     if (name == "source") {

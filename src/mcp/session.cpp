@@ -188,7 +188,7 @@ void SessionImpl::start() {
   std::weak_ptr<SessionImpl> weak = weak_from_this();
   for (const auto& spec : methods()) {
     dispatcher_.add(spec.name, [weak, spec](const std::shared_ptr<rpc::CallContext>& call,
-                                            json params, rpc::Reply reply) {
+                                            const json& params, const rpc::Reply& reply) {
       auto self = weak.lock();
       if (!self) return;
       if (!params.is_object()) {
@@ -201,7 +201,7 @@ void SessionImpl::start() {
                          std::string(spec.name) + " before initialize: send initialize first"));
         return;
       }
-      (self.get()->*spec.method)(call, std::move(params), std::move(reply));
+      (self.get()->*spec.method)(call, params, reply);
     });
   }
   Sink sink = sink_;
@@ -256,8 +256,8 @@ void SessionImpl::log(std::string_view level, json data) {
          {{"level", std::string(level)}, {"logger", "hookmcp"}, {"data", std::move(data)}});
 }
 
-void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, json params,
-                                rpc::Reply reply) {
+void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                const rpc::Reply& reply) {
   std::string requested;
   if (auto v = params.find("protocolVersion"); v != params.end() && v->is_string()) {
     requested = v->get<std::string>();
@@ -293,24 +293,27 @@ void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, json p
              {"instructions", kInstructions}});
 }
 
-void SessionImpl::on_initialized(const std::shared_ptr<rpc::CallContext>&, json, rpc::Reply) {
+void SessionImpl::on_initialized(const std::shared_ptr<rpc::CallContext>&, const json&,
+                                 const rpc::Reply&) {
   std::lock_guard lock(mu_);
   if (initialized_) ready_ = true;
 }
 
-void SessionImpl::on_ping(const std::shared_ptr<rpc::CallContext>&, json, rpc::Reply reply) {
+void SessionImpl::on_ping(const std::shared_ptr<rpc::CallContext>&, const json&,
+                          const rpc::Reply& reply) {
   reply(json::object());
 }
 
-void SessionImpl::on_cancelled(const std::shared_ptr<rpc::CallContext>&, json params, rpc::Reply) {
+void SessionImpl::on_cancelled(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                               const rpc::Reply&) {
   auto id = params.find("requestId");
   if (id == params.end()) return;
   // The request's reply is dropped; a wait_for_event ends through its cancel hook.
   conn_->cancel(*id);
 }
 
-void SessionImpl::on_set_level(const std::shared_ptr<rpc::CallContext>&, json params,
-                               rpc::Reply reply) {
+void SessionImpl::on_set_level(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                               const rpc::Reply& reply) {
   auto level = params.find("level");
   int index = level != params.end() && level->is_string()
                   ? log_level_index(level->get_ref<const std::string&>())
@@ -328,7 +331,8 @@ void SessionImpl::on_set_level(const std::shared_ptr<rpc::CallContext>&, json pa
   reply(json::object());
 }
 
-void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>&, json, rpc::Reply reply) {
+void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json&,
+                                const rpc::Reply& reply) {
   bool structured = at_least("2025-06-18");
   bool annotated = at_least("2025-03-26");
   json list = json::array();
@@ -350,8 +354,8 @@ void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>&, json, 
   reply(json{{"tools", std::move(list)}});
 }
 
-void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, json params,
-                                rpc::Reply reply) {
+void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, const json& params,
+                                const rpc::Reply& reply) {
   auto name = params.find("name");
   if (name == params.end() || !name->is_string()) {
     reply(make_error(ErrorCode::kInvalidArgument, "tools/call needs the tool's name"));
@@ -385,18 +389,18 @@ void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, j
   std::string tool_name = tool->name;
   auto started = std::chrono::steady_clock::now();
   std::weak_ptr<SessionImpl> weak = weak_from_this();
-  tool->start(
-      std::move(tc), [reply, structured, weak, tool_name, started](Result<ToolOutput> result) {
-        if (auto self = weak.lock()) {
-          auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count();
-          self->log(result ? "debug" : "info",
-                    tool_name + (result ? " answered" : " failed: " + result.error().message) +
-                        " in " + std::to_string(ms) + " ms");
-        }
-        reply(tool_result(result, structured));
-      });
+  tool->start(std::move(tc), [reply, structured, weak, tool_name,
+                              started](const Result<ToolOutput>& result) {
+    if (auto self = weak.lock()) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+      self->log(result ? "debug" : "info",
+                tool_name + (result ? " answered" : " failed: " + result.error().message) + " in " +
+                    std::to_string(ms) + " ms");
+    }
+    reply(tool_result(result, structured));
+  });
 }
 
 void SessionImpl::on_worker(rpc::Reply reply, std::function<Result<json>()> work) {

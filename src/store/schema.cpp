@@ -55,6 +55,28 @@ const std::vector<const char*>& steps() {
         END;
         INSERT INTO events_fts(events_fts) VALUES ('rebuild');
       )sql",
+      // 2 -> 3: the writer indexes committed events itself, after answering their senders, so
+      // that a commit (and its 2xx) never waits for the tokenizer. meta.fts_through is the
+      // highest id indexed; only indexed rows may be deleted from the index.
+      R"sql(
+        DROP TRIGGER events_fts_insert;
+        DROP TRIGGER events_fts_delete;
+        DROP TRIGGER events_fts_update;
+        CREATE TRIGGER events_fts_delete AFTER DELETE ON events
+        WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_through') BEGIN
+          INSERT INTO events_fts(events_fts, rowid, source, type, action, body)
+            VALUES ('delete', old.id, old.source, old.type, old.action, old.body);
+        END;
+        CREATE TRIGGER events_fts_update AFTER UPDATE OF source, type, action, body ON events
+        WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_through') BEGIN
+          INSERT INTO events_fts(events_fts, rowid, source, type, action, body)
+            VALUES ('delete', old.id, old.source, old.type, old.action, old.body);
+          INSERT INTO events_fts(rowid, source, type, action, body)
+            VALUES (new.id, new.source, new.type, new.action, new.body);
+        END;
+        INSERT OR REPLACE INTO meta(key, value)
+          SELECT 'fts_through', CAST(coalesce(max(id), 0) AS TEXT) FROM events;
+      )sql",
   };
   return kSteps;
 }

@@ -1,4 +1,5 @@
 // SQLite store: WAL mode, one writer thread with group commit, a pool of reader connections.
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -38,6 +39,15 @@ constexpr const char* kSearchColumns =
     "e.verified, '', e.content_type, '', e.size, e.acked_at, e.ack_note, "
     "snippet(events_fts, -1, '«', '»', '…', 16) "
     "FROM events_fts JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?";
+constexpr const char* kFtsThroughSql =
+    "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_through'), 0)";
+constexpr const char* kFtsNextSql =
+    "SELECT max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)";
+constexpr const char* kFtsIndexSql =
+    "INSERT INTO events_fts(rowid, source, type, action, body) "
+    "SELECT id, source, type, action, body FROM events WHERE id > ? AND id <= ?";
+constexpr const char* kFtsSetThroughSql =
+    "INSERT OR REPLACE INTO meta(key, value) VALUES('fts_through', CAST(? AS TEXT))";
 constexpr const char* kProbeSql = "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', ?)";
 constexpr const char* kOldestSql = "SELECT id, received_at FROM events ORDER BY id LIMIT ?";
 constexpr const char* kDeleteThroughSql = "DELETE FROM events WHERE id <= ?";
@@ -45,6 +55,12 @@ constexpr const char* kCountSql = "SELECT count(*) FROM events";
 
 // Rows deleted per retention step, so that pruning never holds the writer for long.
 constexpr int64_t kPruneStep = 1000;
+// Events indexed per full-text step, and the most indexed after one commit before the writer
+// takes the next batch: enough to keep up with any intake, short enough not to stall it.
+constexpr int64_t kIndexStep = 512;
+constexpr int64_t kIndexPerCommit = 4096;
+// How long search waits for the writer to index what this process has committed.
+constexpr std::chrono::seconds kIndexWait{2};
 
 Event read_event(const Statement& s) {
   Event e;
@@ -180,8 +196,12 @@ Status apply_pragmas(Connection& db, bool fsync_each_commit) {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(Options options, std::unique_ptr<Connection> writer, int64_t event_count)
-      : options_(std::move(options)), writer_db_(std::move(writer)), event_count_(event_count) {
+  SqliteStore(Options options, std::unique_ptr<Connection> writer, int64_t event_count,
+              int64_t max_id = 0)
+      : options_(std::move(options)),
+        writer_db_(std::move(writer)),
+        event_count_(event_count),
+        committed_through_(max_id) {
     if (writer_db_) {
       writer_ = std::thread([this] { run_writer(); });
     } else {
@@ -245,6 +265,9 @@ class SqliteStore final : public Store {
 
   Result<std::vector<SearchHit>> search(const std::string& query, const EventFilter& f,
                                         int offset) override {
+    // Read your writes: what this process has committed is searchable once indexed, which the
+    // writer does right after answering the commit.
+    wait_for_index(committed_through_.load());
     std::string match = fts_query(query);
     if (match.empty()) {
       return make_error(ErrorCode::kInvalidArgument, "the search query holds no word to look for");
@@ -415,6 +438,7 @@ class SqliteStore final : public Store {
       for (auto& job : jobs) job(*writer_db_);
       jobs.clear();
       if (!batch.empty()) commit(batch);
+      if (index_lags()) index_step(kIndexPerCommit);
       if (std::chrono::steady_clock::now() >= next_maintenance) {
         bool more = maintain();
         next_maintenance = std::chrono::steady_clock::now() +
@@ -439,6 +463,7 @@ class SqliteStore final : public Store {
       options_.metrics->commit_batch_size.observe(static_cast<double>(batch.size()));
     }
     if (status.ok()) event_count_ += static_cast<int64_t>(added.size());
+    if (!added.empty()) committed_through_.store(added.back().id);
     // Listeners first: by the time a sender has its 2xx, the fan-out has the event.
     if (!added.empty()) {
       std::lock_guard lock(listeners_mu_);
@@ -530,10 +555,89 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // Indexes up to `budget` committed events not yet in the full-text index, kIndexStep per
+  // transaction. The transactions skip their fsync: the index can always be rebuilt from the
+  // events, and the next durable commit syncs the WAL frames before it anyway.
+  void index_step(int64_t budget) {
+    Connection& db = *writer_db_;
+    bool lowered = false;
+    while (budget > 0) {
+      auto through_stmt = db.cached(kFtsThroughSql);
+      auto next_stmt = db.cached(kFtsNextSql);
+      auto index_stmt = db.cached(kFtsIndexSql);
+      auto set_stmt = db.cached(kFtsSetThroughSql);
+      if (!through_stmt || !next_stmt || !index_stmt || !set_stmt) break;
+      if (!lowered && options_.fsync_each_commit) {
+        lowered = db.exec("PRAGMA synchronous = NORMAL").ok();
+      }
+      Transaction tx(db);
+      if (!tx.begin()) break;
+      // Read inside the transaction: another process on the file may have indexed meanwhile.
+      int64_t through = 0;
+      {
+        Statement& s = **through_stmt;
+        ScopedReset reset(s);
+        if (s.step() != SQLITE_ROW) break;
+        through = s.int64(0);
+      }
+      int64_t next = 0;
+      {
+        Statement& s = **next_stmt;
+        ScopedReset reset(s);
+        s.bind(1, through);
+        s.bind(2, std::min(budget, kIndexStep));
+        if (s.step() != SQLITE_ROW) break;
+        if (s.is_null(0)) {
+          publish_indexed(through);
+          break;  // nothing left; the transaction rolls back, having written nothing
+        }
+        next = s.int64(0);
+      }
+      {
+        Statement& s = **index_stmt;
+        ScopedReset reset(s);
+        s.bind(1, through);
+        s.bind(2, next);
+        if (s.step() != SQLITE_DONE) break;
+      }
+      {
+        Statement& s = **set_stmt;
+        ScopedReset reset(s);
+        s.bind(1, next);
+        if (s.step() != SQLITE_DONE) break;
+      }
+      if (!tx.commit()) break;
+      publish_indexed(next);
+      budget -= kIndexStep;
+    }
+    if (lowered) (void)db.exec("PRAGMA synchronous = FULL");
+  }
+
+  bool index_lags() {
+    std::lock_guard lock(index_mu_);
+    return indexed_through_ < committed_through_.load();
+  }
+
+  void publish_indexed(int64_t through) {
+    {
+      std::lock_guard lock(index_mu_);
+      if (through <= indexed_through_) return;
+      indexed_through_ = through;
+    }
+    index_cv_.notify_all();
+  }
+
+  void wait_for_index(int64_t id) {
+    if (!writer_db_ || id == 0) return;  // a reader-only store indexes nothing itself
+    std::unique_lock lock(index_mu_);
+    index_cv_.wait_for(lock, kIndexWait, [&] { return indexed_through_ >= id; });
+  }
+
   // Periodic work between batches: a probe commit while unhealthy, one retention step.
   // Returns true when more pruning is waiting.
   bool maintain() {
     if (!healthy_.load(std::memory_order_relaxed)) probe();
+    index_step(kIndexPerCommit);  // what a crash between a commit and its indexing left
     return prune_step();
   }
 
@@ -593,8 +697,13 @@ class SqliteStore final : public Store {
   }
 
   const Options options_;
-  std::unique_ptr<Connection> writer_db_;  // writer thread only
-  int64_t event_count_;                    // writer thread only
+  std::unique_ptr<Connection> writer_db_;   // writer thread only
+  int64_t event_count_;                     // writer thread only
+  std::atomic<int64_t> committed_through_;  // the highest id this process committed
+
+  std::mutex index_mu_;
+  std::condition_variable index_cv_;
+  int64_t indexed_through_ = 0;  // guarded by index_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -641,7 +750,12 @@ Result<std::unique_ptr<Store>> open_sqlite(const Options& options) {
   if ((*count)->step() != SQLITE_ROW) return (*count)->error("count");
   int64_t events = (*count)->int64(0);
   count->reset();
-  return std::unique_ptr<Store>(new SqliteStore(options, std::move(*db), events));
+  auto max = (*db)->prepare("SELECT coalesce(max(id), 0) FROM events");
+  if (!max) return max.error();
+  if ((*max)->step() != SQLITE_ROW) return (*max)->error("max id");
+  int64_t max_id = (*max)->int64(0);
+  max->reset();
+  return std::unique_ptr<Store>(new SqliteStore(options, std::move(*db), events, max_id));
 }
 
 Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path) {

@@ -294,5 +294,90 @@ TEST_F(StoreTest, RetentionPrunesByAge) {
   EXPECT_TRUE(*store->get(2));
 }
 
+TEST_F(StoreTest, SearchFindsWordsBestMatchFirstWithSnippets) {
+  auto store = open();
+  ASSERT_TRUE(insert_sync(*store, event("a", R"({"msg":"deploy started on staging"})")));
+  ASSERT_TRUE(insert_sync(*store, event("b", R"({"msg":"deploy deploy deploy failed"})")));
+  auto other = event("c", R"({"msg":"unrelated"})");
+  other.source = "other";
+  other.type = "invoice.paid";
+  ASSERT_TRUE(insert_sync(*store, other));
+  // Searchable at once: search waits for the writer to index what was committed.
+  auto hits = store->search("deploy", EventFilter{}, 0);
+  ASSERT_TRUE(hits) << hits.error().message;
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ(hits->at(0).event.id, 2);
+  EXPECT_NE(hits->at(0).snippet.find("\xC2\xAB"
+                                     "deploy"
+                                     "\xC2\xBB"),
+            std::string::npos);
+  EXPECT_TRUE(hits->at(0).event.body.empty());  // summaries only
+  // Punctuation is searched for, not parsed; prefixes, phrases and OR work.
+  EXPECT_EQ(store->search("invoice.paid", {}, 0)->size(), 1u);
+  EXPECT_EQ(store->search("stag*", {}, 0)->size(), 1u);
+  EXPECT_EQ(store->search("\"deploy failed\"", {}, 0)->size(), 1u);
+  EXPECT_EQ(store->search("staging OR unrelated", {}, 0)->size(), 2u);
+  EXPECT_EQ(store->search("deploy unrelated", {}, 0)->size(), 0u);
+  // Filters and offset.
+  EventFilter f;
+  f.source = "other";
+  EXPECT_EQ(store->search("unrelated", f, 0)->size(), 1u);
+  EXPECT_EQ(store->search("deploy", f, 0)->size(), 0u);
+  EXPECT_EQ(store->search("deploy", {}, 1)->at(0).event.id, 1);
+  EXPECT_EQ(store->search(" -- ", {}, 0).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, PrunedEventsLeaveTheSearchIndex) {
+  options_.retention_max_events = 1;
+  auto store = open();
+  ASSERT_TRUE(insert_sync(*store, event("old", R"({"word":"zebra"})")));
+  ASSERT_TRUE(insert_sync(*store, event("new", R"({"word":"yak"})")));
+  EXPECT_TRUE(wait_for_count(*store, 1));
+  EXPECT_EQ(store->search("zebra", {}, 0)->size(), 0u);
+  EXPECT_EQ(store->search("yak", {}, 0)->size(), 1u);
+  store->close();
+  // The index agrees with the events (an external-content index checks itself).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "INSERT INTO events_fts(events_fts) VALUES('integrity-check')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, IndexesWhatAnEarlierRunCommittedButDidNotIndex) {
+  {
+    auto store = open();
+    ASSERT_TRUE(insert_sync(*store, event("a", R"({"word":"walrus"})")));
+  }
+  // As after a crash between a commit and its indexing.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO events_fts(events_fts) VALUES('delete-all');"
+                         "UPDATE meta SET value = '0' WHERE key = 'fts_through'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open();
+  // The writer indexes the backlog at start; search waits for it.
+  EXPECT_EQ(store->search("walrus", {}, 0)->size(), 1u);
+}
+
+TEST_F(StoreTest, TypesAreDistinctSortedAndFiltered) {
+  auto store = open();
+  int n = 0;
+  for (const char* t : {"push", "pull_request", "push", "issues"}) {
+    auto e = event("t" + std::to_string(n++));
+    e.type = t;
+    ASSERT_TRUE(insert_sync(*store, e));
+  }
+  EXPECT_EQ(*store->types(std::nullopt, "p", 10),
+            (std::vector<std::string>{"pull_request", "push"}));
+  EXPECT_EQ(*store->types(std::string("nope"), "", 10), std::vector<std::string>{});
+  EXPECT_EQ(store->types(std::nullopt, "", 1)->size(), 1u);
+}
+
 }  // namespace
 }  // namespace hookmcp::store
