@@ -74,12 +74,25 @@ transport::HttpOptions http_options(const config::Config& cfg) {
   transport::HttpOptions http;
   http.listen = cfg.listen;
   http.max_body_bytes = cfg.max_body_bytes;
+  http.max_reading_bytes = cfg.max_pending_bytes;
+  http.tls_cert_file = cfg.tls_cert_file;
+  http.tls_key_file = cfg.tls_key_file;
+  for (const auto& token : cfg.mcp_tokens) http.mcp_access.tokens.push_back(token.value);
+  http.mcp_access.allowed_hosts = cfg.mcp_allowed_hosts;
+  http.mcp_access.allowed_origins = cfg.mcp_allowed_origins;
   return http;
 }
 
-void announce(const config::Endpoint& ep) {
-  std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
-  std::string line = "listening on http://" + host + ":" + std::to_string(ep.port);
+mcp::ServerOptions mcp_options(const config::Config& cfg) {
+  mcp::ServerOptions options;
+  options.version = HOOKMCP_VERSION;
+  for (const auto& [name, source] : cfg.sources) options.configured_sources[name] = source.provider;
+  options.channel_sources = cfg.mcp_channel_sources;
+  return options;
+}
+
+void announce(const transport::HttpServer& server) {
+  std::string line = "listening on " + server.url();
   if (spdlog::should_log(spdlog::level::info)) {
     spdlog::info("{}", line);
   } else {

@@ -10,6 +10,7 @@
 #include "hookmcp/config/config.hpp"
 #include "hookmcp/core/clock.hpp"
 #include "hookmcp/core/metrics.hpp"
+#include "hookmcp/mcp/server.hpp"
 #include "hookmcp/store/store.hpp"
 #include "hookmcp/transport/http_server.hpp"
 
@@ -35,7 +36,10 @@ Result<std::unique_ptr<store::Store>> open_store(const config::Config& cfg, cons
 // The listener's settings from the config.
 transport::HttpOptions http_options(const config::Config& cfg);
 
+// The MCP server's settings from the config.
+mcp::ServerOptions mcp_options(const config::Config& cfg);
+
 // The stderr line that tells a person (and the tests) where the listener is.
-void announce(const config::Endpoint& ep);
+void announce(const transport::HttpServer& server);
 
 }  // namespace hookmcp::app

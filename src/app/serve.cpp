@@ -4,7 +4,9 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "hookmcp/bus/bus.hpp"
 #include "hookmcp/intake/intake.hpp"
+#include "hookmcp/mcp/server.hpp"
 #include "hookmcp/store/store.hpp"
 #include "hookmcp/transport/http_server.hpp"
 #include "runtime.hpp"
@@ -47,19 +49,29 @@ int run_serve(const std::vector<std::string>& argv) {
     return kExitFailure;
   }
 
+  // New events fan out to the MCP sessions from the store's writer, right after each commit.
+  auto bus = std::make_shared<bus::Bus>();
+  (*store)->add_commit_listener([bus](const std::vector<Event>& events) { bus->publish(events); });
+  auto mcp_server = std::make_unique<mcp::Server>(**store, bus, metrics, mcp_options(*cfg));
+
   intake::Intake intake(*cfg, **store, clock, metrics);
-  auto server = transport::HttpServer::start(http_options(*cfg), intake, **store, metrics);
+  transport::HttpOptions http = http_options(*cfg);
+  http.mcp = mcp_server.get();
+  auto server = transport::HttpServer::start(http, intake, **store, metrics);
   if (!server) {
     spdlog::error("{}", server.error().message);
     (*store)->close();
-    return kExitFailure;
+    return server.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
-  announce((*server)->local_endpoint());
+  announce(**server);
 
   wait_for_stop_signal(stop_signals);
   // Answer what is in flight, then commit what is queued; together well within 5 s.
   (*server)->stop(std::chrono::milliseconds(3000));
   (*store)->close();
+  // The listener's MCP sessions refer to the MCP server: the listener goes first.
+  server->reset();
+  mcp_server.reset();
   spdlog::info("stopped");
   return kExitOk;
 }

@@ -68,7 +68,7 @@ int run_stdio(const std::vector<std::string>& argv) {
   auto started = transport::HttpServer::start(http_options(cfg), intake, **store, metrics);
   if (started) {
     http = std::move(*started);
-    announce(http->local_endpoint());
+    announce(*http);
   } else if (started.error().code == ErrorCode::kInUse) {
     spdlog::warn(
         "{} is already in use, by another hookmcp on this database: following {} for "
@@ -87,11 +87,7 @@ int run_stdio(const std::vector<std::string>& argv) {
     return kExitFailure;
   }
 
-  mcp::ServerOptions options;
-  options.version = HOOKMCP_VERSION;
-  for (const auto& [name, source] : cfg.sources) options.configured_sources[name] = source.provider;
-  options.channel_sources = cfg.mcp_channel_sources;
-  auto server = std::make_unique<mcp::Server>(**store, bus, metrics, options);
+  auto server = std::make_unique<mcp::Server>(**store, bus, metrics, mcp_options(cfg));
 
   transport::StdioChannel channel(transport::StdioOptions{}, &metrics);
   auto session = server->open_session([&channel](const nlohmann::json& message) {

@@ -1,5 +1,7 @@
 #include "hookmcp/config/config.hpp"
 
+#include "hookmcp/core/headers.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -222,8 +224,27 @@ Result<Endpoint> parse_endpoint(const std::string& text) {
   return Endpoint{host, static_cast<uint16_t>(std::stoi(port))};
 }
 
-bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+bool is_loopback_host(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "::1" || iequals(host, "localhost")) return true;
+  // A dotted quad in 127.0.0.0/8, and nothing else ("127.0.0.1.example.com" is a name).
+  int parts = 0;
+  int first = -1;
+  for (size_t i = 0; i <= host.size(); ++parts) {
+    size_t dot = std::min(host.find('.', i), host.size());
+    std::string_view part = host.substr(i, dot - i);
+    if (part.empty() || part.size() > 3 ||
+        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+    int value = std::stoi(std::string(part));
+    if (value > 255) return false;
+    if (first < 0) first = value;
+    i = dot + 1;
+  }
+  return parts == 4 && first == 127;
 }
 
 std::string default_database_path(const Getenv& getenv) {

@@ -1,9 +1,12 @@
 #include "hookmcp/transport/http_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -11,14 +14,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sse.hpp"
+
 namespace hookmcp::transport {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
+using nlohmann::json;
 
 namespace {
 
@@ -49,6 +56,68 @@ Response error(const Request& req, unsigned status, const std::string& message) 
   return from_intake(req, intake::Intake::error_response(static_cast<int>(status), message));
 }
 
+// A JSON-RPC error answered over HTTP before any session sees the message.
+Response rpc_error(const Request& req, unsigned status, int code, const std::string& message) {
+  json body = {
+      {"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", code}, {"message", message}}}};
+  return make_response(req, status, body.dump());
+}
+
+std::string_view path_of(const Request& req) {
+  std::string_view target = req.target();
+  return target.substr(0, target.find('?'));
+}
+
+// The value of `name` in the target's query string ("" when absent).
+std::string query_param(const Request& req, std::string_view name) {
+  std::string_view target = req.target();
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::optional<std::string_view> header(const Request& req, http::field field) {
+  auto it = req.find(field);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value());
+}
+
+std::optional<std::string_view> header(const Request& req, std::string_view name) {
+  auto it = req.find(name);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value());
+}
+
+bool accepts(const Request& req, std::string_view type) {
+  auto accept = header(req, http::field::accept);
+  return accept && (accept->find(type) != std::string_view::npos ||
+                    accept->find("*/*") != std::string_view::npos);
+}
+
+bool is_initialize(const json& body) {
+  auto one = [](const json& m) {
+    return m.is_object() && m.contains("id") && m.value("method", "") == "initialize";
+  };
+  if (body.is_array()) return std::any_of(body.begin(), body.end(), one);
+  return one(body);
+}
+
+template <typename Stream>
+beast::tcp_stream& lowest(Stream& s) {
+  return beast::get_lowest_layer(s);
+}
+
 // Hands a delivery to intake and resumes the calling coroutine, on its own executor, once the
 // answer is ready (which for a stored event is after its commit, on the writer thread).
 template <typename Token>
@@ -73,8 +142,30 @@ auto async_intake(intake::Intake& intake, intake::Request request, Token&& token
       token, std::move(request));
 }
 
-// A connection that stop() may need to interrupt. Touched only on the connection's strand,
-// except for the registry's set, which is guarded by its mutex.
+// Bytes of request bodies being read, held for one request; released when it is answered.
+class BodyReservation {
+ public:
+  BodyReservation(std::atomic<uint64_t>& counter, uint64_t bytes, uint64_t limit)
+      : counter_(counter), bytes_(bytes) {
+    uint64_t before = counter_.fetch_add(bytes_);
+    if (before + bytes_ > limit) {
+      counter_.fetch_sub(bytes_);
+      bytes_ = 0;
+      ok_ = false;
+    }
+  }
+  ~BodyReservation() { counter_.fetch_sub(bytes_); }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+  explicit operator bool() const { return ok_; }
+
+ private:
+  std::atomic<uint64_t>& counter_;
+  uint64_t bytes_;
+  bool ok_ = true;
+};
+
+// A connection that stop() may need to interrupt. Touched only on the connection's strand.
 struct Connection {
   beast::tcp_stream* stream = nullptr;
 };
@@ -86,9 +177,15 @@ class Server final : public HttpServer {
         intake_(intake),
         store_(store),
         metrics_(metrics),
-        acceptor_(asio::make_strand(ioc_)) {}
+        acceptor_(asio::make_strand(ioc_)) {
+    if (options_.mcp) {
+      sessions_ = std::make_unique<HttpSessions>(*options_.mcp, metrics_, options_.max_mcp_sessions,
+                                                 options_.mcp_session_idle_timeout);
+    }
+  }
 
   Status listen() {
+    if (auto s = setup_tls(); !s) return s;
     beast::error_code ec;
     auto address = asio::ip::make_address(options_.listen.host, ec);
     if (ec) {
@@ -114,6 +211,7 @@ class Server final : public HttpServer {
     }
     bound_ = acceptor_.local_endpoint();
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+    if (sessions_) asio::co_spawn(acceptor_.get_executor(), expire_sessions(), asio::detached);
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
@@ -124,13 +222,21 @@ class Server final : public HttpServer {
     return {bound_.address().to_string(), bound_.port()};
   }
 
+  std::string url() const override {
+    std::string host = bound_.address().to_string();
+    if (bound_.address().is_v6()) host = "[" + host + "]";
+    return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(bound_.port());
+  }
+
   void stop(std::chrono::milliseconds grace) override {
     asio::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
     });
     stopping_.store(true);
-    // Interrupt connections waiting for a request; those waiting for a commit keep going.
+    // Streams end once their queues are written; reads waiting for a request are interrupted;
+    // requests waiting for a commit keep going.
+    if (sessions_) sessions_->close_all();
     cancel_reads();
     auto deadline = std::chrono::steady_clock::now() + grace;
     while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -146,6 +252,26 @@ class Server final : public HttpServer {
   }
 
  private:
+  Status setup_tls() {
+    if (options_.tls_cert_file.empty() && options_.tls_key_file.empty()) return {};
+    tls_.emplace(ssl::context::tls_server);
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "tls.cert_file: cannot load " + options_.tls_cert_file + ": " + ec.message());
+    }
+    tls_->use_private_key_file(options_.tls_key_file, ssl::context::pem, ec);
+    if (ec) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "tls.key_file: cannot load " + options_.tls_key_file + ": " + ec.message());
+    }
+    return {};
+  }
+
   awaitable<void> accept_loop() {
     for (;;) {
       auto [ec, socket] =
@@ -158,8 +284,21 @@ class Server final : public HttpServer {
         co_await t.async_wait(asio::as_tuple(use_awaitable));
         continue;
       }
+      // SSE events are small writes that must leave at once, not wait for Nagle's delayed ACK.
+      beast::error_code nodelay_ec;
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       auto ex = socket.get_executor();
-      asio::co_spawn(ex, session(beast::tcp_stream(std::move(socket))), asio::detached);
+      asio::co_spawn(ex, connection(std::move(socket)), asio::detached);
+    }
+  }
+
+  awaitable<void> expire_sessions() {
+    asio::steady_timer timer(acceptor_.get_executor());
+    while (!stopping_.load()) {
+      timer.expires_after(std::chrono::seconds(30));
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(use_awaitable));
+      if (ec || !acceptor_.is_open()) co_return;
+      sessions_->expire_idle();
     }
   }
 
@@ -172,48 +311,71 @@ class Server final : public HttpServer {
     }
   }
 
-  awaitable<void> session(beast::tcp_stream stream) {
+  awaitable<void> connection(tcp::socket socket) {
     auto self = std::make_shared<Connection>();
-    self->stream = &stream;
+    auto ex = socket.get_executor();
     size_t open = open_connections_.fetch_add(1) + 1;
     {
       std::lock_guard lock(connections_mu_);
-      connections_.emplace(self, stream.get_executor());
+      connections_.emplace(self, ex);
     }
-    if (open > options_.max_connections) {
-      co_await reject_connection(stream);
+    if (tls_) {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls_);
+      self->stream = &lowest(stream);
+      lowest(stream).expires_after(options_.header_timeout);
+      auto [ec] =
+          co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(use_awaitable));
+      if (!ec) {
+        co_await run(stream, open);
+        lowest(stream).expires_after(std::chrono::seconds(2));
+        co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
+      }
+      self->stream = nullptr;
     } else {
-      co_await serve(stream);
+      beast::tcp_stream stream(std::move(socket));
+      self->stream = &stream;
+      co_await run(stream, open);
+      beast::error_code ec;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      self->stream = nullptr;
     }
     {
       std::lock_guard lock(connections_mu_);
       connections_.erase(self);
     }
-    self->stream = nullptr;
     open_connections_.fetch_sub(1);
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  awaitable<void> reject_connection(beast::tcp_stream& stream) {
+  template <typename Stream>
+  awaitable<void> run(Stream& stream, size_t open) {
+    if (open > options_.max_connections) {
+      co_await reject_connection(stream);
+    } else {
+      co_await serve(stream);
+    }
+  }
+
+  template <typename Stream>
+  awaitable<void> reject_connection(Stream& stream) {
     metrics_.reject(RejectReason::kOverloaded);
     Request req;
     req.version(11);
     Response res = error(req, 503, "too many connections, retry later");
     res.set(http::field::retry_after, "1");
     res.keep_alive(false);
-    stream.expires_after(std::chrono::seconds(5));
+    lowest(stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
   }
 
-  awaitable<void> serve(beast::tcp_stream& stream) {
+  template <typename Stream>
+  awaitable<void> serve(Stream& stream) {
     beast::flat_buffer buffer;
     while (!stopping_.load()) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(options_.max_header_bytes);
       parser.body_limit(options_.max_body_bytes);
 
-      stream.expires_after(options_.header_timeout);
+      lowest(stream).expires_after(options_.header_timeout);
       auto [ec, n] =
           co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(use_awaitable));
       if (ec) {
@@ -228,27 +390,49 @@ class Server final : public HttpServer {
     }
   }
 
-  awaitable<void> write_too_large(beast::tcp_stream& stream, const Request& req) {
+  template <typename Stream>
+  awaitable<void> write_too_large(Stream& stream, const Request& req) {
     metrics_.webhooks_received.inc();
     metrics_.reject(RejectReason::kTooLarge);
     Response res =
         error(req, 413,
               "body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
     res.keep_alive(false);
-    stream.expires_after(std::chrono::seconds(5));
+    lowest(stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
   }
 
+  template <typename Stream>
+  awaitable<bool> write(Stream& stream, Response res) {
+    if (stopping_.load()) res.keep_alive(false);
+    lowest(stream).expires_after(options_.header_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+    co_return !ec && res.keep_alive();
+  }
+
   // Reads the body, answers, and returns whether the connection stays open.
-  awaitable<bool> serve_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  template <typename Stream>
+  awaitable<bool> serve_request(Stream& stream, beast::flat_buffer& buffer,
                                 http::request_parser<http::string_body>& parser) {
-    const auto& header = parser.get();
-    if (header[http::field::expect] == "100-continue") {
-      http::response<http::empty_body> cont{http::status::continue_, header.version()};
+    const auto& head = parser.get();
+    // Bodies being read count against a budget too, so that many large uploads at once are
+    // refused quickly instead of filling memory. A chunked body is charged a nominal 1 MiB.
+    uint64_t reserve = parser.content_length().value_or(uint64_t{1} << 20);
+    BodyReservation reservation(reading_bytes_, reserve, options_.max_reading_bytes);
+    if (!reservation) {
+      metrics_.webhooks_received.inc();
+      metrics_.reject(RejectReason::kOverloaded);
+      Response res = error(parser.get(), 503, "overloaded, retry later");
+      res.set(http::field::retry_after, "1");
+      res.keep_alive(false);
+      co_return co_await write(stream, std::move(res));
+    }
+    if (head[http::field::expect] == "100-continue") {
+      http::response<http::empty_body> cont{http::status::continue_, head.version()};
       auto [ec, n] = co_await http::async_write(stream, cont, asio::as_tuple(use_awaitable));
       if (ec) co_return false;
     }
-    stream.expires_after(options_.body_timeout);
+    lowest(stream).expires_after(options_.body_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
     if (ec == http::error::body_limit) {
       co_await write_too_large(stream, parser.get());
@@ -257,16 +441,15 @@ class Server final : public HttpServer {
     if (ec) co_return false;
 
     Request req = parser.release();
-    Response res = co_await route(req);
-    if (stopping_.load()) res.keep_alive(false);
-    stream.expires_after(options_.header_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
-    co_return !wec && res.keep_alive();
+    std::string_view path = path_of(req);
+    if (path == "/mcp" || path == "/sse" || path == "/messages") {
+      co_return co_await serve_mcp(stream, req);
+    }
+    co_return co_await write(stream, co_await route(req));
   }
 
   awaitable<Response> route(Request& req) {
-    std::string_view target = req.target();
-    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view path = path_of(req);
     if (path.substr(0, kHooksPrefix.size()) == kHooksPrefix) {
       if (req.method() != http::verb::post) {
         Response res = error(req, 405, "webhooks are delivered with POST");
@@ -294,19 +477,299 @@ class Server final : public HttpServer {
     co_return error(req, 404, "no route for " + std::string(path));
   }
 
+  // --- MCP over HTTP -------------------------------------------------------------------------
+
+  template <typename Stream>
+  awaitable<bool> serve_mcp(Stream& stream, Request& req) {
+    if (!sessions_) co_return co_await write(stream, error(req, 404, "MCP is not served here"));
+    auto denial =
+        check_mcp_access(options_.mcp_access, header(req, http::field::host),
+                         header(req, http::field::origin), header(req, http::field::authorization));
+    if (denial) {
+      Response res = error(req, static_cast<unsigned>(denial->status), denial->message);
+      if (denial->status == 401) res.set(http::field::www_authenticate, kBearerChallenge);
+      co_return co_await write(stream, std::move(res));
+    }
+    std::string_view path = path_of(req);
+    if (path == "/mcp") {
+      switch (req.method()) {
+        case http::verb::post:
+          co_return co_await mcp_post(stream, req);
+        case http::verb::get:
+          co_return co_await mcp_get(stream, req);
+        case http::verb::delete_:
+          co_return co_await mcp_delete(stream, req);
+        default:
+          break;
+      }
+      Response res = error(req, 405, "use POST, GET or DELETE on /mcp");
+      res.set(http::field::allow, "GET, POST, DELETE");
+      co_return co_await write(stream, std::move(res));
+    }
+    if (path == "/sse" && req.method() == http::verb::get)
+      co_return co_await legacy_get(stream, req);
+    if (path == "/messages" && req.method() == http::verb::post) {
+      co_return co_await legacy_post(stream, req);
+    }
+    Response res = error(req, 405, path == "/sse" ? "use GET on /sse" : "use POST on /messages");
+    res.set(http::field::allow, path == "/sse" ? "GET" : "POST");
+    co_return co_await write(stream, std::move(res));
+  }
+
+  // Streamable HTTP, POST: one message or a batch; requests are answered on an SSE stream (or
+  // as JSON when the client does not accept SSE), everything else with 202.
+  template <typename Stream>
+  awaitable<bool> mcp_post(Stream& stream, Request& req) {
+    if (auto version = header(req, "MCP-Protocol-Version");
+        version && !supported_version(*version)) {
+      co_return co_await write(
+          stream, error(req, 400, "unsupported MCP-Protocol-Version " + std::string(*version)));
+    }
+    json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) {
+      co_return co_await write(stream,
+                               rpc_error(req, 400, -32700, "Parse error: body is not JSON"));
+    }
+    std::shared_ptr<HttpSession> session;
+    if (auto id = header(req, "Mcp-Session-Id")) {
+      session = sessions_->find(std::string(*id));
+      if (!session)
+        co_return co_await write(
+            stream, error(req, 404, "unknown or expired Mcp-Session-Id; initialize again"));
+    } else if (is_initialize(body)) {
+      session = sessions_->create(/*legacy=*/false);
+      if (!session) {
+        Response res = error(req, 503, "too many MCP sessions");
+        res.set(http::field::retry_after, "5");
+        co_return co_await write(stream, std::move(res));
+      }
+    } else {
+      co_return co_await write(
+          stream, rpc_error(req, 400, -32600, "Bad Request: Mcp-Session-Id header is required"));
+    }
+
+    auto answers = session->stream_for_post(body);
+    session->receive(body);
+    if (!answers) {
+      Response res = make_response(req, 202, "");
+      res.set("Mcp-Session-Id", session->id());
+      co_return co_await write(stream, std::move(res));
+    }
+    // From sequence 0: answers given while receive() ran are already in the stream.
+    if (accepts(req, "text/event-stream")) {
+      co_return co_await write_sse(stream, req, answers, session, uint64_t{0}, /*prime=*/true);
+    }
+    co_return co_await write_json(stream, req, answers, session);
+  }
+
+  // Streamable HTTP, GET: the standalone stream, or the stream an event id belongs to when the
+  // client resumes with Last-Event-ID.
+  template <typename Stream>
+  awaitable<bool> mcp_get(Stream& stream, Request& req) {
+    if (!accepts(req, "text/event-stream")) {
+      co_return co_await write(stream, error(req, 406, "GET /mcp serves text/event-stream"));
+    }
+    auto id = header(req, "Mcp-Session-Id");
+    if (!id) co_return co_await write(stream, error(req, 400, "Mcp-Session-Id header is required"));
+    auto session = sessions_->find(std::string(*id));
+    if (!session)
+      co_return co_await write(stream, error(req, 404, "unknown or expired Mcp-Session-Id"));
+    std::shared_ptr<SseStream> target = session->standalone();
+    std::optional<uint64_t> last_seq;
+    if (auto last = header(req, "Last-Event-ID")) {
+      if (auto found = session->find_event(std::string(*last))) {
+        target = found->first;
+        last_seq = found->second;
+      }
+    }
+    co_return co_await write_sse(stream, req, target, session, last_seq, /*prime=*/!last_seq);
+  }
+
+  template <typename Stream>
+  awaitable<bool> mcp_delete(Stream& stream, Request& req) {
+    auto id = header(req, "Mcp-Session-Id");
+    if (!id) co_return co_await write(stream, error(req, 400, "Mcp-Session-Id header is required"));
+    if (!sessions_->find(std::string(*id))) {
+      co_return co_await write(stream, error(req, 404, "unknown or expired Mcp-Session-Id"));
+    }
+    sessions_->erase(std::string(*id));
+    co_return co_await write(stream, make_response(req, 200, R"({"deleted":true})"));
+  }
+
+  // Legacy HTTP+SSE (2024-11-05): GET /sse opens a session whose every message goes to this
+  // stream; its first event names the endpoint for POSTs.
+  template <typename Stream>
+  awaitable<bool> legacy_get(Stream& stream, Request& req) {
+    auto session = sessions_->create(/*legacy=*/true);
+    if (!session) {
+      Response res = error(req, 503, "too many MCP sessions");
+      res.set(http::field::retry_after, "5");
+      co_return co_await write(stream, std::move(res));
+    }
+    auto target = session->standalone();
+    target->push("/messages?sessionId=" + session->id(), "endpoint");
+    bool keep = co_await write_sse(stream, req, target, session, uint64_t{0}, /*prime=*/false);
+    // The legacy session lives as long as its stream.
+    sessions_->erase(session->id());
+    co_return keep;
+  }
+
+  template <typename Stream>
+  awaitable<bool> legacy_post(Stream& stream, Request& req) {
+    auto session = sessions_->find(query_param(req, "sessionId"));
+    if (!session || !session->legacy()) {
+      co_return co_await write(stream, error(req, 404, "unknown sessionId; open GET /sse first"));
+    }
+    json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) {
+      co_return co_await write(stream,
+                               rpc_error(req, 400, -32700, "Parse error: body is not JSON"));
+    }
+    session->receive(body);
+    co_return co_await write(stream, make_response(req, 202, ""));
+  }
+
+  static bool supported_version(std::string_view v) {
+    return std::any_of(std::begin(mcp::kProtocolVersions), std::end(mcp::kProtocolVersions),
+                       [&](const char* known) { return v == known; });
+  }
+
+  // Streams `sse` to the client as text/event-stream until it finishes (or the client falls
+  // too far behind, or the server stops), with keep-alive comments while idle.
+  template <typename Stream>
+  awaitable<bool> write_sse(Stream& stream, const Request& req, std::shared_ptr<SseStream> sse,
+                            std::shared_ptr<HttpSession> session, std::optional<uint64_t> last_seq,
+                            bool prime) {
+    auto ex = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(ex);
+    std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    // Wakes this coroutine from any thread: the cancel runs on the connection's strand.
+    auto wake = [ex, weak_timer] {
+      asio::post(ex, [weak_timer] {
+        if (auto t = weak_timer.lock()) t->cancel();
+      });
+    };
+    if (!sse->attach(wake, last_seq)) {
+      co_return co_await write(
+          stream, error(req, 409, "this stream is already open on another connection"));
+    }
+
+    http::response<http::empty_body> res{http::status::ok, req.version()};
+    res.set(http::field::server, "hookmcp");
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "no-cache, no-transform");
+    res.set("Mcp-Session-Id", session->id());
+    res.keep_alive(req.keep_alive());
+    res.chunked(true);
+    http::response_serializer<http::empty_body> serializer{res};
+    lowest(stream).expires_after(options_.header_timeout);
+    auto [hec, hn] =
+        co_await http::async_write_header(stream, serializer, asio::as_tuple(use_awaitable));
+    bool ok = !hec;
+    if (ok && prime) {
+      // The priming event: an id to resume from, and how soon to reconnect.
+      std::string priming = "id: " + sse->id() + "-0\nretry: 1000\ndata: \n\n";
+      ok = co_await write_chunk(stream, priming);
+    }
+    bool finished = false;
+    while (ok) {
+      auto batch = sse->take();
+      if (batch.overflowed) {
+        spdlog::warn("MCP session {}: client too slow, stream cut off", session->id());
+        ok = false;
+        break;
+      }
+      if (!batch.bytes.empty()) {
+        ok = co_await write_chunk(stream, batch.bytes);
+        metrics_.notifications_sent.inc(batch.messages.size());
+        continue;
+      }
+      if (batch.finished) {
+        finished = true;
+        break;
+      }
+      if (stopping_.load()) break;
+      timer->expires_after(options_.sse_keep_alive);
+      auto [ec] = co_await timer->async_wait(asio::as_tuple(use_awaitable));
+      if (!ec) {
+        session->touch();
+        ok = co_await write_chunk(stream, SseStream::keep_alive());
+      }
+    }
+    sse->detach();
+    if (!ok) co_return false;
+    lowest(stream).expires_after(options_.header_timeout);
+    auto [lec, ln] =
+        co_await asio::async_write(stream, http::make_chunk_last(), asio::as_tuple(use_awaitable));
+    co_return finished && !lec && res.keep_alive() && !stopping_.load();
+  }
+
+  template <typename Stream>
+  awaitable<bool> write_chunk(Stream& stream, const std::string& bytes) {
+    lowest(stream).expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(bytes)),
+                                              asio::as_tuple(use_awaitable));
+    co_return !ec;
+  }
+
+  // The answers to a POST as one JSON document, for clients that do not take SSE.
+  template <typename Stream>
+  awaitable<bool> write_json(Stream& stream, const Request& req, std::shared_ptr<SseStream> answers,
+                             std::shared_ptr<HttpSession> session) {
+    auto ex = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(ex);
+    std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    answers->attach(
+        [ex, weak_timer] {
+          asio::post(ex, [weak_timer] {
+            if (auto t = weak_timer.lock()) t->cancel();
+          });
+        },
+        uint64_t{0});
+    std::vector<std::string> messages;
+    for (;;) {
+      auto batch = answers->take();
+      for (auto& m : batch.messages) messages.push_back(std::move(m));
+      if (batch.finished || stopping_.load()) break;
+      timer->expires_after(std::chrono::seconds(60));
+      co_await timer->async_wait(asio::as_tuple(use_awaitable));
+    }
+    answers->detach();
+    // Progress notifications have no place in a single JSON answer: keep the responses.
+    std::vector<std::string> responses;
+    for (auto& m : messages) {
+      json parsed = json::parse(m, nullptr, false);
+      if (!parsed.is_discarded() && !parsed.contains("method")) responses.push_back(std::move(m));
+    }
+    std::string body;
+    if (responses.size() == 1) {
+      body = std::move(responses[0]);
+    } else {
+      body = "[";
+      for (size_t i = 0; i < responses.size(); ++i) body += (i ? "," : "") + responses[i];
+      body += "]";
+    }
+    Response res = make_response(req, 200, std::move(body));
+    res.set("Mcp-Session-Id", session->id());
+    co_return co_await write(stream, std::move(res));
+  }
+
   HttpOptions options_;
   intake::Intake& intake_;
   store::Store& store_;
   Metrics& metrics_;
+  std::unique_ptr<HttpSessions> sessions_;  // null when MCP is off
 
   asio::io_context ioc_;
+  std::optional<ssl::context> tls_;
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
   std::vector<std::thread> threads_;
 
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_connections_{0};
-  std::atomic<int> in_flight_{0};  // requests read and not yet answered
+  std::atomic<int> in_flight_{0};           // requests read and not yet answered
+  std::atomic<uint64_t> reading_bytes_{0};  // see BodyReservation
   std::mutex connections_mu_;
   // Each open connection and the strand it runs on.
   std::map<std::shared_ptr<Connection>, asio::any_io_executor>

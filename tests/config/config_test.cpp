@@ -127,6 +127,16 @@ TEST(Config, PublicListenerNeedsSecretsAndTokens) {
   EXPECT_TRUE(check_exposure(*signed_cfg));
 }
 
+TEST(Loopback, OnlyLoopbackNamesAndAddresses) {
+  for (const char* yes : {"localhost", "LocalHost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"}) {
+    EXPECT_TRUE(is_loopback_host(yes)) << yes;
+  }
+  for (const char* no : {"0.0.0.0", "10.0.0.1", "127.0.0.1.evil.example", "127.0.0", "127.0.0.256",
+                         "localhost.evil.example", "::", "", "1270.0.0.1"}) {
+    EXPECT_FALSE(is_loopback_host(no)) << no;
+  }
+}
+
 TEST(Endpoint, ParsesIpv4Ipv6AndNames) {
   EXPECT_EQ(parse_endpoint("[::1]:80")->host, "::1");
   EXPECT_EQ(parse_endpoint("localhost:0")->port, 0);

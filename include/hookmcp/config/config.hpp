@@ -96,7 +96,8 @@ Result<Config> load(const Overrides& overrides, const Getenv& getenv);
 Status apply_json(const nlohmann::json& doc, const Getenv& getenv, Config& config);
 
 Result<Endpoint> parse_endpoint(const std::string& text);
-bool is_loopback_host(const std::string& host);
+// localhost, ::1 (bracketed or not) or a dotted quad in 127.0.0.0/8.
+bool is_loopback_host(std::string_view host);
 
 // A source name, in config and in /hooks/{source}: 1 to 64 of [A-Za-z0-9._-].
 bool valid_source_name(std::string_view name);

@@ -1,0 +1,165 @@
+// Private to the transport: the MCP sessions of the HTTP transports and their SSE streams.
+// Nothing here includes Beast: the listener attaches a connection to a stream and drains it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hookmcp/core/metrics.hpp"
+#include "hookmcp/mcp/server.hpp"
+
+namespace hookmcp::transport {
+
+// One logical SSE stream: its events, each with an id, kept for replay after a reconnect
+// (Last-Event-ID), and a queue for the connection currently attached, if any.
+// Thread-safe: the session's sink pushes from any thread, one connection drains it.
+class SseStream {
+ public:
+  struct Limits {
+    size_t max_queued_bytes = 4 << 20;  // past it the attached connection is cut off
+    size_t max_replay_events = 1024;    // kept for Last-Event-ID, oldest dropped first
+  };
+
+  SseStream(std::string id, Limits limits, Metrics& metrics)
+      : id_(std::move(id)), limits_(limits), metrics_(metrics) {}
+
+  const std::string& id() const { return id_; }
+
+  // Appends one event carrying `data` (a JSON-RPC message) and wakes the connection.
+  // `event` names the SSE event type (legacy transport: "endpoint", "message").
+  void push(const std::string& data, const char* event = nullptr);
+  // No more events will come: the connection ends the response once it has sent them all.
+  void finish();
+
+  // Attaches a connection, replaying the events after `last_seq` (nullopt: only new ones).
+  // `wake` is called, from any thread, whenever there is something to send. Returns false if
+  // another connection is attached, or if events after `last_seq` are no longer kept.
+  bool attach(std::function<void()> wake, std::optional<uint64_t> last_seq);
+  void detach();
+
+  struct Batch {
+    std::string bytes;                  // SSE-formatted events, ready to write
+    std::vector<std::string> messages;  // the same events' data, for a plain JSON answer
+    bool finished = false;              // the stream is over and everything is in `bytes`
+    bool overflowed = false;            // the client fell too far behind: cut it off
+  };
+  Batch take();
+
+  // The SSE text of a comment line, for keep-alives.
+  static std::string keep_alive() { return ": keep-alive\n\n"; }
+
+ private:
+  std::string format(uint64_t seq, const std::string& data, const char* event) const;
+
+  const std::string id_;
+  const Limits limits_;
+  Metrics& metrics_;
+  std::mutex mu_;
+  uint64_t next_seq_ = 1;  // guarded by mu_
+  struct Kept {
+    uint64_t seq;
+    std::string formatted;  // the SSE event
+    std::string data;       // its data alone
+  };
+  std::deque<Kept> replay_;                   // guarded by mu_
+  std::string queued_;                        // guarded by mu_
+  std::vector<std::string> queued_messages_;  // guarded by mu_
+  bool overflowed_ = false;                   // guarded by mu_
+  bool finished_ = false;                     // guarded by mu_
+  std::function<void()> wake_;                // guarded by mu_; set while attached
+};
+
+// One MCP session over HTTP (an Mcp-Session-Id, or one legacy /sse connection): the
+// mcp::Session and the streams its outgoing messages go to. Thread-safe.
+//
+// Routing (Streamable HTTP): a response goes to the stream of the POST that carried its
+// request; a notification tied to a request (progress) follows it there; everything else
+// (resource updates, channel pushes, log messages) goes to the standalone stream that GET
+// opens, which keeps it for replay even while no GET is attached.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(std::string id, bool legacy, Metrics& metrics, SseStream::Limits limits)
+      : id_(std::move(id)), legacy_(legacy), metrics_(metrics), limits_(limits) {}
+
+  // Opens the mcp::Session; its sink routes into this object's streams.
+  void open(mcp::Server& server);
+  const std::string& id() const { return id_; }
+  bool legacy() const { return legacy_; }
+  // Hands an incoming message (or batch) to the mcp::Session, one at a time: POSTs of one
+  // session may arrive on several connections at once.
+  void receive(const nlohmann::json& message) {
+    std::lock_guard lock(receive_mu_);
+    mcp_->receive_json(message);
+  }
+
+  // A stream for the responses to the requests among `messages` (a parsed POST body), which
+  // finishes once every one of them is answered. nullopt when there is no request in it.
+  std::shared_ptr<SseStream> stream_for_post(const nlohmann::json& messages);
+  // The standalone stream (GET /mcp, or the legacy /sse stream).
+  std::shared_ptr<SseStream> standalone();
+  // The stream an event id belongs to (for Last-Event-ID), and the sequence number in it.
+  std::optional<std::pair<std::shared_ptr<SseStream>, uint64_t>> find_event(
+      const std::string& event_id);
+
+  void touch() { last_used_ = std::chrono::steady_clock::now(); }
+  std::chrono::steady_clock::time_point last_used() const { return last_used_; }
+  void close();
+
+ private:
+  void route(const nlohmann::json& message);
+
+  const std::string id_;
+  const bool legacy_;
+  Metrics& metrics_;
+  const SseStream::Limits limits_;
+  std::shared_ptr<mcp::Session> mcp_;
+  std::mutex receive_mu_;
+  std::atomic<std::chrono::steady_clock::time_point> last_used_{std::chrono::steady_clock::now()};
+
+  std::mutex mu_;
+  uint64_t next_stream_ = 1;                                             // guarded by mu_
+  std::shared_ptr<SseStream> standalone_;                                // guarded by mu_
+  std::map<std::string, std::shared_ptr<SseStream>> streams_;            // guarded by mu_; by id
+  std::map<std::string, std::shared_ptr<SseStream>> by_request_;         // guarded by mu_
+  std::map<std::string, std::shared_ptr<SseStream>> by_progress_token_;  // guarded by mu_
+  std::map<SseStream*, size_t> unanswered_;                              // guarded by mu_
+};
+
+// Every HTTP session of the listener, by id. Thread-safe.
+class HttpSessions {
+ public:
+  HttpSessions(mcp::Server& server, Metrics& metrics, size_t max_sessions,
+               std::chrono::seconds idle_timeout)
+      : server_(server),
+        metrics_(metrics),
+        max_sessions_(max_sessions),
+        idle_timeout_(idle_timeout) {}
+
+  // A new session with a fresh cryptographically random id; nullptr past max_sessions.
+  std::shared_ptr<HttpSession> create(bool legacy);
+  std::shared_ptr<HttpSession> find(const std::string& id);
+  void erase(const std::string& id);
+  // Closes sessions unused for longer than the idle timeout.
+  void expire_idle();
+  void close_all();
+
+ private:
+  mcp::Server& server_;
+  Metrics& metrics_;
+  const size_t max_sessions_;
+  const std::chrono::seconds idle_timeout_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<HttpSession>> sessions_;  // guarded by mu_
+};
+
+}  // namespace hookmcp::transport
