@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -300,8 +301,9 @@ Result<store::EventFilter> parse_filter(const ParsedArgs& args, int default_limi
 config::Getenv reading_env() {
   return [env = config::process_env()](const std::string& name) -> std::optional<std::string> {
     if (auto v = env(name); v && !v->empty()) return v;
-    if (name.rfind("HOOKMCP_", 0) == 0 || name == "XDG_DATA_HOME" || name == "HOME") {
-      return std::nullopt;
+    for (const char* setting :
+         {"HOOKMCP_CONFIG", "HOOKMCP_DB", "HOOKMCP_LISTEN", "XDG_DATA_HOME", "HOME"}) {
+      if (name == setting) return std::nullopt;
     }
     return std::string("unused-by-hookmcp-events");
   };
@@ -324,7 +326,9 @@ Result<Opened> open_store(const ParsedArgs& args) {
                             ": `hookmcp serve` creates it when it starts; pass --db or set "
                             "HOOKMCP_DB if the server uses another path");
     }
-    return make_error(store.error().code, store.error().message);
+    // Not a usage error even when the store calls it an invalid argument (a file that is not
+    // a hookmcp database): the command line was right, the file is not.
+    return make_error(ErrorCode::kIo, store.error().message);
   }
   return Opened{std::move(*store), cfg->database};
 }
@@ -409,8 +413,8 @@ std::string dump(const json& j, int indent = -1) {
   return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
-// A table whose columns fit their widest cell. `fixed` widths, when given, are minimums kept
-// across calls, so that the rows `tail` prints later line up with the first ones.
+// A table whose columns fit the widest cell fitted so far. `tail` fits its first rows (and a
+// typical width) before printing; a later, wider cell shifts only its own line.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {
@@ -495,20 +499,20 @@ struct Parsed {
 };
 
 Parsed parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs,
-             const std::string& command, const char* help, size_t positionals,
-             const char* positional_name) {
+             const std::string& command, const char* help, size_t min_positionals,
+             size_t max_positionals, const char* positional_name) {
   auto args = parse_args(argv, specs, "events " + command);
   if (!args) return {std::nullopt, usage_error(command, args.error().message)};
   if (args->help) {
     std::cout << help << format_options(specs);
     return {std::nullopt, kExitOk};
   }
-  if (args->positionals.size() > positionals) {
+  if (args->positionals.size() > max_positionals) {
     return {std::nullopt,
-            usage_error(command, "unexpected argument \"" + args->positionals[positionals] +
+            usage_error(command, "unexpected argument \"" + args->positionals[max_positionals] +
                                      "\" (see hookmcp events " + command + " --help)")};
   }
-  if (args->positionals.size() < positionals) {
+  if (args->positionals.size() < min_positionals) {
     return {std::nullopt, usage_error(command, std::string("missing ") + positional_name +
                                                    " (see hookmcp events " + command + " --help)")};
   }
@@ -517,8 +521,7 @@ Parsed parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>
 
 // Reports a failed open: a config mistake is a usage error, anything else a runtime failure.
 int open_failed(const std::string& command, const Error& error) {
-  if (error.code == ErrorCode::kInvalidArgument &&
-      error.message.find("schema") == std::string::npos) {
+  if (error.code == ErrorCode::kInvalidArgument) {
     return usage_error(command, error.message);
   }
   return runtime_error(command, error.message);
@@ -526,7 +529,7 @@ int open_failed(const std::string& command, const Error& error) {
 
 int run_list(const std::vector<std::string>& argv) {
   auto specs = with_common(filter_options("how many, 1 to 200 (default 20)"));
-  auto p = parse(argv, specs, "list", kListHelp, 0, "");
+  auto p = parse(argv, specs, "list", kListHelp, 0, 0, "");
   if (!p.args) return p.exit_code;
   auto filter = parse_filter(*p.args, kListDefaultLimit, 1);
   if (!filter) return usage_error("list", filter.error().message);
@@ -637,7 +640,7 @@ json event_json(const Event& e) {
 
 int run_show(const std::vector<std::string>& argv) {
   auto specs = with_common({{"json", false, "print the event as JSON for scripts"}});
-  auto p = parse(argv, specs, "show", kShowHelp, 1, "the event ID");
+  auto p = parse(argv, specs, "show", kShowHelp, 1, 1, "the event ID");
   if (!p.args) return p.exit_code;
   std::string id_text = p.args->positionals[0];
   if (!id_text.empty() && id_text[0] == '#') id_text.erase(0, 1);
@@ -713,7 +716,7 @@ int run_tail(const std::vector<std::string>& argv) {
   auto specs =
       with_common(filter_options("how many past events to print first, 0 to 200 "
                                  "(default 10)"));
-  auto p = parse(argv, specs, "tail", kTailHelp, 0, "");
+  auto p = parse(argv, specs, "tail", kTailHelp, 0, 0, "");
   if (!p.args) return p.exit_code;
   auto filter = parse_filter(*p.args, kTailDefaultBacklog, 0);
   if (!filter) return usage_error("tail", filter.error().message);
@@ -793,13 +796,16 @@ int run_tail(const std::vector<std::string>& argv) {
 
 int run_search(const std::vector<std::string>& argv) {
   auto specs = with_common(filter_options("how many, 1 to 200 (default 20)"));
-  auto p = parse(argv, specs, "search", kSearchHelp, 1, "the search QUERY");
+  // Unquoted words are one query, as a person typing `search merge conflict` means.
+  auto p = parse(argv, specs, "search", kSearchHelp, 1, SIZE_MAX, "the search QUERY");
   if (!p.args) return p.exit_code;
+  std::string query;
+  for (const auto& word : p.args->positionals) query += (query.empty() ? "" : " ") + word;
   auto filter = parse_filter(*p.args, kListDefaultLimit, 1);
   if (!filter) return usage_error("search", filter.error().message);
   auto opened = open_store(*p.args);
   if (!opened) return open_failed("search", opened.error());
-  auto hits = opened->store->search(p.args->positionals[0], *filter, 0);
+  auto hits = opened->store->search(query, *filter, 0);
   if (!hits) {
     if (hits.error().code == ErrorCode::kInvalidArgument) {
       return usage_error("search", hits.error().message);
@@ -817,7 +823,7 @@ int run_search(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (hits->empty()) {
-    std::cerr << "no events match \"" << p.args->positionals[0] << "\" in " << opened->path << "\n";
+    std::cerr << "no events match \"" << query << "\" in " << opened->path << "\n";
     return kExitOk;
   }
   auto columns = kColumns;
