@@ -30,8 +30,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >&2
 fi
-node_tests="$(dirname "$0")/../tests/node"
-if [ ! -d "$node_tests/node_modules" ] || [ "$node_tests/package-lock.json" -nt "$node_tests/node_modules" ]; then
-  echo "setup: installing the Node.js test packages" >&2
-  (cd "$node_tests" && npm ci --no-audit --no-fund --loglevel=error >&2 && touch node_modules)
-fi
+# tests/node: the MCP SDK, the Inspector and providers' signers. tests/conformance: the official
+# MCP conformance suite with the Node.js 22 it runs on, from the npm registry.
+for dir in tests/node tests/conformance; do
+  path="$(dirname "$0")/../$dir"
+  if [ ! -d "$path/node_modules" ] || [ "$path/package-lock.json" -nt "$path/node_modules" ]; then
+    echo "setup: installing the Node.js packages of $dir" >&2
+    (cd "$path" && npm ci --no-audit --no-fund --loglevel=error >&2 && touch node_modules)
+  fi
+done
