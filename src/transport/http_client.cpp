@@ -113,7 +113,9 @@ awaitable<Result<ClientResponse>> connect_and_exchange(const Url& url, const Cli
       co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(use_awaitable));
   if (hec) co_return io_error("TLS handshake with " + where, hec);
   auto result = co_await exchange(stream, url, r);
-  // Many servers close without a TLS close_notify; the answer is complete either way.
+  // The answer is complete: a server that never returns close_notify gets a second to do so,
+  // not the rest of the timeout.
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
   co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
   co_return result;
 }

@@ -8,8 +8,9 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { sign as githubSign, verify as githubVerify } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
@@ -257,9 +258,10 @@ describe('deliveries signed by the providers\' libraries', () => {
 });
 
 // Runs `hookmcp send ARGS...` with `input` on stdin; resolves with its exit code and output.
-function send(args, input = '') {
+function send(args, input = '', env = {}) {
   return new Promise((resolve) => {
-    const child = execFile(binary, ['send', ...args], { encoding: 'utf8' }, (error, stdout, stderr) => {
+    const options = { encoding: 'utf8', env: { ...process.env, ...env } };
+    const child = execFile(binary, ['send', ...args], options, (error, stdout, stderr) => {
       resolve({ code: error ? error.code : 0, stdout, stderr });
     });
     child.stdin.on('error', () => {});  // a usage error exits before reading stdin
@@ -393,6 +395,41 @@ describe('hookmcp send, checked by the providers\' libraries', () => {
       assert.ok(r.stderr.includes(flag), `${args.join(' ')}: ${r.stderr}`);
     }
   });
+});
+
+test('hookmcp send over https checks the certificate', async () => {
+  const dir = tempDir();
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+      '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+      '-keyout', dir.file('key.pem'), '-out', dir.file('cert.pem')], { stdio: 'ignore' });
+    const bodies = [];
+    const srv = https.createServer({ key: readFileSync(dir.file('key.pem')), cert: readFileSync(dir.file('cert.pem')) }, (req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(202).end('ok');
+      });
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `https://localhost:${srv.address().port}/hooks/tls`;
+    const body = JSON.stringify({ action: 'tls' });
+    // Trusted through SSL_CERT_FILE: sent and verifiable.
+    let r = await send(['github', '--url', url, '--secret', secrets.github, '-'], body, { SSL_CERT_FILE: dir.file('cert.pem') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'HTTP/1.1 202 Accepted\nok\n');
+    assert.equal(bodies.length, 1);
+    assert.equal(await githubVerify(secrets.github, bodies[0].body, bodies[0].headers['x-hub-signature-256']), true);
+    // Not trusted: refused before anything is sent.
+    r = await send(['github', '--url', url, '--secret', secrets.github, '-'], body, { SSL_CERT_FILE: '/nonexistent' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /certificate/);
+    assert.equal(bodies.length, 1);
+    await new Promise((res) => srv.close(res));
+  } finally {
+    dir.cleanup();
+  }
 });
 
 describe('hookmcp send into hookmcp serve', () => {
