@@ -90,6 +90,18 @@ Result<std::vector<Secret>> get_secrets(const json& v, const std::string& where,
   return out;
 }
 
+// "whsec_" (optional, as in the reference libraries) and a non-empty base64 key. Caught here so
+// that a mistyped secret is a config error, not a 401 for every delivery.
+bool standard_secret_ok(std::string_view secret) {
+  if (secret.rfind("whsec_", 0) == 0) secret.remove_prefix(6);
+  while (!secret.empty() && secret.back() == '=') secret.remove_suffix(1);
+  if (secret.empty() || secret.size() % 4 == 1) return false;
+  return std::all_of(secret.begin(), secret.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+  });
+}
+
 Status apply_source(const std::string& name, const json& v, const Getenv& getenv, Source& s) {
   const std::string where = "sources." + name;
   if (!valid_source_name(name)) {
@@ -151,6 +163,14 @@ Status apply_source(const std::string& name, const json& v, const Getenv& getenv
   }
   if (s.provider != "none" && s.secrets.empty()) {
     return invalid(where + ".secrets", "provider \"" + s.provider + "\" needs at least one secret");
+  }
+  if (s.provider == "standard") {
+    for (size_t i = 0; i < s.secrets.size(); ++i) {
+      if (!standard_secret_ok(s.secrets[i].value)) {
+        return invalid(where + ".secrets[" + std::to_string(i) + "]",
+                       "a Standard Webhooks secret is \"whsec_\" followed by base64");
+      }
+    }
   }
   if (s.provider == "hmac") {
     if (s.header.empty())
