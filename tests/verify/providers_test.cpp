@@ -2,6 +2,8 @@
 // tampering, wrong and rotated secrets, stale and future timestamps, and malformed headers.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "hookmcp/verify/crypto.hpp"
 #include "hookmcp/verify/verifier.hpp"
 
@@ -480,6 +482,47 @@ TEST(Gitlab, Normalizes) {
   n = v->normalize(headers({{"X-Gitlab-Event", "Push Hook"}}), R"({"object_kind": "push"})");
   EXPECT_EQ(n.type, "Push Hook");
   EXPECT_EQ(n.action, "");
+}
+
+// Whatever arrives in the signature headers and the body, every verifier answers with a
+// verdict (a rejection) and every normalizer with a value: no crash, no exception.
+TEST(AllProviders, SurviveGarbage) {
+  std::mt19937 rng(20261129);
+  const std::string alphabet = "tv01=,. \t:+/%&_-whsecABCxyz\xff\x00";
+  auto garbage = [&](size_t max) {
+    std::string out(std::uniform_int_distribution<size_t>(0, max)(rng), '\0');
+    for (auto& c : out)
+      c = alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng)];
+    return out;
+  };
+  const char* names[] = {"Stripe-Signature",
+                         "X-Slack-Signature",
+                         "X-Slack-Request-Timestamp",
+                         "webhook-id",
+                         "webhook-timestamp",
+                         "webhook-signature",
+                         "svix-id",
+                         "svix-timestamp",
+                         "svix-signature",
+                         "X-Shopify-Hmac-Sha256",
+                         "X-Gitlab-Token",
+                         "X-Hub-Signature-256"};
+  for (const char* provider : {"stripe", "slack", "standard", "shopify", "gitlab", "github"}) {
+    auto v = make_verifier(source(provider, {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}));
+    for (int i = 0; i < 2000; ++i) {
+      Fields fields;
+      for (const char* name : names) {
+        if (rng() % 2) fields.emplace_back(name, garbage(i % 100 == 0 ? 9000 : 80));
+      }
+      std::string body = garbage(200);
+      if (i % 3 == 0) body = "payload=" + body;
+      if (i % 3 == 1) body = "command=" + body;
+      auto verdict = v->verify(headers(fields), body, 1700000000);
+      EXPECT_FALSE(verdict.accepted) << provider;
+      auto n = v->normalize(headers(fields), body);
+      EXPECT_FALSE(n.handshake_response) << provider;
+    }
+  }
 }
 
 TEST(MakeVerifier, EveryProviderHasOne) {
