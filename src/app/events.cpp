@@ -305,7 +305,8 @@ config::Getenv reading_env() {
          {"HOOKMCP_CONFIG", "HOOKMCP_DB", "HOOKMCP_LISTEN", "XDG_DATA_HOME", "HOME"}) {
       if (name == setting) return std::nullopt;
     }
-    return std::string("unused-by-hookmcp-events");
+    // Shaped to pass every provider's check: "whsec_" and base64 (of "unused-by-hookmcp-events").
+    return std::string("whsec_dW51c2VkLWJ5LWhvb2ttY3AtZXZlbnRz");
   };
 }
 

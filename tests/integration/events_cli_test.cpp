@@ -262,7 +262,8 @@ TEST_F(EventsCliTest, ConfigFileNamesTheDatabaseAndItsSecretsAreNotNeeded) {
   std::ofstream(dir_.file("config.json"))
       << json{{"database", db_path()},
               {"sources",
-               {{"github", {{"provider", "github"}, {"secrets", {"env:UNSET_FOR_THIS_TEST"}}}}}}}
+               {{"github", {{"provider", "github"}, {"secrets", {"env:UNSET_FOR_THIS_TEST"}}}},
+                {"billing", {{"provider", "standard"}, {"secrets", {"env:UNSET_FOR_THIS_TEST"}}}}}}}
              .dump();
   auto r = run(hookmcp_binary(), {"events", "list", "--json", "--config", dir_.file("config.json")},
                {{"UNSET_FOR_THIS_TEST", ""}});
