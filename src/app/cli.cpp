@@ -76,7 +76,7 @@ std::string format_options(const std::vector<OptionSpec>& specs) {
     if (left.size() < 24) left.resize(24, ' ');
     out += left + " " + s.help + "\n";
   }
-  out += "  -h, --help               show this help\n";
+  out += "  -h, --help             show this help\n";
   return out;
 }
 
