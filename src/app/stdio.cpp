@@ -101,6 +101,9 @@ int run_stdio(const std::vector<std::string>& argv) {
                 [] { ::kill(::getpid(), SIGTERM); });
 
   wait_for_stop_signal(stop_signals);
+  // Answer what the client asked before it closed stdin (a wait_for_event still waiting at
+  // the deadline is cancelled), then let go of the session.
+  (void)session->wait_idle(std::chrono::milliseconds(1500));
   session->close();
   if (http) http->stop(std::chrono::milliseconds(3000));
   if (poller) poller->stop();

@@ -172,6 +172,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
 
   void receive(std::string_view text) override { conn_->receive(text); }
   void receive_json(const json& message) override { conn_->receive_json(message); }
+  bool wait_idle(std::chrono::milliseconds timeout) override { return conn_->wait_idle(timeout); }
   void close() override;
   bool initialized() const override;
   std::string protocol_version() const override;

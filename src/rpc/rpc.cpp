@@ -125,6 +125,7 @@ void Connection::dispatch(const json& m) {
       send_error(id, {kInvalidRequest, "invalid request: id " + id->dump() + " is in use"});
       return;
     }
+    ++active_;
   }
   std::weak_ptr<Connection> weak = weak_from_this();
   Reply reply = [weak, call](Result<json> result) {
@@ -147,12 +148,30 @@ void Connection::finish(const std::shared_ptr<CallContext>& call, Result<json> r
     if (it == in_flight_.end() || it->second != call) return;
     in_flight_.erase(it);
   }
-  if (call->cancelled() || closed_.load()) return;
-  if (!result) {
-    send_error(call->id(), to_error_object(result.error()));
+  if (call->cancelled() || closed_.load()) {
+    release(1);
     return;
   }
-  send_(json{{"jsonrpc", kVersion}, {"id", *call->id()}, {"result", std::move(*result)}});
+  if (!result) {
+    send_error(call->id(), to_error_object(result.error()));
+  } else {
+    send_(json{{"jsonrpc", kVersion}, {"id", *call->id()}, {"result", std::move(*result)}});
+  }
+  release(1);
+}
+
+void Connection::release(size_t n) {
+  {
+    std::lock_guard lock(mu_);
+    active_ -= n;
+    if (active_ != 0) return;
+  }
+  idle_cv_.notify_all();
+}
+
+bool Connection::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_for(lock, timeout, [this] { return active_ == 0; });
 }
 
 void Connection::send_error(const std::optional<json>& id, const ErrorObject& error) {
@@ -173,6 +192,7 @@ void Connection::cancel(const json& id) {
     in_flight_.erase(it);
   }
   call->cancel();
+  release(1);
 }
 
 void Connection::close() {
@@ -183,6 +203,7 @@ void Connection::close() {
     calls.swap(in_flight_);
   }
   for (auto& [key, call] : calls) call->cancel();
+  release(calls.size());
 }
 
 void Connection::notify(const std::string& method, json params) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace hookmcp::rpc {
@@ -182,6 +183,19 @@ TEST_F(RpcTest, NothingIsSentAfterClose) {
   conn_->notify("notifications/message", json::object());
   conn_->receive(R"({"jsonrpc":"2.0","id":2,"method":"echo"})");
   EXPECT_TRUE(take().empty());
+}
+
+TEST_F(RpcTest, WaitIdleReturnsOnceEveryAnswerIsSent) {
+  EXPECT_TRUE(conn_->wait_idle(std::chrono::milliseconds(0)));
+  conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"slow"})");
+  EXPECT_FALSE(conn_->wait_idle(std::chrono::milliseconds(10)));
+  std::thread answer([this] { slow_[0](json::object()); });
+  EXPECT_TRUE(conn_->wait_idle(std::chrono::seconds(5)));
+  answer.join();
+  EXPECT_EQ(take().size(), 1u);  // the answer went out before wait_idle returned
+  conn_->receive(R"({"jsonrpc":"2.0","id":2,"method":"slow"})");
+  conn_->cancel(2);
+  EXPECT_TRUE(conn_->wait_idle(std::chrono::milliseconds(0)));
 }
 
 TEST_F(RpcTest, NotifySendsANotification) {

@@ -7,6 +7,7 @@
 // a Sink for the outgoing ones.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -53,6 +54,9 @@ class Session {
   // worker, so the next message is read at once.
   virtual void receive(std::string_view text) = 0;
   virtual void receive_json(const nlohmann::json& message) = 0;
+  // Waits until every request received so far has been answered, up to `timeout`; true when
+  // none is left. A transport ending cleanly (EOF on stdin, SIGTERM) calls it before close().
+  virtual bool wait_idle(std::chrono::milliseconds timeout) = 0;
   // The client is gone: cancels what is in flight and sends nothing more. Idempotent.
   virtual void close() = 0;
   // Whether initialize has been answered, and the protocol version it agreed on.

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -116,12 +118,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   size_t in_flight() const;
 
+  // Waits until every request received so far has been answered (or cancelled), up to
+  // `timeout`; true when none is left. For a graceful end: answer what was asked, then close.
+  bool wait_idle(std::chrono::milliseconds timeout);
+
  private:
   Connection(const Dispatcher& dispatcher, Send send)
       : dispatcher_(dispatcher), send_(std::move(send)) {}
   void dispatch(const json& message);
   void send_error(const std::optional<json>& id, const ErrorObject& error);
   void finish(const std::shared_ptr<CallContext>& call, Result<json> result);
+  void release(size_t n);
 
   const Dispatcher& dispatcher_;
   const Send send_;
@@ -129,6 +136,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   mutable std::mutex mu_;
   // Requests in flight, by id.dump().
   std::map<std::string, std::shared_ptr<CallContext>> in_flight_;  // guarded by mu_
+  // Requests in flight plus answers being sent: zero only once every answer has gone out.
+  size_t active_ = 0;  // guarded by mu_
+  std::condition_variable idle_cv_;
 };
 
 }  // namespace hookmcp::rpc
