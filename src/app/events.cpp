@@ -160,7 +160,8 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 }
 
 // RFC 3339 (2026-11-29T07:04:38Z, with optional fraction and offset; a space may stand for the
-// T; a bare date is midnight UTC) or a duration ago: 30s, 15m, 2h, 7d, 2w.
+// T; without an offset, or a bare date at midnight, it is UTC) or a duration ago: 30s, 15m, 2h,
+// 7d, 2w.
 Result<int64_t> parse_time(const std::string& text, int64_t now_ms, const std::string& flag) {
   auto fail = [&]() -> Error {
     return make_error(ErrorCode::kInvalidArgument,
@@ -240,6 +241,8 @@ Result<int64_t> parse_time(const std::string& text, int64_t now_ms, const std::s
     }
     if (pos == start) return fail();
   }
+  // No offset: UTC, like every time hookmcp prints.
+  if (pos == text.size()) return ms;
   if (expect("Zz")) return pos == text.size() ? Result<int64_t>(ms) : fail();
   if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     int sign = text[pos] == '+' ? 1 : -1;

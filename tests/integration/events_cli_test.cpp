@@ -127,6 +127,10 @@ TEST_F(EventsCliTest, ListFilters) {
             std::vector<int64_t>{});
   EXPECT_EQ(ids(events_json({"list", "--until", "2999-01-01T00:00:00.5+02:00", "--type", "push"})),
             std::vector<int64_t>{push});
+  EXPECT_EQ(ids(events_json({"list", "--since", "2999-01-01 00:00:00", "--type", "push"})),
+            std::vector<int64_t>{});
+  EXPECT_EQ(ids(events_json({"list", "--since", "2000-01-01", "--type", "push"})),
+            std::vector<int64_t>{push});
   EXPECT_EQ(ids(events_json({"list", "--status", "acked"})), std::vector<int64_t>{});
   EXPECT_EQ(ids(events_json({"list", "--status", "pending", "--source", "demo"})),
             std::vector<int64_t>{demo});
