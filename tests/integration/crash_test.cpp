@@ -54,7 +54,11 @@ TEST(Crash, KillNineLosesNothingAcknowledged) {
       });
     }
     // Let some deliveries through, then kill at a random moment.
-    auto target = acknowledged.size() + 50 + rng() % 400;
+    size_t target = 50 + rng() % 400;
+    {
+      std::lock_guard lock(mu);
+      target += acknowledged.size();
+    }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (;;) {
       {
