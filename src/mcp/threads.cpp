@@ -93,7 +93,9 @@ void Timers::run() {
     }
     auto first = queue_.begin();
     if (first->first > Clock::now()) {
-      cv_.wait_until(lock, first->first);
+      // A copy: cancel() may erase the entry while this waits.
+      const Clock::time_point deadline = first->first;
+      cv_.wait_until(lock, deadline);
       continue;
     }
     auto callback = std::move(first->second.second);
