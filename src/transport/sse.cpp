@@ -2,8 +2,6 @@
 
 #include <openssl/rand.h>
 
-#include <charconv>
-
 namespace hookmcp::transport {
 
 using nlohmann::json;
@@ -44,86 +42,10 @@ constexpr size_t kFinishedStreamsKept = 16;
 
 }  // namespace
 
-std::string SseStream::format(uint64_t seq, const std::string& data, const char* event) const {
-  std::string out = "id: " + id_ + "-" + std::to_string(seq) + "\n";
-  if (event) out.append("event: ").append(event).append("\n");
-  // One data line: JSON text as we serialise it holds no raw newline.
-  out.append("data: ").append(data).append("\n\n");
-  return out;
-}
-
-void SseStream::push(const std::string& data, const char* event) {
-  std::function<void()> wake;
-  {
-    std::lock_guard lock(mu_);
-    if (finished_) return;
-    std::string formatted = format(next_seq_, data, event);
-    replay_.push_back({next_seq_++, formatted, data});
-    if (replay_.size() > limits_.max_replay_events) replay_.pop_front();
-    if (wake_ && !overflowed_) {
-      if (queued_.size() + formatted.size() > limits_.max_queued_bytes) {
-        overflowed_ = true;
-        metrics_.notifications_dropped.inc();
-      } else {
-        queued_ += formatted;
-        queued_messages_.push_back(data);
-      }
-    }
-    wake = wake_;
-  }
-  if (wake) wake();
-}
-
-void SseStream::finish() {
-  std::function<void()> wake;
-  {
-    std::lock_guard lock(mu_);
-    finished_ = true;
-    wake = wake_;
-  }
-  if (wake) wake();
-}
-
-bool SseStream::attach(std::function<void()> wake, std::optional<uint64_t> last_seq) {
-  std::lock_guard lock(mu_);
-  if (wake_) return false;
-  queued_.clear();
-  queued_messages_.clear();
-  overflowed_ = false;
-  if (last_seq) {
-    // Everything after last_seq must still be kept, else the client would miss some.
-    if (*last_seq + 1 < next_seq_ && (replay_.empty() || replay_.front().seq > *last_seq + 1)) {
-      return false;
-    }
-    for (const auto& kept : replay_) {
-      if (kept.seq <= *last_seq) continue;
-      queued_ += kept.formatted;
-      queued_messages_.push_back(kept.data);
-    }
-  }
-  wake_ = std::move(wake);
-  return true;
-}
-
-void SseStream::detach() {
-  std::lock_guard lock(mu_);
-  wake_ = nullptr;
-}
-
-SseStream::Batch SseStream::take() {
-  std::lock_guard lock(mu_);
-  Batch b;
-  b.bytes.swap(queued_);
-  b.messages.swap(queued_messages_);
-  b.overflowed = overflowed_;
-  b.finished = finished_;
-  return b;
-}
-
 void HttpSession::open(mcp::Server& server) {
   std::weak_ptr<HttpSession> weak = weak_from_this();
-  mcp_ = server.open_session([weak](const json& message) {
-    if (auto self = weak.lock()) self->route(message);
+  mcp_ = server.open_session([weak](const json& message, const json* related) {
+    if (auto self = weak.lock()) self->route(message, related);
   });
 }
 
@@ -171,7 +93,7 @@ std::shared_ptr<SseStream> HttpSession::stream_for_post(const json& messages) {
   return stream;
 }
 
-void HttpSession::route(const json& message) {
+void HttpSession::route(const json& message, const json* related) {
   const std::string data = message.dump(-1, ' ', false, json::error_handler_t::replace);
   if (legacy_) {
     standalone()->push(data, "message");
@@ -195,6 +117,11 @@ void HttpSession::route(const json& message) {
           }
         }
       }
+    } else if (related != nullptr) {
+      // A request or notification sent on behalf of a request still in flight goes out on that
+      // request's stream (MCP "Transports", Streamable HTTP: messages related to the request).
+      auto it = by_request_.find(related->dump());
+      if (it != by_request_.end()) target = it->second;
     } else if (const json* token = progress_token(message)) {
       auto it = by_progress_token_.find(token->dump());
       if (it != by_progress_token_.end()) target = it->second;
@@ -207,17 +134,12 @@ void HttpSession::route(const json& message) {
 
 std::optional<std::pair<std::shared_ptr<SseStream>, uint64_t>> HttpSession::find_event(
     const std::string& event_id) {
-  auto dash = event_id.rfind('-');
-  if (dash == std::string::npos) return std::nullopt;
-  uint64_t seq = 0;
-  const char* begin = event_id.data() + dash + 1;
-  const char* end = event_id.data() + event_id.size();
-  auto [ptr, ec] = std::from_chars(begin, end, seq);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
+  auto parsed = parse_event_id(event_id);
+  if (!parsed) return std::nullopt;
   std::lock_guard lock(mu_);
-  auto it = streams_.find(event_id.substr(0, dash));
+  auto it = streams_.find(std::string(parsed->stream));
   if (it == streams_.end()) return std::nullopt;
-  return std::make_pair(it->second, seq);
+  return std::make_pair(it->second, parsed->seq);
 }
 
 void HttpSession::close() {

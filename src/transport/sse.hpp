@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,14 @@
 #include "hookmcp/mcp/server.hpp"
 
 namespace hookmcp::transport {
+
+// An SSE event id as we write them, "<stream id>-<sequence number>": the stream id and the
+// number, or nullopt when the text is not one (a client's Last-Event-ID is untrusted input).
+struct EventId {
+  std::string_view stream;
+  uint64_t seq = 0;
+};
+std::optional<EventId> parse_event_id(std::string_view text);
 
 // One logical SSE stream: its events, each with an id, kept for replay after a reconnect
 // (Last-Event-ID), and a queue for the connection currently attached, if any.
@@ -83,7 +92,8 @@ class SseStream {
 // mcp::Session and the streams its outgoing messages go to. Thread-safe.
 //
 // Routing (Streamable HTTP): a response goes to the stream of the POST that carried its
-// request; a notification tied to a request (progress) follows it there; everything else
+// request; a message sent on behalf of a request (progress, a tool's log messages, a request
+// to the client made while a tool call runs) follows it there; everything else
 // (resource updates, channel pushes, log messages) goes to the standalone stream that GET
 // opens, which keeps it for replay even while no GET is attached.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -116,7 +126,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close();
 
  private:
-  void route(const nlohmann::json& message);
+  void route(const nlohmann::json& message, const nlohmann::json* related);
 
   const std::string id_;
   const bool legacy_;

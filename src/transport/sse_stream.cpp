@@ -1,0 +1,96 @@
+// SSE streams and event ids: apart from the sessions, so that they build and are tested
+// without the MCP server behind them.
+#include <charconv>
+
+#include "sse.hpp"
+
+namespace hookmcp::transport {
+
+std::optional<EventId> parse_event_id(std::string_view text) {
+  auto dash = text.rfind('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  EventId id{text.substr(0, dash)};
+  const char* begin = text.data() + dash + 1;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, id.seq);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return id;
+}
+
+std::string SseStream::format(uint64_t seq, const std::string& data, const char* event) const {
+  std::string out = "id: " + id_ + "-" + std::to_string(seq) + "\n";
+  if (event) out.append("event: ").append(event).append("\n");
+  // One data line: JSON text as we serialise it holds no raw newline.
+  out.append("data: ").append(data).append("\n\n");
+  return out;
+}
+
+void SseStream::push(const std::string& data, const char* event) {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    std::string formatted = format(next_seq_, data, event);
+    replay_.push_back({next_seq_++, formatted, data});
+    if (replay_.size() > limits_.max_replay_events) replay_.pop_front();
+    if (wake_ && !overflowed_) {
+      if (queued_.size() + formatted.size() > limits_.max_queued_bytes) {
+        overflowed_ = true;
+        metrics_.notifications_dropped.inc();
+      } else {
+        queued_ += formatted;
+        queued_messages_.push_back(data);
+      }
+    }
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+void SseStream::finish() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+bool SseStream::attach(std::function<void()> wake, std::optional<uint64_t> last_seq) {
+  std::lock_guard lock(mu_);
+  if (wake_) return false;
+  queued_.clear();
+  queued_messages_.clear();
+  overflowed_ = false;
+  if (last_seq) {
+    // Everything after last_seq must still be kept, else the client would miss some.
+    if (*last_seq + 1 < next_seq_ && (replay_.empty() || replay_.front().seq > *last_seq + 1)) {
+      return false;
+    }
+    for (const auto& kept : replay_) {
+      if (kept.seq <= *last_seq) continue;
+      queued_ += kept.formatted;
+      queued_messages_.push_back(kept.data);
+    }
+  }
+  wake_ = std::move(wake);
+  return true;
+}
+
+void SseStream::detach() {
+  std::lock_guard lock(mu_);
+  wake_ = nullptr;
+}
+
+SseStream::Batch SseStream::take() {
+  std::lock_guard lock(mu_);
+  Batch b;
+  b.bytes.swap(queued_);
+  b.messages.swap(queued_messages_);
+  b.overflowed = overflowed_;
+  b.finished = finished_;
+  return b;
+}
+
+}  // namespace hookmcp::transport
