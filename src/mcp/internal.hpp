@@ -165,9 +165,16 @@ struct Tool {
 };
 const std::vector<Tool>& tools();
 
+// The embedding program's entries (ServerOptions::catalog), or nullptr.
+const CatalogTool* find_catalog_tool(const ServerOptions& options, std::string_view name);
+const CatalogPrompt* find_catalog_prompt(const ServerOptions& options, std::string_view name);
+// The resource whose URI (or template) matches `uri`, with the placeholders' values.
+const CatalogResource* find_catalog_resource(const ServerOptions& options, std::string_view uri,
+                                             std::map<std::string, std::string>* variables);
+
 class SessionImpl final : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
-  SessionImpl(std::shared_ptr<Server::State> state, Sink sink);
+  SessionImpl(std::shared_ptr<Server::State> state, RelatedSink sink);
   void start();  // builds the method table; call once after make_shared
 
   void receive(std::string_view text) override { conn_->receive(text); }
@@ -179,9 +186,16 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
 
   Server::State& state() { return *state_; }
   bool at_least(std::string_view version) const;  // negotiated version >= version
-  void notify(const std::string& method, json params);
+  // `related`: the id of the client's request the message belongs to, or null (RelatedSink).
+  void notify(const std::string& method, json params, const json* related = nullptr);
   // notifications/message when `level` is at or above the one the client set.
-  void log(std::string_view level, json data);
+  void log(std::string_view level, json data, const json* related = nullptr);
+  // A request to the client on behalf of the request `related`.
+  void request_client(const std::string& method, json params, rpc::ResponseHandler on_result,
+                      const json* related);
+  bool client_supports(std::string_view capability) const;
+  // notifications/resources/updated when the client subscribed to `uri`.
+  void resource_updated(const std::string& uri);
   // Called on the publishing thread; queues work, never blocks.
   void on_events(const std::vector<Event>& events, bool new_source);
 
@@ -233,11 +247,15 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void on_complete(const std::shared_ptr<rpc::CallContext>&, const json& params,
                    const rpc::Reply& reply);
 
+  // An embedding program's tool (ServerOptions::catalog).
+  void call_catalog_tool(const CatalogTool& tool, const std::shared_ptr<rpc::CallContext>& call,
+                         const json& params, const rpc::Reply& reply);
+
   // Runs `work` on a worker thread and replies with what it returns.
   void on_worker(rpc::Reply reply, std::function<Result<json>()> work);
 
   const std::shared_ptr<Server::State> state_;
-  const Sink sink_;
+  const RelatedSink sink_;
   rpc::Dispatcher dispatcher_;
   std::shared_ptr<rpc::Connection> conn_;
 
@@ -246,6 +264,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   bool ready_ = false;                                        // notifications/initialized seen
   bool closed_ = false;                                       // guarded by mu_
   std::string version_;                                       // guarded by mu_
+  json client_capabilities_ = json::object();                 // guarded by mu_
   int log_level_ = 1;                                         // index into kLogLevels; guarded
   std::set<std::string> subscriptions_;                       // guarded by mu_
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters_;  // guarded by mu_

@@ -64,6 +64,14 @@ std::string prompt_arg(const json& params, const char* name) {
   return v != args->end() && v->is_string() ? v->get<std::string>() : std::string();
 }
 
+json catalog_entry(const CatalogResource& r) {
+  json entry = {{r.is_template ? "uriTemplate" : "uri", r.uri}, {"name", r.name}};
+  if (!r.title.empty()) entry["title"] = r.title;
+  if (!r.description.empty()) entry["description"] = r.description;
+  if (!r.mime_type.empty()) entry["mimeType"] = r.mime_type;
+  return entry;
+}
+
 const json& prompt_list() {
   static const json kPrompts = json::array(
       {{{"name", "triage_events"},
@@ -100,13 +108,18 @@ void SessionImpl::on_resources_list(const std::shared_ptr<rpc::CallContext>&, co
                                                   "(summaries, no payloads)"},
                               {"mimeType", "application/json"}}});
     for (const auto& name : state->source_names("")) list.push_back(feed_resource(name));
+    if (const auto& catalog = state->options.catalog) {
+      for (const auto& r : catalog->resources) {
+        if (!r.is_template) list.push_back(catalog_entry(r));
+      }
+    }
     return json{{"resources", std::move(list)}};
   });
 }
 
 void SessionImpl::on_templates_list(const std::shared_ptr<rpc::CallContext>&, const json&,
                                     const rpc::Reply& reply) {
-  reply(json{
+  json out{
       {"resourceTemplates",
        json::array({{{"uriTemplate", "hookmcp://sources/{source}"},
                      {"name", "source"},
@@ -117,11 +130,29 @@ void SessionImpl::on_templates_list(const std::shared_ptr<rpc::CallContext>&, co
                      {"name", "event"},
                      {"title", "One webhook event"},
                      {"description", "One event with headers and payload, as get_event returns it"},
-                     {"mimeType", "application/json"}}})}});
+                     {"mimeType", "application/json"}}})}};
+  if (const auto& catalog = state_->options.catalog) {
+    for (const auto& r : catalog->resources) {
+      if (r.is_template) out["resourceTemplates"].push_back(catalog_entry(r));
+    }
+  }
+  reply(std::move(out));
 }
 
 void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, const json& params,
                                     const rpc::Reply& reply) {
+  if (auto uri = params.find("uri"); uri != params.end() && uri->is_string()) {
+    std::map<std::string, std::string> variables;
+    if (const CatalogResource* r = find_catalog_resource(
+            state_->options, uri->get_ref<const std::string&>(), &variables)) {
+      on_worker(reply, [r, u = uri->get<std::string>(), variables]() -> Result<json> {
+        auto contents = r->read(u, variables);
+        if (!contents) return contents.error();
+        return json{{"contents", std::move(*contents)}};
+      });
+      return;
+    }
+  }
   auto target = parse_uri(params);
   if (!target) {
     reply(target.error());
@@ -160,6 +191,23 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, co
 
 void SessionImpl::on_subscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
                                const rpc::Reply& reply) {
+  if (auto uri = params.find("uri"); uri != params.end() && uri->is_string()) {
+    const CatalogResource* r =
+        find_catalog_resource(state_->options, uri->get_ref<const std::string&>(), nullptr);
+    if (r != nullptr && r->subscribable) {
+      std::lock_guard lock(mu_);
+      subscriptions_.insert(uri->get<std::string>());
+    }
+    if (r != nullptr) {
+      if (r->subscribable) {
+        reply(json::object());
+      } else {
+        reply(make_error(ErrorCode::kInvalidArgument, "resource " + uri->get<std::string>() +
+                                                          " does not change; nothing to hear"));
+      }
+      return;
+    }
+  }
   auto target = parse_uri(params);
   if (!target) {
     reply(target.error());
@@ -194,13 +242,42 @@ void SessionImpl::on_unsubscribe(const std::shared_ptr<rpc::CallContext>&, const
 
 void SessionImpl::on_prompts_list(const std::shared_ptr<rpc::CallContext>&, const json&,
                                   const rpc::Reply& reply) {
-  reply(json{{"prompts", prompt_list()}});
+  json list = prompt_list();
+  if (const auto& catalog = state_->options.catalog) {
+    for (const auto& p : catalog->prompts) {
+      json prompt = {{"name", p.name}, {"description", p.description}, {"arguments", p.arguments}};
+      if (!p.title.empty()) prompt["title"] = p.title;
+      list.push_back(std::move(prompt));
+    }
+  }
+  reply(json{{"prompts", std::move(list)}});
 }
 
 void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const json& params,
                                  const rpc::Reply& reply) {
   auto name = params.find("name");
   std::string prompt = name != params.end() && name->is_string() ? name->get<std::string>() : "";
+  bool builtin = std::any_of(prompt_list().begin(), prompt_list().end(),
+                             [&](const json& p) { return p["name"] == prompt; });
+  const CatalogPrompt* p = builtin ? nullptr : find_catalog_prompt(state_->options, prompt);
+  if (p != nullptr) {
+    std::map<std::string, std::string> args;
+    if (auto a = params.find("arguments"); a != params.end() && a->is_object()) {
+      for (const auto& [key, value] : a->items()) {
+        if (value.is_string()) args[key] = value.get<std::string>();
+      }
+    }
+    // Required arguments are checked here, once for every catalog prompt.
+    for (const auto& arg : p->arguments) {
+      if (arg.value("required", false) && !args.count(arg.value("name", std::string()))) {
+        reply(make_error(ErrorCode::kInvalidArgument, "prompt " + prompt + " needs argument " +
+                                                          arg.value("name", std::string())));
+        return;
+      }
+    }
+    on_worker(reply, [p, args = std::move(args)] { return p->get(args); });
+    return;
+  }
   auto user = [](std::string text) {
     return json{{"role", "user"}, {"content", {{"type", "text"}, {"text", std::move(text)}}}};
   };

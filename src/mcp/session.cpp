@@ -145,6 +145,11 @@ Server::~Server() {
 }
 
 std::shared_ptr<Session> Server::open_session(Sink sink) {
+  return open_session(
+      [sink = std::move(sink)](const json& message, const json*) { sink(message); });
+}
+
+std::shared_ptr<Session> Server::open_session(RelatedSink sink) {
   auto session = std::make_shared<SessionImpl>(state_, std::move(sink));
   session->start();
   std::lock_guard lock(state_->mu);
@@ -160,7 +165,7 @@ size_t Server::session_count() const {
 
 // --- Session
 
-SessionImpl::SessionImpl(std::shared_ptr<Server::State> state, Sink sink)
+SessionImpl::SessionImpl(std::shared_ptr<Server::State> state, RelatedSink sink)
     : state_(std::move(state)), sink_(std::move(sink)) {}
 
 const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
@@ -204,8 +209,9 @@ void SessionImpl::start() {
       (self.get()->*spec.method)(call, params, reply);
     });
   }
-  Sink sink = sink_;
-  conn_ = rpc::Connection::create(dispatcher_, [sink](const json& m) { sink(m); });
+  RelatedSink sink = sink_;
+  conn_ = rpc::Connection::create(dispatcher_,
+                                  [sink](const json& m, const json* related) { sink(m, related); });
   state_->metrics.mcp_sessions.add(1);
 }
 
@@ -238,22 +244,23 @@ bool SessionImpl::at_least(std::string_view version) const {
   return version_ >= version;
 }
 
-void SessionImpl::notify(const std::string& method, json params) {
+void SessionImpl::notify(const std::string& method, json params, const json* related) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
   }
   state_->metrics.notifications_sent.inc();
-  conn_->notify(method, std::move(params));
+  conn_->notify(method, std::move(params), related);
 }
 
-void SessionImpl::log(std::string_view level, json data) {
+void SessionImpl::log(std::string_view level, json data, const json* related) {
   {
     std::lock_guard lock(mu_);
     if (!ready_ || log_level_index(level) < log_level_) return;
   }
   notify("notifications/message",
-         {{"level", std::string(level)}, {"logger", "hookmcp"}, {"data", std::move(data)}});
+         {{"level", std::string(level)}, {"logger", "hookmcp"}, {"data", std::move(data)}},
+         related);
 }
 
 void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, const json& params,
@@ -275,6 +282,9 @@ void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, const 
     }
     initialized_ = true;
     version_ = version;
+    if (auto caps = params.find("capabilities"); caps != params.end() && caps->is_object()) {
+      client_capabilities_ = *caps;
+    }
   }
   json capabilities = {
       {"tools", {{"listChanged", false}}},
@@ -351,6 +361,17 @@ void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>&, const 
     }
     list.push_back(std::move(tool));
   }
+  if (const auto& catalog = state_->options.catalog) {
+    for (const auto& t : catalog->tools) {
+      if (find_catalog_tool(state_->options, t.name) != &t) continue;  // hidden by hookmcp's
+      json tool = {
+          {"name", t.name}, {"description", t.description}, {"inputSchema", t.input_schema}};
+      if (structured && !t.title.empty()) tool["title"] = t.title;
+      if (structured && t.output_schema) tool["outputSchema"] = *t.output_schema;
+      if (annotated && !t.annotations.empty()) tool["annotations"] = t.annotations;
+      list.push_back(std::move(tool));
+    }
+  }
   reply(json{{"tools", std::move(list)}});
 }
 
@@ -366,6 +387,10 @@ void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, c
     if (*name == t.name) tool = &t;
   }
   if (tool == nullptr) {
+    if (const CatalogTool* extra = find_catalog_tool(state_->options, name->get<std::string>())) {
+      call_catalog_tool(*extra, call, params, reply);
+      return;
+    }
     // An unknown tool is a protocol error (MCP "Tools", error handling).
     reply(make_error(ErrorCode::kInvalidArgument,
                      "unknown tool " + name->dump() + "; tools/list shows the tools"));

@@ -48,6 +48,11 @@ bool CallContext::cancel() {
 }
 
 std::shared_ptr<Connection> Connection::create(const Dispatcher& dispatcher, Send send) {
+  return create(dispatcher,
+                [send = std::move(send)](const json& message, const json*) { send(message); });
+}
+
+std::shared_ptr<Connection> Connection::create(const Dispatcher& dispatcher, RelatedSend send) {
   return std::shared_ptr<Connection>(new Connection(dispatcher, std::move(send)));
 }
 
@@ -94,8 +99,10 @@ void Connection::dispatch(const json& m) {
   }
   auto method = m.find("method");
   if (method == m.end()) {
-    // A response to a request of ours; this side sends none, so there is nothing to match.
-    if (id && (m.contains("result") || m.contains("error"))) return;
+    if (id && (m.contains("result") || m.contains("error"))) {
+      on_response(*id, m);
+      return;
+    }
     send_error(id, {kInvalidRequest, "invalid request: method is missing"});
     return;
   }
@@ -139,6 +146,49 @@ void Connection::dispatch(const json& m) {
   }
 }
 
+void Connection::on_response(const json& id, const json& message) {
+  ResponseHandler handler;
+  {
+    std::lock_guard lock(mu_);
+    auto it = outgoing_.find(id.dump());
+    // Not ours, or answered already: a peer's mistake, with nobody to tell.
+    if (it == outgoing_.end()) return;
+    handler = std::move(it->second);
+    outgoing_.erase(it);
+  }
+  if (auto result = message.find("result"); result != message.end()) {
+    handler(*result);
+    return;
+  }
+  const json& error = message["error"];
+  std::string text = "the peer answered with an error";
+  if (error.is_object()) {
+    if (auto code = error.find("code"); code != error.end() && code->is_number_integer()) {
+      text += " " + code->dump();
+    }
+    if (auto msg = error.find("message"); msg != error.end() && msg->is_string()) {
+      text += ": " + msg->get<std::string>();
+    }
+  }
+  handler(make_error(ErrorCode::kInternal, std::move(text)));
+}
+
+void Connection::request(const std::string& method, json params, ResponseHandler handler,
+                         const json* related) {
+  std::unique_lock lock(mu_);
+  if (closed_.load()) {
+    lock.unlock();
+    handler(make_error(ErrorCode::kClosed, "the connection is closed"));
+    return;
+  }
+  json id = next_request_id_++;
+  outgoing_.emplace(id.dump(), std::move(handler));
+  lock.unlock();
+  json out = {{"jsonrpc", kVersion}, {"id", id}, {"method", method}};
+  if (!params.is_null()) out["params"] = std::move(params);
+  send_(out, related);
+}
+
 void Connection::finish(const std::shared_ptr<CallContext>& call, Result<json> result) {
   if (!call->is_request()) return;
   {
@@ -155,7 +205,8 @@ void Connection::finish(const std::shared_ptr<CallContext>& call, Result<json> r
   if (!result) {
     send_error(call->id(), to_error_object(result.error()));
   } else {
-    send_(json{{"jsonrpc", kVersion}, {"id", *call->id()}, {"result", std::move(*result)}});
+    send_(json{{"jsonrpc", kVersion}, {"id", *call->id()}, {"result", std::move(*result)}},
+          nullptr);
   }
   release(1);
 }
@@ -179,7 +230,7 @@ void Connection::send_error(const std::optional<json>& id, const ErrorObject& er
   // An error about a message whose id could not be read carries no id at all.
   json out = {{"jsonrpc", kVersion}, {"error", {{"code", error.code}, {"message", error.message}}}};
   if (id) out["id"] = *id;
-  send_(out);
+  send_(out, nullptr);
 }
 
 void Connection::cancel(const json& id) {
@@ -196,21 +247,27 @@ void Connection::cancel(const json& id) {
 }
 
 void Connection::close() {
-  closed_.store(true);
   std::map<std::string, std::shared_ptr<CallContext>> calls;
+  std::map<std::string, ResponseHandler> outgoing;
   {
     std::lock_guard lock(mu_);
+    // Under the lock, so that request() either registers before this or sees closed_.
+    closed_.store(true);
     calls.swap(in_flight_);
+    outgoing.swap(outgoing_);
   }
   for (auto& [key, call] : calls) call->cancel();
   release(calls.size());
+  for (auto& [key, handler] : outgoing) {
+    handler(make_error(ErrorCode::kClosed, "the connection closed before the answer came"));
+  }
 }
 
-void Connection::notify(const std::string& method, json params) {
+void Connection::notify(const std::string& method, json params, const json* related) {
   if (closed_.load()) return;
   json out = {{"jsonrpc", kVersion}, {"method", method}};
   if (!params.is_null()) out["params"] = std::move(params);
-  send_(out);
+  send_(out, related);
 }
 
 size_t Connection::in_flight() const {

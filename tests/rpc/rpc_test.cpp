@@ -214,5 +214,65 @@ TEST(RpcErrors, OneMappingFromFailureToCode) {
   EXPECT_EQ(to_error_object(make_error(ErrorCode::kInternal, "x")).message, "x");
 }
 
+TEST_F(RpcTest, RequestsToThePeerGetTheirResponses) {
+  std::vector<Result<json>> answers;
+  conn_->request("sampling/createMessage", {{"maxTokens", 10}},
+                 [&](Result<json> r) { answers.push_back(std::move(r)); });
+  conn_->request("elicitation/create", json::object(),
+                 [&](Result<json> r) { answers.push_back(std::move(r)); });
+  auto out = take();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["method"], "sampling/createMessage");
+  EXPECT_EQ(out[0]["params"]["maxTokens"], 10);
+  ASSERT_TRUE(out[0].contains("id"));
+  ASSERT_NE(out[0]["id"], out[1]["id"]);
+
+  // Answered out of order; a response to an id we never sent is dropped.
+  conn_->receive_json({{"jsonrpc", "2.0"},
+                       {"id", out[1]["id"]},
+                       {"error", {{"code", -1}, {"message", "user declined"}}}});
+  conn_->receive_json({{"jsonrpc", "2.0"}, {"id", 999}, {"result", json::object()}});
+  conn_->receive_json({{"jsonrpc", "2.0"}, {"id", out[0]["id"]}, {"result", {{"text", "hi"}}}});
+  // A second answer to the same request is not delivered again.
+  conn_->receive_json({{"jsonrpc", "2.0"}, {"id", out[0]["id"]}, {"result", json::object()}});
+  ASSERT_EQ(answers.size(), 2u);
+  ASSERT_FALSE(answers[0]);
+  EXPECT_NE(answers[0].error().message.find("user declined"), std::string::npos);
+  ASSERT_TRUE(answers[1]);
+  EXPECT_EQ((*answers[1])["text"], "hi");
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(RpcTest, CloseFailsTheRequestsStillWaiting) {
+  std::vector<Result<json>> answers;
+  conn_->request("ping", json::object(), [&](Result<json> r) { answers.push_back(std::move(r)); });
+  conn_->close();
+  ASSERT_EQ(answers.size(), 1u);
+  ASSERT_FALSE(answers[0]);
+  EXPECT_EQ(answers[0].error().code, ErrorCode::kClosed);
+  // After close nothing is sent and the handler is told at once.
+  take();
+  conn_->request("ping", json::object(), [&](Result<json> r) { answers.push_back(std::move(r)); });
+  EXPECT_EQ(answers.size(), 2u);
+  EXPECT_TRUE(take().empty());
+}
+
+TEST(RpcRelated, RequestsAndNotificationsCarryTheRequestTheyBelongTo) {
+  Dispatcher dispatcher;
+  std::vector<std::pair<json, json>> sent;  // message, related (null when none)
+  auto conn = Connection::create(dispatcher, [&](const json& m, const json* related) {
+    sent.emplace_back(m, related ? *related : json());
+  });
+  json call_id = "call-7";
+  conn->notify("notifications/progress", {{"progress", 1}}, &call_id);
+  conn->request(
+      "elicitation/create", json::object(), [](const Result<json>&) {}, &call_id);
+  conn->notify("notifications/message", json::object());
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].second, call_id);
+  EXPECT_EQ(sent[1].second, call_id);
+  EXPECT_TRUE(sent[2].second.is_null());
+}
+
 }  // namespace
 }  // namespace hookmcp::rpc

@@ -21,6 +21,7 @@
 
 #include "hookmcp/bus/bus.hpp"
 #include "hookmcp/core/metrics.hpp"
+#include "hookmcp/core/result.hpp"
 #include "hookmcp/store/store.hpp"
 
 namespace hookmcp::mcp {
@@ -29,6 +30,81 @@ namespace hookmcp::mcp {
 // with the first.
 inline constexpr const char* kProtocolVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
                                                     "2024-11-05"};
+
+// What a tool of a Catalog may do while it runs. Thread-safe; everything it sends is tied to
+// the tools/call request (over HTTP it goes out on that request's stream), and nothing is sent
+// once the call is answered, cancelled or the session closed.
+class ToolContext {
+ public:
+  virtual ~ToolContext() = default;
+  // notifications/progress, when the call carried a progress token; else nothing.
+  virtual void progress(double progress, std::optional<double> total,
+                        const std::string& message = "") = 0;
+  // notifications/message, when `level` is at or above the one the client set.
+  virtual void log(std::string_view level, nlohmann::json data) = 0;
+  // Whether the client declared `capability` (e.g. "sampling", "elicitation") at initialize.
+  virtual bool client_supports(std::string_view capability) const = 0;
+  // A request to the client (sampling/createMessage, elicitation/create); `on_result` runs
+  // once, on a transport's thread, with the client's result or its error. It must not block.
+  virtual void request(const std::string& method, nlohmann::json params,
+                       std::function<void(Result<nlohmann::json>)> on_result) = 0;
+  virtual bool cancelled() const = 0;
+};
+
+// A tool an embedding program adds beside hookmcp's own. `call` runs on a worker thread with
+// the arguments (already checked against `input_schema`); it calls `done` exactly once, from
+// any thread, with a CallToolResult ({"content": [...]}, optionally "isError",
+// "structuredContent"), or with an error that becomes an isError result the model reads.
+struct CatalogTool {
+  std::string name;
+  std::string title;
+  std::string description;
+  nlohmann::json input_schema = {{"type", "object"}};
+  std::optional<nlohmann::json> output_schema;
+  nlohmann::json annotations = nlohmann::json::object();
+  std::function<void(nlohmann::json args, std::shared_ptr<ToolContext> context,
+                     std::function<void(Result<nlohmann::json>)> done)>
+      call;
+};
+
+// A resource with a fixed URI, or (when `uri` holds {name} placeholders and `is_template` is
+// set) every URI that matches it. `read` gets the URI and the placeholders' values and returns
+// the ReadResourceResult's contents array; it runs on a worker thread and may block briefly.
+struct CatalogResource {
+  std::string uri;
+  bool is_template = false;
+  std::string name;
+  std::string title;
+  std::string description;
+  std::string mime_type;
+  bool subscribable = true;
+  std::function<Result<nlohmann::json>(const std::string& uri,
+                                       const std::map<std::string, std::string>& variables)>
+      read;
+};
+
+// A prompt: `arguments` is the PromptArgument array prompts/list shows; `get` turns the
+// client's arguments (strings by name) into a GetPromptResult, on a worker thread.
+struct CatalogPrompt {
+  std::string name;
+  std::string title;
+  std::string description;
+  nlohmann::json arguments = nlohmann::json::array();
+  std::function<Result<nlohmann::json>(const std::map<std::string, std::string>& arguments)> get;
+};
+
+// Tools, resources and prompts of an embedding program, served beside hookmcp's own (which
+// win on a name or URI clash). Built before the Server; read-only after.
+struct Catalog {
+  std::vector<CatalogTool> tools;
+  std::vector<CatalogResource> resources;
+  std::vector<CatalogPrompt> prompts;
+};
+
+// The placeholders' values when `uri` matches `uri_template` (RFC 6570 level 1: each {name}
+// stands for one or more characters other than '/'), else nullopt.
+std::optional<std::map<std::string, std::string>> match_uri_template(std::string_view uri_template,
+                                                                     std::string_view uri);
 
 struct ServerOptions {
   std::string version = "0.0.0";  // serverInfo.version
@@ -40,11 +116,19 @@ struct ServerOptions {
   size_t max_waits_per_session = 64;
   // Bytes of a payload a tool returns when the call does not say (get_event max_bytes).
   int64_t default_max_bytes = 65536;
+  // An embedding program's own tools, resources and prompts; none when null.
+  std::shared_ptr<const Catalog> catalog;
 };
 
-// Takes one outgoing message (a response or a notification). Called from any thread, possibly
-// several at once; it must queue the message and return, never block on the client.
+// Takes one outgoing message (a response, a notification or a request to the client). Called
+// from any thread, possibly several at once; it must queue the message and return, never block
+// on the client.
 using Sink = std::function<void(const nlohmann::json& message)>;
+// The same, told the id of the client's request a message is sent on behalf of (a tool call's
+// progress, log messages and requests to the client), or null: MCP's Streamable HTTP sends
+// such messages on that request's stream.
+using RelatedSink =
+    std::function<void(const nlohmann::json& message, const nlohmann::json* related)>;
 
 class Session {
  public:
@@ -78,6 +162,11 @@ class Server {
   // Thread-safe. The session lives until the transport drops it and the Server is gone or the
   // session closed, whichever comes first.
   std::shared_ptr<Session> open_session(Sink sink);
+  std::shared_ptr<Session> open_session(RelatedSink sink);
+
+  // Tells the sessions subscribed to `uri` that it changed (notifications/resources/updated),
+  // for an embedding program's resources. Thread-safe.
+  void resource_updated(const std::string& uri);
 
   size_t session_count() const;
 

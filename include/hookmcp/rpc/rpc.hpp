@@ -90,19 +90,30 @@ class Dispatcher {
   std::map<std::string, Handler, std::less<>> handlers_;
 };
 
-// Sends one outgoing message (a response or a notification). Must be thread-safe.
+// Sends one outgoing message (a response, a notification or a request). Must be thread-safe.
 using Send = std::function<void(const json& message)>;
+// The same, told which incoming request the message is sent on behalf of (`related`, the id of
+// a request still in flight, or null): a transport with one channel per request (HTTP) sends
+// it there. Responses carry their own id and are never related.
+using RelatedSend = std::function<void(const json& message, const json* related)>;
+
+// The peer's answer to a request of ours: its result, or its error as kInternal with the
+// peer's code and message, or kClosed when the connection closed first.
+using ResponseHandler = std::function<void(Result<json>)>;
 
 // One peer's conversation: parses, checks and dispatches incoming messages, keeps the requests
-// in flight so that they can be cancelled, and answers each request exactly once.
+// in flight so that they can be cancelled, and answers each request exactly once. It also
+// sends requests of its own and hands each response that comes back to the request's handler.
 //
-// receive() is called by one thread at a time (the transport's reader); replies, notify() and
-// cancel() may come from any thread. A handler runs on the thread that called receive(), so a
-// handler that may block hands its work to another thread and replies from there: a slow
-// request never holds up the next message.
+// receive() is called by one thread at a time (the transport's reader); replies, notify(),
+// request() and cancel() may come from any thread. A response handler runs on the thread that
+// received the response (or the one calling close()), never under a lock of the Connection. A
+// handler runs on the thread that called receive(), so a handler that may block hands its work to
+// another thread and replies from there: a slow request never holds up the next message.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   static std::shared_ptr<Connection> create(const Dispatcher& dispatcher, Send send);
+  static std::shared_ptr<Connection> create(const Dispatcher& dispatcher, RelatedSend send);
 
   // One message as text: a request, a notification, a response, or a batch of them.
   void receive(std::string_view text);
@@ -113,8 +124,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Cancels every request in flight and sends nothing more (the peer is gone).
   void close();
 
-  // Sends a notification to the peer. Dropped after close().
-  void notify(const std::string& method, json params);
+  // Sends a notification to the peer. Dropped after close(). `related`: see RelatedSend.
+  void notify(const std::string& method, json params, const json* related = nullptr);
+
+  // Sends a request to the peer with a fresh id; `handler` runs once with the peer's answer, or
+  // with kClosed if the connection closes before it comes. `related`: see RelatedSend.
+  void request(const std::string& method, json params, ResponseHandler handler,
+               const json* related = nullptr);
 
   size_t in_flight() const;
 
@@ -123,21 +139,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool wait_idle(std::chrono::milliseconds timeout);
 
  private:
-  Connection(const Dispatcher& dispatcher, Send send)
+  Connection(const Dispatcher& dispatcher, RelatedSend send)
       : dispatcher_(dispatcher), send_(std::move(send)) {}
   void dispatch(const json& message);
+  void on_response(const json& id, const json& message);
   void send_error(const std::optional<json>& id, const ErrorObject& error);
   void finish(const std::shared_ptr<CallContext>& call, Result<json> result);
   void release(size_t n);
 
   const Dispatcher& dispatcher_;
-  const Send send_;
+  const RelatedSend send_;
   std::atomic<bool> closed_{false};
   mutable std::mutex mu_;
   // Requests in flight, by id.dump().
   std::map<std::string, std::shared_ptr<CallContext>> in_flight_;  // guarded by mu_
   // Requests in flight plus answers being sent: zero only once every answer has gone out.
   size_t active_ = 0;  // guarded by mu_
+  // Our requests awaiting the peer's response, by id.dump().
+  std::map<std::string, ResponseHandler> outgoing_;  // guarded by mu_
+  int64_t next_request_id_ = 1;                      // guarded by mu_
   std::condition_variable idle_cv_;
 };
 

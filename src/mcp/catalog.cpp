@@ -1,0 +1,195 @@
+// An embedding program's tools, resources and prompts (ServerOptions::catalog), and what its
+// tools may do while they run: progress, log messages and requests to the client.
+#include <algorithm>
+#include <atomic>
+
+#include "internal.hpp"
+
+namespace hookmcp::mcp {
+
+namespace {
+
+// A catalog tool's view of its tools/call. Everything it sends names the call's id as the
+// related request, so that over HTTP it travels on the call's stream.
+class CallToolContext final : public ToolContext {
+ public:
+  CallToolContext(std::weak_ptr<SessionImpl> session, std::shared_ptr<rpc::CallContext> call,
+                  std::optional<json> progress_token)
+      : session_(std::move(session)),
+        call_(std::move(call)),
+        progress_token_(std::move(progress_token)) {}
+
+  void progress(double progress, std::optional<double> total, const std::string& message) override {
+    if (!progress_token_) return;
+    auto session = live();
+    if (!session) return;
+    json params = {{"progressToken", *progress_token_}, {"progress", progress}};
+    if (total) params["total"] = *total;
+    if (!message.empty()) params["message"] = message;
+    session->notify("notifications/progress", std::move(params), &*call_->id());
+  }
+
+  void log(std::string_view level, json data) override {
+    if (auto session = live()) session->log(level, std::move(data), &*call_->id());
+  }
+
+  bool client_supports(std::string_view capability) const override {
+    auto session = session_.lock();
+    return session && session->client_supports(capability);
+  }
+
+  void request(const std::string& method, json params,
+               std::function<void(Result<json>)> on_result) override {
+    auto session = live();
+    if (!session) {
+      on_result(make_error(ErrorCode::kClosed, "the tool call is over"));
+      return;
+    }
+    session->request_client(method, std::move(params), std::move(on_result), &*call_->id());
+  }
+
+  bool cancelled() const override { return call_->cancelled(); }
+
+  // The call has been answered: nothing more goes out on its behalf.
+  void finish() { finished_.store(true); }
+
+ private:
+  std::shared_ptr<SessionImpl> live() const {
+    if (finished_.load() || call_->cancelled()) return nullptr;
+    return session_.lock();
+  }
+
+  const std::weak_ptr<SessionImpl> session_;
+  const std::shared_ptr<rpc::CallContext> call_;
+  const std::optional<json> progress_token_;
+  std::atomic<bool> finished_{false};
+};
+
+bool is_builtin_tool(std::string_view name) {
+  const auto& builtin = tools();
+  return std::any_of(builtin.begin(), builtin.end(), [&](const Tool& t) { return name == t.name; });
+}
+
+}  // namespace
+
+std::optional<std::map<std::string, std::string>> match_uri_template(std::string_view uri_template,
+                                                                     std::string_view uri) {
+  std::map<std::string, std::string> variables;
+  size_t t = 0;
+  size_t u = 0;
+  while (t < uri_template.size()) {
+    if (uri_template[t] != '{') {
+      if (u >= uri.size() || uri[u] != uri_template[t]) return std::nullopt;
+      ++t;
+      ++u;
+      continue;
+    }
+    size_t close = uri_template.find('}', t);
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string name(uri_template.substr(t + 1, close - t - 1));
+    // A value runs to the next '/' or to the template's next literal character.
+    char stop = close + 1 < uri_template.size() ? uri_template[close + 1] : '\0';
+    size_t end = u;
+    while (end < uri.size() && uri[end] != '/' && (stop == '\0' || uri[end] != stop)) ++end;
+    if (end == u) return std::nullopt;
+    variables[name] = std::string(uri.substr(u, end - u));
+    u = end;
+    t = close + 1;
+  }
+  if (u != uri.size()) return std::nullopt;
+  return variables;
+}
+
+const CatalogTool* find_catalog_tool(const ServerOptions& options, std::string_view name) {
+  if (!options.catalog || is_builtin_tool(name)) return nullptr;
+  for (const auto& t : options.catalog->tools) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+const CatalogPrompt* find_catalog_prompt(const ServerOptions& options, std::string_view name) {
+  if (!options.catalog) return nullptr;
+  for (const auto& p : options.catalog->prompts) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const CatalogResource* find_catalog_resource(const ServerOptions& options, std::string_view uri,
+                                             std::map<std::string, std::string>* variables) {
+  if (!options.catalog) return nullptr;
+  // A fixed URI first: it is more specific than any template that also matches.
+  for (const auto& r : options.catalog->resources) {
+    if (!r.is_template && r.uri == uri) return &r;
+  }
+  for (const auto& r : options.catalog->resources) {
+    if (!r.is_template) continue;
+    if (auto matched = match_uri_template(r.uri, uri)) {
+      if (variables) *variables = std::move(*matched);
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+void SessionImpl::call_catalog_tool(const CatalogTool& tool,
+                                    const std::shared_ptr<rpc::CallContext>& call,
+                                    const json& params, const rpc::Reply& reply) {
+  json args = json::object();
+  if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) args = *a;
+  auto failed = [](const std::string& text) {
+    return json{{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
+  };
+  if (auto problem = check_schema(tool.input_schema, args)) {
+    // As for hookmcp's tools: bad arguments are the model's to fix.
+    reply(failed("Invalid arguments for " + tool.name + ": " + *problem +
+                 ". Correct the call and try again."));
+    return;
+  }
+  std::optional<json> token;
+  if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+    if (auto t = meta->find("progressToken"); t != meta->end()) token = *t;
+  }
+  auto context = std::make_shared<CallToolContext>(weak_from_this(), call, std::move(token));
+  auto done = [context, reply, failed](Result<json> result) {
+    context->finish();
+    reply(result ? std::move(*result) : failed(result.error().message));
+  };
+  // On a worker: the handler may take a while, and this thread reads the client's next message
+  // (possibly the answer to a request the tool makes).
+  state_->pool.post([&tool, args = std::move(args), context, done]() mutable {
+    tool.call(std::move(args), context, done);
+  });
+}
+
+void SessionImpl::request_client(const std::string& method, json params,
+                                 rpc::ResponseHandler on_result, const json* related) {
+  conn_->request(method, std::move(params), std::move(on_result), related);
+}
+
+bool SessionImpl::client_supports(std::string_view capability) const {
+  std::lock_guard lock(mu_);
+  return client_capabilities_.contains(std::string(capability));
+}
+
+void SessionImpl::resource_updated(const std::string& uri) {
+  {
+    std::lock_guard lock(mu_);
+    if (!ready_ || !subscriptions_.count(uri)) return;
+  }
+  notify("notifications/resources/updated", {{"uri", uri}});
+}
+
+void Server::resource_updated(const std::string& uri) {
+  std::vector<std::shared_ptr<SessionImpl>> targets;
+  {
+    std::lock_guard lock(state_->mu);
+    for (const auto& w : state_->sessions) {
+      if (auto s = w.lock()) targets.push_back(std::move(s));
+    }
+  }
+  for (const auto& s : targets) s->resource_updated(uri);
+}
+
+}  // namespace hookmcp::mcp
