@@ -75,6 +75,8 @@ transport::HttpOptions http_options(const config::Config& cfg) {
   http.listen = cfg.listen;
   http.max_body_bytes = cfg.max_body_bytes;
   http.max_reading_bytes = cfg.max_pending_bytes;
+  http.header_timeout = std::chrono::seconds(cfg.http_header_timeout_s);
+  http.body_timeout = std::chrono::seconds(cfg.http_body_timeout_s);
   http.tls_cert_file = cfg.tls_cert_file;
   http.tls_key_file = cfg.tls_key_file;
   for (const auto& token : cfg.mcp_tokens) http.mcp_access.tokens.push_back(token.value);

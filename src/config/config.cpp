@@ -277,8 +277,8 @@ Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
   if (!doc.is_object()) return invalid("config", "expected a JSON object, got " + type_name(doc));
   if (auto st = check_keys(
           doc, "",
-          {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "retention",
-           "tls", "mcp", "sources", "log_level", "allow_unsigned", "$schema"});
+          {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "http",
+           "retention", "tls", "mcp", "sources", "log_level", "allow_unsigned", "$schema"});
       !st) {
     return st;
   }
@@ -316,6 +316,16 @@ Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
     } else if (key == "allow_unsigned") {
       if (!v.is_boolean()) return invalid(key, "expected true or false");
       c.allow_unsigned = v.get<bool>();
+    } else if (key == "http") {
+      if (!v.is_object()) return invalid(key, "expected an object");
+      if (auto st = check_keys(v, key, {"header_timeout_s", "body_timeout_s"}); !st) return st;
+      for (const char* f : {"header_timeout_s", "body_timeout_s"}) {
+        if (!v.contains(f)) continue;
+        auto n = get_int(v[f], std::string("http.") + f, 1, 86400);
+        if (!n) return n.error();
+        (std::string(f) == "header_timeout_s" ? c.http_header_timeout_s : c.http_body_timeout_s) =
+            static_cast<int>(*n);
+      }
     } else if (key == "retention") {
       if (!v.is_object()) return invalid(key, "expected an object");
       if (auto st = check_keys(v, key, {"max_age_days", "max_events"}); !st) return st;
@@ -467,6 +477,8 @@ nlohmann::json Config::to_redacted_json() const {
   j["durability"] = durability == Durability::kFull ? "full" : "normal";
   j["max_body_bytes"] = max_body_bytes;
   j["max_pending_bytes"] = max_pending_bytes;
+  j["http"] = {{"header_timeout_s", http_header_timeout_s},
+               {"body_timeout_s", http_body_timeout_s}};
   j["retention"] = {{"max_age_days", retention_max_age_days}, {"max_events", retention_max_events}};
   if (!tls_cert_file.empty()) j["tls"] = {{"cert_file", tls_cert_file}, {"key_file", tls_key_file}};
   j["mcp"] = {{"tokens", redact_all(mcp_tokens)},

@@ -416,8 +416,11 @@ class Server final : public HttpServer {
                                 http::request_parser<http::string_body>& parser) {
     const auto& head = parser.get();
     // Bodies being read count against a budget too, so that many large uploads at once are
-    // refused quickly instead of filling memory. A chunked body is charged a nominal 1 MiB.
-    uint64_t reserve = parser.content_length().value_or(uint64_t{1} << 20);
+    // refused quickly instead of filling memory. A chunked body is charged a nominal 1 MiB; a
+    // request with neither Content-Length nor chunked encoding has no body (RFC 9112 6.3) and
+    // is charged nothing, so that under an upload burst /healthz, /metrics and the long-lived
+    // GET /mcp streams are still served and never hold the budget.
+    uint64_t reserve = parser.chunked() ? uint64_t{1} << 20 : parser.content_length().value_or(0);
     BodyReservation reservation(reading_bytes_, reserve, options_.max_reading_bytes);
     if (!reservation) {
       metrics_.webhooks_received.inc();

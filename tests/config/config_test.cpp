@@ -89,12 +89,22 @@ TEST(Config, ErrorsNameTheField) {
       {R"({"sources": {"b": {"provider": "standard", "secrets": ["whsec_"]}}})",
        "sources.b.secrets[0]: a Standard Webhooks secret"},
       {R"({"tls": {"cert_file": "c.pem"}})", "tls.key_file: is required"},
+      {R"({"http": {"header_timeout_s": 0}})", "http.header_timeout_s: must be"},
+      {R"({"http": {"body_timeout": 5}})", "http.body_timeout: unknown field"},
   };
   for (const auto& c : cases) {
     auto r = from_json(c.doc);
     ASSERT_FALSE(r) << c.doc;
     EXPECT_EQ(r.error().message.rfind(c.field, 0), 0u) << c.doc << " -> " << r.error().message;
   }
+}
+
+TEST(Config, HttpTimeouts) {
+  auto c = from_json(R"({"http": {"header_timeout_s": 5, "body_timeout_s": 7}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->http_header_timeout_s, 5);
+  EXPECT_EQ(c->http_body_timeout_s, 7);
+  EXPECT_EQ(c->to_redacted_json()["http"]["body_timeout_s"], 7);
 }
 
 TEST(Config, ResolvesEnvSecretsAndRedactsThem) {

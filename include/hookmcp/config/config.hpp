@@ -60,6 +60,10 @@ struct Config {
   uint64_t max_body_bytes = uint64_t{25} << 20;
   // Bytes of accepted bodies waiting for their commit; past it intake answers 503.
   uint64_t max_pending_bytes = uint64_t{256} << 20;
+  // How long a client may take to send a request's headers (or stay idle between keep-alive
+  // requests), and its body: a slow sender is cut off rather than holding a connection forever.
+  int http_header_timeout_s = 30;
+  int http_body_timeout_s = 120;
   int retention_max_age_days = 30;           // 0: keep forever
   int64_t retention_max_events = 1'000'000;  // 0: no limit
   std::string tls_cert_file;
