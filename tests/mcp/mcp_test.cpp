@@ -566,5 +566,106 @@ TEST(McpRender, Rfc3339AndPointers) {
   EXPECT_EQ(base64_encode("hookmcp"), "aG9va21jcA==");
 }
 
+TEST_F(McpTest, CatalogToolsResourcesAndPromptsSitBesideHookmcps) {
+  auto catalog = std::make_shared<Catalog>();
+  CatalogTool ask;
+  ask.name = "ask";
+  ask.description = "Asks the client, then reports the answer";
+  ask.input_schema = {{"type", "object"},
+                      {"properties", {{"question", {{"type", "string"}}}}},
+                      {"required", {"question"}}};
+  ask.call = [](json args, std::shared_ptr<ToolContext> ctx,
+                std::function<void(Result<json>)> done) {
+    ctx->log("info", "asking");
+    ctx->request(
+        "elicitation/create", {{"message", args["question"]}}, [done](const Result<json>& answer) {
+          if (!answer) return done(answer.error());
+          done(json{{"content",
+                     json::array({{{"type", "text"}, {"text", answer->value("action", "")}}})}});
+        });
+  };
+  catalog->tools.push_back(std::move(ask));
+  CatalogResource item;
+  item.uri = "test://items/{id}/data";
+  item.is_template = true;
+  item.name = "item";
+  item.read = [](const std::string& uri,
+                 const std::map<std::string, std::string>& vars) -> Result<json> {
+    return json::array({{{"uri", uri}, {"text", "item " + vars.at("id")}}});
+  };
+  catalog->resources.push_back(std::move(item));
+  CatalogPrompt greet;
+  greet.name = "greet";
+  greet.description = "Greets someone";
+  greet.arguments = json::array({{{"name", "who"}, {"required", true}}});
+  greet.get = [](const std::map<std::string, std::string>& args) -> Result<json> {
+    return json{
+        {"messages",
+         json::array({{{"role", "user"},
+                       {"content", {{"type", "text"}, {"text", "hi " + args.at("who")}}}}})}};
+  };
+  catalog->prompts.push_back(std::move(greet));
+  ServerOptions options;
+  options.catalog = catalog;
+  start(options);
+  request("logging/setLevel", {{"level", "debug"}});
+
+  json tools = request("tools/list")["result"]["tools"];
+  ASSERT_EQ(tools.back()["name"], "ask");
+  EXPECT_EQ(tools.size(), 7u);
+
+  // Arguments are checked against the tool's schema before it runs.
+  EXPECT_TRUE(call("ask", json::object()).value("isError", false));
+
+  // The tool's request to the client goes out with an id of ours; the client's response, a
+  // message like any other, reaches the tool, which then answers the call.
+  session_->receive_json({{"jsonrpc", "2.0"},
+                          {"id", 500},
+                          {"method", "tools/call"},
+                          {"params", {{"name", "ask"}, {"arguments", {{"question", "ok?"}}}}}});
+  auto log = notification("notifications/message");
+  ASSERT_TRUE(log);
+  EXPECT_EQ((*log)["params"]["data"], "asking");
+  auto asked =
+      wait_for([](const json& m) { return m.value("method", "") == "elicitation/create"; });
+  ASSERT_TRUE(asked);
+  EXPECT_EQ((*asked)["params"]["message"], "ok?");
+  session_->receive_json(
+      {{"jsonrpc", "2.0"}, {"id", (*asked)["id"]}, {"result", {{"action", "accept"}}}});
+  auto answer = wait_for([](const json& m) { return m.contains("id") && m["id"] == 500; });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ((*answer)["result"]["content"][0]["text"], "accept");
+
+  json read = request("resources/read", {{"uri", "test://items/42/data"}});
+  EXPECT_EQ(read["result"]["contents"][0]["text"], "item 42");
+  EXPECT_EQ(request("resources/read", {{"uri", "test://items/42/other"}})["error"]["code"],
+            rpc::kResourceNotFound);
+  json templates = request("resources/templates/list")["result"]["resourceTemplates"];
+  EXPECT_EQ(templates.back()["uriTemplate"], "test://items/{id}/data");
+  EXPECT_EQ(request("resources/subscribe", {{"uri", "test://items/7/data"}})["result"],
+            json::object());
+  server_->resource_updated("test://items/7/data");
+  auto updated = notification("notifications/resources/updated");
+  ASSERT_TRUE(updated);
+  EXPECT_EQ((*updated)["params"]["uri"], "test://items/7/data");
+
+  json prompt = request("prompts/get", {{"name", "greet"}, {"arguments", {{"who", "ann"}}}});
+  EXPECT_EQ(prompt["result"]["messages"][0]["content"]["text"], "hi ann");
+  EXPECT_EQ(request("prompts/get", {{"name", "greet"}})["error"]["code"], rpc::kInvalidParams);
+}
+
+TEST(UriTemplate, MatchesLevelOneTemplates) {
+  auto m = match_uri_template("test://template/{id}/data", "test://template/123/data");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->at("id"), "123");
+  EXPECT_FALSE(match_uri_template("test://template/{id}/data", "test://template//data"));
+  EXPECT_FALSE(match_uri_template("test://template/{id}/data", "test://template/1/2/data"));
+  EXPECT_FALSE(match_uri_template("test://template/{id}", "test://template/1/"));
+  auto two = match_uri_template("x://{a}-{b}", "x://left-right");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->at("a"), "left");
+  EXPECT_EQ(two->at("b"), "right");
+}
+
 }  // namespace
 }  // namespace hookmcp::mcp
