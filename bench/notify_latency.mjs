@@ -1,0 +1,121 @@
+// Webhook POST to live notification, as a subscribed MCP client sees it. Drives the real binary
+// with the official SDK client over Streamable HTTP (hookmcp serve) and over stdio
+// (hookmcp stdio), POSTs webhooks at a steady rate, and timestamps each
+// notifications/claude/channel on receipt against the moment its POST was sent.
+//
+// Usage: node bench/notify_latency.mjs [RATE_PER_S=1000] [SECONDS=5] [RUNS=3]
+// (run from the repository root after scripts/build.sh; it loads the SDK from tests/node).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+
+const require = createRequire(new URL('../tests/node/package.json', import.meta.url));
+const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const { StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js');
+
+const binary = process.env.HOOKMCP_BINARY ?? new URL('../build/hookmcp', import.meta.url).pathname;
+const rate = Number(process.argv[2] ?? 1000);
+const seconds = Number(process.argv[3] ?? 5);
+const runs = Number(process.argv[4] ?? 3);
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// The port from the "listening on" line of a process's stderr stream.
+function waitForPort(stderr) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stderr.on('data', (c) => {
+      text += c;
+      const m = text.match(/listening on http:\/\/\S*:(\d+)\s/);
+      if (m) resolve(Number(m[1]));
+    });
+    stderr.on('end', () => reject(new Error(`no listening line: ${text}`)));
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+function post(port, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/hooks/bench', method: 'POST', agent,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      let data = '';
+      res.on('data', (c) => { data += c; });
+      res.on('end', () => resolve(JSON.parse(data)));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function measure(transportName) {
+  const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
+  const db = join(dir, 'events.db');
+  let server;
+  let client = new Client({ name: 'notify-latency', version: '1' });
+  let port;
+  if (transportName === 'http') {
+    server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    port = await waitForPort(server.stderr);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+  } else {
+    const transport = new StdioClientTransport({ command: binary, args: ['stdio', '--listen', '127.0.0.1:0', '--db', db, '--log-level', 'info'], stderr: 'pipe' });
+    const portPromise = waitForPort(transport.stderr);
+    await client.connect(transport);
+    port = await portPromise;
+  }
+  const sentAt = new Map();     // event id -> send time (ms, high resolution)
+  const receivedAt = new Map(); // event id -> receive time, for notifications that beat their 202
+  const latencies = [];
+  client.fallbackNotificationHandler = async (n) => {
+    if (n.method !== 'notifications/claude/channel') return;
+    const now = performance.now();
+    const id = Number(n.params.meta.event_id);
+    if (sentAt.has(id)) latencies.push(now - sentAt.get(id));
+    else receivedAt.set(id, now);
+  };
+  const total = rate * seconds;
+  const start = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t0 = performance.now();
+    pending.push(post(port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
+      sentAt.set(answer.id, t0);
+      if (receivedAt.has(answer.id)) latencies.push(receivedAt.get(answer.id) - t0);
+    }));
+  }
+  await Promise.all(pending);
+  const deadline = performance.now() + 3000;
+  while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const elapsed = (performance.now() - start) / 1000;
+  await client.close();
+  if (server) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  return { sent: total, received: latencies.length, rate: total / elapsed,
+           p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
+}
+
+for (const t of ['http', 'stdio']) {
+  const results = [];
+  for (let r = 0; r < runs; r++) {
+    const res = await measure(t);
+    results.push(res);
+    console.log(`${t} run ${r + 1}: sent=${res.sent} received=${res.received} rate=${res.rate.toFixed(0)}/s p50=${res.p50.toFixed(2)}ms p99=${res.p99.toFixed(2)}ms max=${res.max.toFixed(2)}ms`);
+  }
+  console.log(`RESULT ${t}: median p50=${median(results.map((r) => r.p50)).toFixed(2)}ms median p99=${median(results.map((r) => r.p99)).toFixed(2)}ms ` +
+              `received=${results.map((r) => `${r.received}/${r.sent}`).join(',')}`);
+}
+agent.destroy();
