@@ -72,7 +72,8 @@ test('Streamable HTTP: tools, subscription, notifications from a webhook, wait_f
     client.fallbackNotificationHandler = async (n) => other.add(n);
     await client.subscribeResource({ uri: 'hookmcp://events' });
 
-    const waiting = client.callTool({ name: 'wait_for_event', arguments: { source: 'demo', timeout_s: 10 } });
+    // after_id 0: the webhook POST below may reach the server before the tool call does.
+    const waiting = client.callTool({ name: 'wait_for_event', arguments: { source: 'demo', after_id: 0, timeout_s: 10 } });
     const posted = await postWebhook(server.url, 'demo', { type: 'order.created', id: 7 });
     assert.equal(posted.status, 202);
 
