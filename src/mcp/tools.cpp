@@ -51,7 +51,7 @@ std::string quoted_filters(const json& args) {
 }
 
 void list_sources(ToolCall call, ToolDone done) {
-  on_worker(call, std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
     auto& state = c.session->state();
     auto stats = state.store.sources();
     if (!stats) return stats.error();
@@ -89,7 +89,7 @@ void list_sources(ToolCall call, ToolDone done) {
 }
 
 void list_events(ToolCall call, ToolDone done) {
-  on_worker(call, std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
     auto filter = parse_filter(c.args);
     if (!filter) return filter.error();
     int limit = c.args.value("limit", 20);
@@ -128,7 +128,7 @@ void list_events(ToolCall call, ToolDone done) {
 }
 
 void get_event(ToolCall call, ToolDone done) {
-  on_worker(call, std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
     int64_t id = c.args["id"].get<int64_t>();
     auto& state = c.session->state();
     auto event = state.store.get(id);
@@ -147,7 +147,7 @@ void get_event(ToolCall call, ToolDone done) {
 }
 
 void search_events(ToolCall call, ToolDone done) {
-  on_worker(call, std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
     auto filter = parse_filter(c.args);
     if (!filter) return filter.error();
     auto& state = c.session->state();
@@ -206,7 +206,7 @@ void search_events(ToolCall call, ToolDone done) {
 }
 
 void ack_events(ToolCall call, ToolDone done) {
-  on_worker(call, std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
     std::vector<int64_t> ids;
     for (const auto& id : c.args["ids"]) ids.push_back(id.get<int64_t>());
     std::sort(ids.begin(), ids.end());
