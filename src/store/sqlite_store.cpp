@@ -55,10 +55,16 @@ constexpr const char* kCountSql = "SELECT count(*) FROM events";
 
 // Rows deleted per retention step, so that pruning never holds the writer for long.
 constexpr int64_t kPruneStep = 1000;
-// Events indexed per full-text step, and the most indexed after one commit before the writer
-// takes the next batch: enough to keep up with any intake, short enough not to stall it.
-constexpr int64_t kIndexStep = 512;
-constexpr int64_t kIndexPerCommit = 4096;
+// The full-text index trails the commits. A transaction per few events would write a small FTS5
+// segment each time, and FTS5 would merge those over and over: under a burst the writer catches
+// up once kIndexBatch events wait or kIndexDelay after the first of them was committed; it
+// indexes at once when no batch waits, or when a search waits for it. kIndexStep events per
+// transaction, at most kIndexPerRound before the writer takes the next batch: enough to keep up
+// with any intake, short enough not to stall it.
+constexpr int64_t kIndexBatch = 1024;
+constexpr std::chrono::milliseconds kIndexDelay{100};
+constexpr int64_t kIndexStep = 1024;
+constexpr int64_t kIndexPerRound = 4096;
 // How long search waits for the writer to index what this process has committed.
 constexpr std::chrono::seconds kIndexWait{2};
 
@@ -422,10 +428,13 @@ class SqliteStore final : public Store {
     std::vector<Job> jobs;
     auto next_maintenance = std::chrono::steady_clock::now();
     for (;;) {
+      auto wake_at = std::min(next_maintenance, index_deadline());
       {
         std::unique_lock lock(mu_);
-        cv_.wait_until(lock, next_maintenance,
-                       [&] { return closing_ || !queue_.empty() || !jobs_.empty(); });
+        cv_.wait_until(lock, wake_at, [&] {
+          return closing_ || !queue_.empty() || !jobs_.empty() || index_wanted_;
+        });
+        index_wanted_ = false;
         size_t take = std::min(queue_.size(), options_.max_batch);
         batch.clear();
         for (size_t i = 0; i < take; ++i) {
@@ -438,7 +447,7 @@ class SqliteStore final : public Store {
       for (auto& job : jobs) job(*writer_db_);
       jobs.clear();
       if (!batch.empty()) commit(batch);
-      if (index_lags()) index_step(kIndexPerCommit);
+      if (index_due(queue_empty())) index_step(kIndexPerRound);
       if (std::chrono::steady_clock::now() >= next_maintenance) {
         bool more = maintain();
         next_maintenance = std::chrono::steady_clock::now() +
@@ -463,7 +472,10 @@ class SqliteStore final : public Store {
       options_.metrics->commit_batch_size.observe(static_cast<double>(batch.size()));
     }
     if (status.ok()) event_count_ += static_cast<int64_t>(added.size());
-    if (!added.empty()) committed_through_.store(added.back().id);
+    if (!added.empty()) {
+      if (!index_lags()) index_due_at_ = std::chrono::steady_clock::now() + kIndexDelay;
+      committed_through_.store(added.back().id);
+    }
     // Listeners first: by the time a sender has its 2xx, the fan-out has the event.
     if (!added.empty()) {
       std::lock_guard lock(listeners_mu_);
@@ -618,6 +630,24 @@ class SqliteStore final : public Store {
     return indexed_through_ < committed_through_.load();
   }
 
+  bool queue_empty() {
+    std::lock_guard lock(mu_);
+    return queue_.empty();
+  }
+
+  // Whether the writer indexes now, before its next batch. `idle`: no batch is waiting.
+  bool index_due(bool idle) {
+    std::lock_guard lock(index_mu_);
+    int64_t lag = committed_through_.load() - indexed_through_;
+    return lag > 0 && (idle || searches_waiting_ > 0 || lag >= kIndexBatch ||
+                       std::chrono::steady_clock::now() >= index_due_at_);
+  }
+
+  // When the writer, idle, must wake to index what trails.
+  std::chrono::steady_clock::time_point index_deadline() {
+    return index_lags() ? index_due_at_ : std::chrono::steady_clock::time_point::max();
+  }
+
   void publish_indexed(int64_t through) {
     {
       std::lock_guard lock(index_mu_);
@@ -629,15 +659,26 @@ class SqliteStore final : public Store {
 
   void wait_for_index(int64_t id) {
     if (!writer_db_ || id == 0) return;  // a reader-only store indexes nothing itself
+    {
+      std::lock_guard lock(index_mu_);
+      if (indexed_through_ >= id) return;
+      ++searches_waiting_;
+    }
+    {
+      std::lock_guard lock(mu_);
+      index_wanted_ = true;
+    }
+    cv_.notify_one();
     std::unique_lock lock(index_mu_);
     index_cv_.wait_for(lock, kIndexWait, [&] { return indexed_through_ >= id; });
+    --searches_waiting_;
   }
 
   // Periodic work between batches: a probe commit while unhealthy, one retention step.
   // Returns true when more pruning is waiting.
   bool maintain() {
     if (!healthy_.load(std::memory_order_relaxed)) probe();
-    index_step(kIndexPerCommit);  // what a crash between a commit and its indexing left
+    index_step(kIndexPerRound);  // what a crash between a commit and its indexing left
     return prune_step();
   }
 
@@ -703,7 +744,9 @@ class SqliteStore final : public Store {
 
   std::mutex index_mu_;
   std::condition_variable index_cv_;
-  int64_t indexed_through_ = 0;  // guarded by index_mu_
+  int64_t indexed_through_ = 0;                         // guarded by index_mu_
+  int searches_waiting_ = 0;                            // guarded by index_mu_
+  std::chrono::steady_clock::time_point index_due_at_;  // writer thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -711,6 +754,7 @@ class SqliteStore final : public Store {
   std::vector<Job> jobs_;       // guarded by mu_
   uint64_t pending_bytes_ = 0;  // guarded by mu_
   bool closing_ = false;        // guarded by mu_
+  bool index_wanted_ = false;   // guarded by mu_: a search waits for the index
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;  // guarded by readers_mu_

@@ -13,9 +13,8 @@ Normalized normalize_generic(const config::Source& s, const Headers& headers,
                              std::string_view body) {
   Normalized n;
   n.type = std::string(headers.get(s.type_header).value_or(""));
-  auto doc = parse_json(body);
-  if (n.type.empty()) n.type = string_at(doc, s.type_pointer);
-  n.action = string_at(doc, "/action");
+  if (n.type.empty()) n.type = json_string_at(body, s.type_pointer);
+  n.action = json_string_at(body, "/action");
   n.delivery_id = std::string(headers.get(s.delivery_header).value_or(""));
   return n;
 }

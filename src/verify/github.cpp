@@ -37,7 +37,7 @@ class GithubVerifier final : public Verifier {
     Normalized n;
     n.type = std::string(headers.get("X-GitHub-Event").value_or(""));
     n.delivery_id = std::string(headers.get("X-GitHub-Delivery").value_or(""));
-    n.action = string_at(parse_json(body), "/action");
+    n.action = json_string_at(body, "/action");
     return n;
   }
 

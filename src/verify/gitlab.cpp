@@ -30,7 +30,7 @@ class GitlabVerifier final : public Verifier {
     Normalized n;
     n.type = std::string(headers.get("X-Gitlab-Event").value_or(""));
     n.delivery_id = std::string(headers.get("X-Gitlab-Event-UUID").value_or(""));
-    n.action = string_at(parse_json(body), "/object_attributes/action");
+    n.action = json_string_at(body, "/object_attributes/action");
     return n;
   }
 

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "hookmcp/verify/verifier.hpp"
+#include "json_field.hpp"
 
 namespace hookmcp::verify::detail {
 
@@ -25,12 +25,6 @@ std::unique_ptr<Verifier> make_gitlab(const config::Source& source);
 // Longest signature header value a verifier looks at. Real ones are under 300 bytes (a few
 // rotated signatures); anything far beyond is refused before any decoding or hashing.
 inline constexpr size_t kMaxSignatureHeader = 4096;
-
-// The body as JSON when it is a JSON object or array; nullopt otherwise.
-std::optional<nlohmann::json> parse_json(std::string_view body);
-
-// The string (or number, as text) at a JSON Pointer; empty when absent or of another type.
-std::string string_at(const std::optional<nlohmann::json>& doc, const std::string& pointer);
 
 // The resolved secret values of a source.
 std::vector<std::string> secret_values(const config::Source& source);

@@ -34,7 +34,7 @@ std::string id_or_random(const SignRequest& r, std::string_view prefix = {}) {
 
 // What Slack declares: JSON for the Events API, a form for commands and interactivity.
 std::string slack_content_type(std::string_view body) {
-  return detail::parse_json(body) ? "application/json" : "application/x-www-form-urlencoded";
+  return detail::looks_like_json(body) ? "application/json" : "application/x-www-form-urlencoded";
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 //
 // Slack posts three body shapes: Events API JSON (with the url_verification handshake),
 // interactivity as a form with one field `payload` holding JSON, and slash commands as a form.
+#include <nlohmann/json.hpp>
+
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 
@@ -14,9 +16,9 @@ namespace {
 constexpr std::string_view kVersion = "v0";
 
 // What a person filters interactivity by: the action, shortcut or modal that was used.
-std::string interaction_action(const std::optional<nlohmann::json>& payload) {
+std::string interaction_action(std::string_view payload) {
   for (const char* pointer : {"/actions/0/action_id", "/callback_id", "/view/callback_id"}) {
-    std::string value = string_at(payload, pointer);
+    std::string value = json_string_at(payload, pointer);
     if (!value.empty()) return value;
   }
   return {};
@@ -53,25 +55,25 @@ class SlackVerifier final : public Verifier {
 
   Normalized normalize(const Headers&, std::string_view body) const override {
     Normalized n;
-    if (auto doc = parse_json(body)) {
-      n.type = string_at(doc, "/type");
+    if (looks_like_json(body)) {
+      n.type = json_string_at(body, "/type");
       if (n.type == "url_verification") {
-        nlohmann::json answer = {{"challenge", string_at(doc, "/challenge")}};
+        nlohmann::json answer = {{"challenge", json_string_at(body, "/challenge")}};
         n.handshake_response =
             answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         return n;
       }
-      if (doc->contains("event") && (*doc)["event"].is_object()) {
-        n.type = string_at(doc, "/event/type");
-        n.action = string_at(doc, "/event/subtype");
+      // An event callback: what happened is the inner event's type.
+      if (std::string inner = json_string_at(body, "/event/type"); !inner.empty()) {
+        n.type = std::move(inner);
+        n.action = json_string_at(body, "/event/subtype");
       }
-      n.delivery_id = string_at(doc, "/event_id");
+      n.delivery_id = json_string_at(body, "/event_id");
       return n;
     }
     if (auto payload = form_value(body, "payload")) {
-      auto doc = parse_json(*payload);
-      n.type = string_at(doc, "/type");
-      n.action = interaction_action(doc);
+      n.type = json_string_at(*payload, "/type");
+      n.action = interaction_action(*payload);
       return n;
     }
     if (auto command = form_value(body, "command")) n.type = std::move(*command);

@@ -88,7 +88,7 @@ class StandardVerifier final : public Verifier {
 
   Normalized normalize(const Headers& headers, std::string_view body) const override {
     Normalized n;
-    n.type = string_at(parse_json(body), "/type");
+    n.type = json_string_at(body, "/type");
     n.delivery_id = std::string(headers.get(names_in(headers).id).value_or(""));
     return n;
   }

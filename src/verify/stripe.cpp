@@ -61,10 +61,9 @@ class StripeVerifier final : public Verifier {
   }
 
   Normalized normalize(const Headers&, std::string_view body) const override {
-    auto doc = parse_json(body);
     Normalized n;
-    n.type = string_at(doc, "/type");
-    n.delivery_id = string_at(doc, "/id");
+    n.type = json_string_at(body, "/type");
+    n.delivery_id = json_string_at(body, "/id");
     return n;
   }
 

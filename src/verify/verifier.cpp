@@ -24,26 +24,6 @@ std::string body_delivery_id(std::string_view body) { return "sha256:" + hex_enc
 
 namespace detail {
 
-std::optional<nlohmann::json> parse_json(std::string_view body) {
-  size_t i = body.find_first_not_of(" \t\r\n");
-  if (i == std::string_view::npos || (body[i] != '{' && body[i] != '[')) return std::nullopt;
-  auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return std::nullopt;
-  return doc;
-}
-
-std::string string_at(const std::optional<nlohmann::json>& doc, const std::string& pointer) {
-  if (!doc || pointer.empty()) return {};
-  // json_pointer's constructor throws on malformed pointers; config validation keeps them
-  // well formed, and a payload cannot change the pointer, so a throw here means a bug.
-  nlohmann::json::json_pointer ptr(pointer);
-  if (!doc->contains(ptr)) return {};
-  const auto& v = (*doc)[ptr];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  return {};
-}
-
 std::vector<std::string> secret_values(const config::Source& source) {
   std::vector<std::string> out;
   for (const auto& s : source.secrets) out.push_back(s.value);
