@@ -1,6 +1,7 @@
 #include "json_field.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -36,12 +37,16 @@ class Scanner {
   std::optional<std::string_view> raw_string() {
     if (peek() != '"') return std::nullopt;
     size_t start = ++at_;
-    while (at_ < text_.size()) {
-      char c = text_[at_];
-      if (c == '"') return text_.substr(start, at_++ - start);
-      at_ += c == '\\' ? 2 : 1;
+    // memchr to each quote, then count the backslashes before it: an odd count escapes it.
+    for (;;) {
+      const void* hit = std::memchr(text_.data() + at_, '"', text_.size() - at_);
+      if (hit == nullptr) return std::nullopt;
+      size_t quote = static_cast<size_t>(static_cast<const char*>(hit) - text_.data());
+      size_t backslashes = 0;
+      while (quote - backslashes > start && text_[quote - backslashes - 1] == '\\') ++backslashes;
+      at_ = quote + 1;
+      if (backslashes % 2 == 0) return text_.substr(start, quote - start);
     }
-    return std::nullopt;
   }
 
   // Passes over one value of any type.

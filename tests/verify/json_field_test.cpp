@@ -35,6 +35,7 @@ TEST(JsonField, ReadsWhatTheDomReads) {
       R"({"deep":[[[[{"x":"y"}]]]],"after":"z","str":"with } and ] inside"})",
       R"({"event":{"type":"message","subtype":"bot_message"},"event_id":"Ev1","type":"event_callback"})",
       R"({"n":0,"big":9007199254740993,"neg":-12,"exp":1e3,"fl":2.0})",
+      R"({"x":"ends in a backslash\\","action":"after \\\" both","y":"\\\\"})",
   };
   const std::vector<std::string> pointers = {"/action",
                                              "/number",
