@@ -212,7 +212,9 @@ class Server final : public HttpServer {
     bound_ = acceptor_.local_endpoint();
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
     if (sessions_) asio::co_spawn(acceptor_.get_executor(), expire_sessions(), asio::detached);
-    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+    int io_threads = options_.io_threads;
+    if (io_threads <= 0) io_threads = static_cast<int>(std::thread::hardware_concurrency()) - 1;
+    for (int i = 0; i < std::max(1, io_threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
     return {};

@@ -30,7 +30,9 @@ struct HttpOptions {
   size_t max_connections = 4096;
   std::chrono::seconds header_timeout{30};  // idle keep-alive and slow headers
   std::chrono::seconds body_timeout{120};
-  int io_threads = 2;
+  // Threads running the connections. 0: one per core but one, which the store's writer keeps
+  // busy (on 2 cores, one I/O thread is faster than two: measured in bench/README.md).
+  int io_threads = 0;
   // TLS when both are set (PEM files).
   std::string tls_cert_file;
   std::string tls_key_file;
