@@ -97,7 +97,8 @@ Options:
 
 constexpr const char* kSearchHelp = R"(Usage: hookmcp events search QUERY [OPTIONS]
 
-Full-text search over each event's body, type, action and source, best match first. QUERY is
+Full-text search over each event's body, type, action and source, best match first among the
+5,000 newest matches. QUERY is
 words that must all appear, "quoted phrases", word* for a prefix, and OR between alternatives.
 The table shows an excerpt with the matched words between « and ».
 
@@ -817,16 +818,17 @@ int run_search(const std::vector<std::string>& argv) {
   if (!filter) return usage_error("search", filter.error().message);
   auto opened = open_store(*p.args);
   if (!opened) return open_failed("search", opened.error());
-  auto hits = opened->store->search(query, *filter, 0);
-  if (!hits) {
-    if (hits.error().code == ErrorCode::kInvalidArgument) {
-      return usage_error("search", hits.error().message);
+  auto page = opened->store->search(query, *filter, 0);
+  if (!page) {
+    if (page.error().code == ErrorCode::kInvalidArgument) {
+      return usage_error("search", page.error().message);
     }
-    return runtime_error("search", hits.error().message);
+    return runtime_error("search", page.error().message);
   }
+  const auto& hits = page->hits;
   if (p.args->flag("json")) {
     json out = {{"events", json::array()}};
-    for (const auto& h : *hits) {
+    for (const auto& h : hits) {
       json j = summary_json(h.event);
       j["snippet"] = h.snippet;
       out["events"].push_back(std::move(j));
@@ -838,7 +840,7 @@ int run_search(const std::vector<std::string>& argv) {
     emit(dump(out, 2) + "\n");
     return kExitOk;
   }
-  if (hits->empty()) {
+  if (hits.empty()) {
     std::cerr << "no events match \"" << query << "\" in " << opened->path << "\n";
     return kExitOk;
   }
@@ -846,7 +848,7 @@ int run_search(const std::vector<std::string>& argv) {
   columns.emplace_back("MATCH");
   Table table(columns);
   std::vector<std::vector<std::string>> rows;
-  for (const auto& h : *hits) {
+  for (const auto& h : hits) {
     auto row = Table::row_of(h.event);
     // One line per hit: the excerpt's line breaks and indentation become single spaces.
     std::string snippet;

@@ -77,6 +77,36 @@ const std::vector<const char*>& steps() {
         INSERT OR REPLACE INTO meta(key, value)
           SELECT 'fts_through', CAST(coalesce(max(id), 0) AS TEXT) FROM events;
       )sql",
+      // 3 -> 4: per-source counts kept by triggers, so that list_sources and the source names
+      // cost the same on a million events as on ten (a GROUP BY over events took 650 ms there).
+      R"sql(
+        CREATE TABLE source_stats (
+          source TEXT PRIMARY KEY,
+          provider TEXT NOT NULL,
+          events INTEGER NOT NULL,
+          pending INTEGER NOT NULL,
+          last_received_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO source_stats
+          SELECT source, max(provider), count(*), sum(acked_at IS NULL), max(received_at)
+          FROM events GROUP BY source;
+        CREATE TRIGGER source_stats_insert AFTER INSERT ON events BEGIN
+          INSERT INTO source_stats
+            VALUES (new.source, new.provider, 1, new.acked_at IS NULL, new.received_at)
+            ON CONFLICT(source) DO UPDATE SET provider = excluded.provider, events = events + 1,
+              pending = pending + excluded.pending,
+              last_received_at = max(last_received_at, excluded.last_received_at);
+        END;
+        CREATE TRIGGER source_stats_delete AFTER DELETE ON events BEGIN
+          UPDATE source_stats SET events = events - 1, pending = pending - (old.acked_at IS NULL)
+            WHERE source = old.source;
+        END;
+        CREATE TRIGGER source_stats_ack AFTER UPDATE OF acked_at ON events BEGIN
+          UPDATE source_stats
+            SET pending = pending + (new.acked_at IS NULL) - (old.acked_at IS NULL)
+            WHERE source = old.source;
+        END;
+      )sql",
   };
   return kSteps;
 }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fts_rank.hpp"
 #include "hookmcp/store/store.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
@@ -33,12 +34,16 @@ constexpr const char* kGetSql =
 constexpr const char* kSummaryColumns =
     "SELECT id, source, provider, type, action, delivery_id, received_at, verified, '', "
     "content_type, '', size, acked_at, ack_note FROM events";
-// The summary columns of read_event, then the snippet, for events matching an FTS5 query.
-constexpr const char* kSearchColumns =
+// Events matching an FTS5 query. CROSS JOIN: the index drives, each match looks up its event.
+constexpr const char* kSearchFrom =
+    " FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?";
+// The summary columns of read_event, then the snippet, for one match.
+constexpr const char* kSearchHitSql =
     "SELECT e.id, e.source, e.provider, e.type, e.action, e.delivery_id, e.received_at, "
     "e.verified, '', e.content_type, '', e.size, e.acked_at, e.ack_note, "
     "snippet(events_fts, -1, '«', '»', '…', 16) "
-    "FROM events_fts JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?";
+    "FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid "
+    "WHERE events_fts MATCH ? AND events_fts.rowid = ?";
 constexpr const char* kFtsThroughSql =
     "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_through'), 0)";
 constexpr const char* kFtsNextSql =
@@ -51,7 +56,7 @@ constexpr const char* kFtsSetThroughSql =
 constexpr const char* kProbeSql = "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', ?)";
 constexpr const char* kOldestSql = "SELECT id, received_at FROM events ORDER BY id LIMIT ?";
 constexpr const char* kDeleteThroughSql = "DELETE FROM events WHERE id <= ?";
-constexpr const char* kCountSql = "SELECT count(*) FROM events";
+constexpr const char* kCountSql = "SELECT coalesce(sum(events), 0) FROM source_stats";
 
 // Rows deleted per retention step, so that pruning never holds the writer for long.
 constexpr int64_t kPruneStep = 1000;
@@ -269,8 +274,7 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::vector<SearchHit>> search(const std::string& query, const EventFilter& f,
-                                        int offset) override {
+  Result<SearchPage> search(const std::string& query, const EventFilter& f, int offset) override {
     // Read your writes: what this process has committed is searchable once indexed, which the
     // writer does right after answering the commit.
     wait_for_index(committed_through_.load());
@@ -278,25 +282,67 @@ class SqliteStore final : public Store {
     if (match.empty()) {
       return make_error(ErrorCode::kInvalidArgument, "the search query holds no word to look for");
     }
-    Where w = where(f, "e.");
-    // kSearchColumns ends in its own WHERE: the filter's conditions join it with AND.
-    constexpr std::string_view kWhere = " WHERE ";
-    std::string conditions = w.clause.empty() ? "" : " AND " + w.clause.substr(kWhere.size());
-    std::string sql =
-        std::string(kSearchColumns) + conditions + " ORDER BY rank, e.id DESC LIMIT ? OFFSET ?";
-    return with_reader([&](Connection& db) -> Result<std::vector<SearchHit>> {
-      auto stmt = db.prepare(sql);
-      if (!stmt) return stmt.error();
-      Statement& s = **stmt;
-      s.bind(1, std::string_view(match));
-      int n = w.bind(s, 1);
-      s.bind(n + 1, static_cast<int64_t>(f.limit));
-      s.bind(n + 2, static_cast<int64_t>(offset));
-      std::vector<SearchHit> out;
+    // Id bounds go to the index scan itself; the other conditions to the joined event.
+    EventFilter on_event = f;
+    on_event.before_id.reset();
+    on_event.after_id.reset();
+    Where w = where(on_event, "e.");
+    constexpr std::string_view kWhere = " WHERE ";  // kSearchFrom has its own: join with AND
+    std::string from = std::string(kSearchFrom) +
+                       (w.clause.empty() ? "" : " AND " + w.clause.substr(kWhere.size())) +
+                       " AND events_fts.rowid < ? AND events_fts.rowid > ?";
+    int64_t before = f.before_id.value_or(INT64_MAX);
+    int64_t after = f.after_id.value_or(0);
+    return with_reader([&](Connection& db) -> Result<SearchPage> {
+      SearchPage page;
+      // The block: the newest search_block matches. Its oldest is the next block's bound when
+      // one more match exists.
+      auto bounds = db.prepare("SELECT events_fts.rowid" + from +
+                               " ORDER BY events_fts.rowid DESC LIMIT 2 OFFSET ?");
+      if (!bounds) return bounds.error();
+      Statement& b = **bounds;
+      b.bind(1, std::string_view(match));
+      int n = w.bind(b, 1);
+      b.bind(n + 1, before);
+      b.bind(n + 2, after);
+      b.bind(n + 3, static_cast<int64_t>(std::max(1, options_.search_block) - 1));
+      std::vector<int64_t> edge;
       int rc;
-      while ((rc = s.step()) == SQLITE_ROW) out.push_back({read_event(s), s.text(14)});
-      if (rc != SQLITE_DONE) return s.error("search");
-      return out;
+      while ((rc = b.step()) == SQLITE_ROW) edge.push_back(b.int64(0));
+      if (rc != SQLITE_DONE) return b.error("search");
+      if (edge.size() == 2) {
+        page.older_than = edge[0];
+        after = edge[0] - 1;
+      }
+
+      auto ranked = db.prepare("SELECT events_fts.rowid" + from +
+                               " ORDER BY hookmcp_rank(events_fts), events_fts.rowid DESC "
+                               "LIMIT ? OFFSET ?");
+      if (!ranked) return ranked.error();
+      Statement& r = **ranked;
+      r.bind(1, std::string_view(match));
+      n = w.bind(r, 1);
+      r.bind(n + 1, before);
+      r.bind(n + 2, after);
+      r.bind(n + 3, static_cast<int64_t>(f.limit));
+      r.bind(n + 4, static_cast<int64_t>(offset));
+      std::vector<int64_t> ids;
+      while ((rc = r.step()) == SQLITE_ROW) ids.push_back(r.int64(0));
+      if (rc != SQLITE_DONE) return r.error("search");
+
+      // Snippets only for the page: SQLite would otherwise make one for every ranked match.
+      auto hit = db.cached(kSearchHitSql);
+      if (!hit) return hit.error();
+      for (int64_t id : ids) {
+        Statement& s = **hit;
+        ScopedReset reset(s);
+        s.bind(1, std::string_view(match));
+        s.bind(2, id);
+        rc = s.step();
+        if (rc == SQLITE_ROW) page.hits.push_back({read_event(s), s.text(14)});
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return s.error("search");
+      }
+      return page;
     });
   }
 
@@ -327,8 +373,8 @@ class SqliteStore final : public Store {
   Result<std::vector<SourceStats>> sources() override {
     return with_reader([&](Connection& db) -> Result<std::vector<SourceStats>> {
       auto stmt = db.cached(
-          "SELECT source, max(provider), count(*), sum(acked_at IS NULL), max(received_at) "
-          "FROM events GROUP BY source ORDER BY source");
+          "SELECT source, provider, events, pending, last_received_at FROM source_stats "
+          "WHERE events > 0 ORDER BY source");
       if (!stmt) return stmt.error();
       Statement& s = **stmt;
       ScopedReset reset(s);
@@ -416,6 +462,7 @@ class SqliteStore final : public Store {
       if (!opened) return opened.error();
       db = std::move(*opened);
       (void)db->exec("PRAGMA query_only = 1");
+      if (auto s = sqlite::register_rank(db->raw()); !s) return s.error();
     }
     auto result = f(*db);
     std::lock_guard lock(readers_mu_);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <thread>
+#include <tuple>
 
 #include "hookmcp/store/store.hpp"
 
@@ -282,6 +283,71 @@ TEST_F(StoreTest, RetentionPrunesByCount) {
   EXPECT_EQ(store->list(oldest)->at(0).id, 3001 - 1500 + 1);
 }
 
+// sources() reads counts that triggers keep: they must equal a count over the events after
+// inserts, duplicates, acks (twice), pruning, and a migration from a database without them.
+TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
+  options_.retention_max_events = 5;
+  auto counted = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT source, count(*), sum(acked_at IS NULL), max(received_at) "
+                       "FROM events GROUP BY source ORDER BY source",
+                       -1, &stmt, nullptr);
+    std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> rows;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      rows.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+                        sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2),
+                        sqlite3_column_int64(stmt, 3));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows;
+  };
+  auto kept = [](Store& store) {
+    std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> rows;
+    auto sources = store.sources();
+    EXPECT_TRUE(sources) << sources.error().message;
+    if (!sources) return rows;
+    for (const auto& s : *sources) {
+      rows.emplace_back(s.name, s.events, s.pending, s.last_event_at_ms);
+    }
+    return rows;
+  };
+  {
+    auto store = open();
+    for (int i = 0; i < 4; ++i) {
+      auto e = event("a" + std::to_string(i));
+      e.source = i % 2 ? "alpha" : "beta";
+      e.received_at_ms += i;
+      ASSERT_TRUE(insert_sync(*store, e));
+    }
+    auto duplicate = event("a0");
+    duplicate.source = "beta";
+    ASSERT_TRUE(insert_sync(*store, duplicate));  // counted once
+    ASSERT_TRUE(store->ack({1, 2}, "first"));
+    ASSERT_TRUE(store->ack({2}, "again"));  // acked twice, pending drops once
+    EXPECT_EQ(kept(*store), counted());
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(insert_sync(*store, event("b" + std::to_string(i))));
+    EXPECT_TRUE(wait_for_count(*store, 5));  // retention pruned the oldest
+    EXPECT_EQ(kept(*store), counted());
+  }
+  // As a database from before the counts: the migration fills them from the events.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER source_stats_insert; DROP TRIGGER source_stats_delete;"
+                         "DROP TRIGGER source_stats_ack; DROP TABLE source_stats;"
+                         "PRAGMA user_version = 3",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open();
+  EXPECT_EQ(kept(*store), counted());
+  EXPECT_EQ(kept(*store).size(), 2u);  // alpha's newest, and demo
+}
+
 TEST_F(StoreTest, RetentionPrunesByAge) {
   options_.retention_max_age_days = 1;
   auto store = open();
@@ -303,8 +369,10 @@ TEST_F(StoreTest, SearchFindsWordsBestMatchFirstWithSnippets) {
   other.type = "invoice.paid";
   ASSERT_TRUE(insert_sync(*store, other));
   // Searchable at once: search waits for the writer to index what was committed.
-  auto hits = store->search("deploy", EventFilter{}, 0);
-  ASSERT_TRUE(hits) << hits.error().message;
+  auto page = store->search("deploy", EventFilter{}, 0);
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->older_than, 0);
+  const auto* hits = &page->hits;
   ASSERT_EQ(hits->size(), 2u);
   EXPECT_EQ(hits->at(0).event.id, 2);
   EXPECT_NE(hits->at(0).snippet.find("\xC2\xAB"
@@ -313,18 +381,60 @@ TEST_F(StoreTest, SearchFindsWordsBestMatchFirstWithSnippets) {
             std::string::npos);
   EXPECT_TRUE(hits->at(0).event.body.empty());  // summaries only
   // Punctuation is searched for, not parsed; prefixes, phrases and OR work.
-  EXPECT_EQ(store->search("invoice.paid", {}, 0)->size(), 1u);
-  EXPECT_EQ(store->search("stag*", {}, 0)->size(), 1u);
-  EXPECT_EQ(store->search("\"deploy failed\"", {}, 0)->size(), 1u);
-  EXPECT_EQ(store->search("staging OR unrelated", {}, 0)->size(), 2u);
-  EXPECT_EQ(store->search("deploy unrelated", {}, 0)->size(), 0u);
+  EXPECT_EQ(store->search("invoice.paid", {}, 0)->hits.size(), 1u);
+  EXPECT_EQ(store->search("stag*", {}, 0)->hits.size(), 1u);
+  EXPECT_EQ(store->search("\"deploy failed\"", {}, 0)->hits.size(), 1u);
+  EXPECT_EQ(store->search("staging OR unrelated", {}, 0)->hits.size(), 2u);
+  EXPECT_EQ(store->search("deploy unrelated", {}, 0)->hits.size(), 0u);
   // Filters and offset.
   EventFilter f;
   f.source = "other";
-  EXPECT_EQ(store->search("unrelated", f, 0)->size(), 1u);
-  EXPECT_EQ(store->search("deploy", f, 0)->size(), 0u);
-  EXPECT_EQ(store->search("deploy", {}, 1)->at(0).event.id, 1);
+  EXPECT_EQ(store->search("unrelated", f, 0)->hits.size(), 1u);
+  EXPECT_EQ(store->search("deploy", f, 0)->hits.size(), 0u);
+  EXPECT_EQ(store->search("deploy", {}, 1)->hits.at(0).event.id, 1);
   EXPECT_EQ(store->search(" -- ", {}, 0).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, SearchRanksABlockOfMatchesAtATimeNewestBlockFirst) {
+  options_.search_block = 3;
+  auto store = open();
+  // Ids 1-7 match; 2 and 6 say "deploy" three times, the best match of their blocks.
+  for (int i = 1; i <= 7; ++i) {
+    std::string words = (i == 2 || i == 6) ? "deploy deploy deploy" : "deploy and more words";
+    ASSERT_TRUE(insert_sync(*store, event("d" + std::to_string(i), R"({"m":")" + words + "\"}")));
+  }
+  EventFilter f;
+  f.limit = 10;
+  auto first = store->search("deploy", f, 0);
+  ASSERT_TRUE(first) << first.error().message;
+  std::vector<int64_t> ids;
+  for (const auto& h : first->hits) ids.push_back(h.event.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{6, 7, 5}));  // the newest three, best first
+  EXPECT_EQ(first->older_than, 5);
+
+  f.before_id = first->older_than;
+  auto second = store->search("deploy", f, 0);
+  ASSERT_TRUE(second);
+  ids.clear();
+  for (const auto& h : second->hits) ids.push_back(h.event.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{2, 4, 3}));
+  EXPECT_EQ(second->older_than, 2);
+
+  f.before_id = second->older_than;
+  auto third = store->search("deploy", f, 0);
+  ASSERT_TRUE(third);
+  ASSERT_EQ(third->hits.size(), 1u);
+  EXPECT_EQ(third->hits[0].event.id, 1);
+  EXPECT_EQ(third->older_than, 0);
+  EXPECT_FALSE(third->hits[0].snippet.empty());
+
+  // Offset and limit page within a block.
+  f.before_id.reset();
+  f.limit = 1;
+  auto paged = store->search("deploy", f, 1);
+  ASSERT_TRUE(paged);
+  ASSERT_EQ(paged->hits.size(), 1u);
+  EXPECT_EQ(paged->hits[0].event.id, 7);
 }
 
 TEST_F(StoreTest, PrunedEventsLeaveTheSearchIndex) {
@@ -333,8 +443,8 @@ TEST_F(StoreTest, PrunedEventsLeaveTheSearchIndex) {
   ASSERT_TRUE(insert_sync(*store, event("old", R"({"word":"zebra"})")));
   ASSERT_TRUE(insert_sync(*store, event("new", R"({"word":"yak"})")));
   EXPECT_TRUE(wait_for_count(*store, 1));
-  EXPECT_EQ(store->search("zebra", {}, 0)->size(), 0u);
-  EXPECT_EQ(store->search("yak", {}, 0)->size(), 1u);
+  EXPECT_EQ(store->search("zebra", {}, 0)->hits.size(), 0u);
+  EXPECT_EQ(store->search("yak", {}, 0)->hits.size(), 1u);
   store->close();
   // The index agrees with the events (an external-content index checks itself).
   sqlite3* db = nullptr;
@@ -362,7 +472,7 @@ TEST_F(StoreTest, IndexesWhatAnEarlierRunCommittedButDidNotIndex) {
   sqlite3_close(db);
   auto store = open();
   // The writer indexes the backlog at start; search waits for it.
-  EXPECT_EQ(store->search("walrus", {}, 0)->size(), 1u);
+  EXPECT_EQ(store->search("walrus", {}, 0)->hits.size(), 1u);
 }
 
 TEST_F(StoreTest, TypesAreDistinctSortedAndFiltered) {

@@ -55,6 +55,16 @@ struct SearchHit {
   std::string snippet;
 };
 
+// A page of full-text matches. Matches are ranked a block at a time: the best first among the
+// newest Options::search_block matches, then among the block before those, and so on, so that
+// a search costs the same on a million events as on a thousand, and recent events come first.
+struct SearchPage {
+  std::vector<SearchHit> hits;
+  // Nonzero when older matches exist beyond this block: search again with
+  // filter.before_id = older_than and offset 0 for the next block.
+  int64_t older_than = 0;
+};
+
 struct AckOutcome {
   std::vector<int64_t> acked;
   std::vector<int64_t> not_found;
@@ -72,6 +82,7 @@ struct Options {
   int retention_max_age_days = 0;    // 0: no age limit
   int64_t retention_max_events = 0;  // 0: no count limit
   size_t max_batch = 2048;           // events per commit at the most
+  int search_block = 5000;           // matches ranked together (see SearchPage)
   const Clock* clock = nullptr;      // required
   Metrics* metrics = nullptr;        // optional
 };
@@ -94,11 +105,12 @@ class Store {
   virtual Result<int64_t> max_id() = 0;
 
   // Full-text search over each event's body, type, action and source: summaries matching
-  // `query` and `filter` (oldest_first is ignored), best match first, after skipping `offset`
-  // matches. `query` is words that must all appear, "quoted phrases", `word*` for a prefix and
-  // `OR` between alternatives; kInvalidArgument when it holds no word.
-  virtual Result<std::vector<SearchHit>> search(const std::string& query, const EventFilter& filter,
-                                                int offset) = 0;
+  // `query` and `filter` (oldest_first is ignored), best match first within the newest block of
+  // matches below filter.before_id (see SearchPage), after skipping `offset` of them; at most
+  // filter.limit. `query` is words that must all appear, "quoted phrases", `word*` for a prefix
+  // and `OR` between alternatives; kInvalidArgument when it holds no word.
+  virtual Result<SearchPage> search(const std::string& query, const EventFilter& filter,
+                                    int offset) = 0;
 
   // Distinct event types, of one source or of all, that start with `prefix`; sorted.
   virtual Result<std::vector<std::string>> types(const std::optional<std::string>& source,
