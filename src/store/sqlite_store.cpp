@@ -350,8 +350,9 @@ class SqliteStore final : public Store {
                                          const std::string& prefix, int limit) override {
     return with_reader([&](Connection& db) -> Result<std::vector<std::string>> {
       auto stmt = db.cached(
-          "SELECT DISTINCT type FROM events WHERE (?1 IS NULL OR source = ?1) AND type != '' "
-          "AND substr(type, 1, length(?2)) = ?2 ORDER BY type LIMIT ?3");
+          "SELECT DISTINCT type FROM source_types WHERE (?1 IS NULL OR source = ?1) "
+          "AND type != '' AND events > 0 AND substr(type, 1, length(?2)) = ?2 "
+          "ORDER BY type LIMIT ?3");
       if (!stmt) return stmt.error();
       Statement& s = **stmt;
       ScopedReset reset(s);

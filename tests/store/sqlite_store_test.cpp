@@ -321,6 +321,7 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
       auto e = event("a" + std::to_string(i));
       e.source = i % 2 ? "alpha" : "beta";
       e.received_at_ms += i;
+      if (i == 1) e.type = "pruned.away";
       ASSERT_TRUE(insert_sync(*store, e));
     }
     auto duplicate = event("a0");
@@ -329,9 +330,12 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
     ASSERT_TRUE(store->ack({1, 2}, "first"));
     ASSERT_TRUE(store->ack({2}, "again"));  // acked twice, pending drops once
     EXPECT_EQ(kept(*store), counted());
+    EXPECT_EQ(*store->types(std::string("alpha"), "", 10),
+              (std::vector<std::string>{"pruned.away", "push"}));
     for (int i = 0; i < 4; ++i) ASSERT_TRUE(insert_sync(*store, event("b" + std::to_string(i))));
     EXPECT_TRUE(wait_for_count(*store, 5));  // retention pruned the oldest
     EXPECT_EQ(kept(*store), counted());
+    EXPECT_EQ(*store->types(std::string("alpha"), "", 10), std::vector<std::string>{"push"});
   }
   // As a database from before the counts: the migration fills them from the events.
   sqlite3* db = nullptr;
@@ -339,6 +343,7 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TRIGGER source_stats_insert; DROP TRIGGER source_stats_delete;"
                          "DROP TRIGGER source_stats_ack; DROP TABLE source_stats;"
+                         "DROP TABLE source_types;"
                          "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -346,6 +351,7 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
   auto store = open();
   EXPECT_EQ(kept(*store), counted());
   EXPECT_EQ(kept(*store).size(), 2u);  // alpha's newest, and demo
+  EXPECT_EQ(*store->types(std::nullopt, "", 10), std::vector<std::string>{"push"});
 }
 
 TEST_F(StoreTest, RetentionPrunesByAge) {
