@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "fts_rank.hpp"
@@ -46,6 +47,10 @@ constexpr const char* kSearchHitSql =
     "WHERE events_fts MATCH ? AND events_fts.rowid = ?";
 constexpr const char* kFtsThroughSql =
     "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_through'), 0)";
+// How far the full-text index has come, and how far the events go.
+constexpr const char* kIndexStateSql =
+    "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_through'), 0), "
+    "(SELECT coalesce(max(id), 0) FROM events)";
 constexpr const char* kFtsNextSql =
     "SELECT max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)";
 constexpr const char* kFtsIndexSql =
@@ -61,13 +66,14 @@ constexpr const char* kCountSql = "SELECT coalesce(sum(events), 0) FROM source_s
 // Rows deleted per retention step, so that pruning never holds the writer for long.
 constexpr int64_t kPruneStep = 1000;
 // The full-text index trails the commits. A transaction per few events would write a small FTS5
-// segment each time, and FTS5 would merge those over and over: under a burst the writer catches
-// up once kIndexBatch events wait or kIndexDelay after the first of them was committed; it
-// indexes at once when no batch waits, or when a search waits for it. kIndexStep events per
+// segment each time, and FTS5 would merge those over and over: the writer catches up once
+// kIndexBatch events wait, kIndexDelay after the first of them was committed, once no commit has
+// come for kIndexQuiet, or at once when a search waits for it. kIndexStep events per
 // transaction, at most kIndexPerRound before the writer takes the next batch: enough to keep up
 // with any intake, short enough not to stall it.
 constexpr int64_t kIndexBatch = 1024;
 constexpr std::chrono::milliseconds kIndexDelay{100};
+constexpr std::chrono::milliseconds kIndexQuiet{10};
 constexpr int64_t kIndexStep = 1024;
 constexpr int64_t kIndexPerRound = 4096;
 // How long search waits for the writer to index what this process has committed.
@@ -495,7 +501,7 @@ class SqliteStore final : public Store {
       for (auto& job : jobs) job(*writer_db_);
       jobs.clear();
       if (!batch.empty()) commit(batch);
-      if (index_due(queue_empty())) index_step(kIndexPerRound);
+      if (index_due()) index_step(kIndexPerRound);
       if (std::chrono::steady_clock::now() >= next_maintenance) {
         bool more = maintain();
         next_maintenance = std::chrono::steady_clock::now() +
@@ -521,7 +527,8 @@ class SqliteStore final : public Store {
     }
     if (status.ok()) event_count_ += static_cast<int64_t>(added.size());
     if (!added.empty()) {
-      if (!index_lags()) index_due_at_ = std::chrono::steady_clock::now() + kIndexDelay;
+      last_commit_at_ = std::chrono::steady_clock::now();
+      if (!index_lags()) index_due_at_ = last_commit_at_ + kIndexDelay;
       committed_through_.store(added.back().id);
     }
     // Listeners first: by the time a sender has its 2xx, the fan-out has the event.
@@ -678,22 +685,24 @@ class SqliteStore final : public Store {
     return indexed_through_ < committed_through_.load();
   }
 
-  bool queue_empty() {
-    std::lock_guard lock(mu_);
-    return queue_.empty();
-  }
-
-  // Whether the writer indexes now, before its next batch. `idle`: no batch is waiting.
-  bool index_due(bool idle) {
+  // Whether the writer indexes now, before its next batch.
+  bool index_due() {
     std::lock_guard lock(index_mu_);
     int64_t lag = committed_through_.load() - indexed_through_;
-    return lag > 0 && (idle || searches_waiting_ > 0 || lag >= kIndexBatch ||
-                       std::chrono::steady_clock::now() >= index_due_at_);
+    return lag > 0 && (searches_waiting_ > 0 || lag >= kIndexBatch ||
+                       std::chrono::steady_clock::now() >= index_deadline_locked());
   }
 
   // When the writer, idle, must wake to index what trails.
   std::chrono::steady_clock::time_point index_deadline() {
-    return index_lags() ? index_due_at_ : std::chrono::steady_clock::time_point::max();
+    std::lock_guard lock(index_mu_);
+    return indexed_through_ < committed_through_.load()
+               ? index_deadline_locked()
+               : std::chrono::steady_clock::time_point::max();
+  }
+
+  std::chrono::steady_clock::time_point index_deadline_locked() const {
+    return std::min(index_due_at_, last_commit_at_ + kIndexQuiet);
   }
 
   void publish_indexed(int64_t through) {
@@ -706,7 +715,11 @@ class SqliteStore final : public Store {
   }
 
   void wait_for_index(int64_t id) {
-    if (!writer_db_ || id == 0) return;  // a reader-only store indexes nothing itself
+    if (!writer_db_) {
+      wait_for_other_writers_index();
+      return;
+    }
+    if (id == 0) return;
     {
       std::lock_guard lock(index_mu_);
       if (indexed_through_ >= id) return;
@@ -720,6 +733,28 @@ class SqliteStore final : public Store {
     std::unique_lock lock(index_mu_);
     index_cv_.wait_for(lock, kIndexWait, [&] { return indexed_through_ >= id; });
     --searches_waiting_;
+  }
+
+  // A reader-only store indexes nothing itself: the process writing the file does, shortly after
+  // each commit. Waits, kIndexWait at most, until what was committed when the search began is
+  // indexed, so that `events search` finds an event the moment after its sender had a 2xx.
+  void wait_for_other_writers_index() {
+    auto deadline = std::chrono::steady_clock::now() + kIndexWait;
+    std::optional<int64_t> committed;
+    for (;;) {
+      auto state = with_reader([&](Connection& db) -> Result<std::pair<int64_t, int64_t>> {
+        auto stmt = db.cached(kIndexStateSql);
+        if (!stmt) return stmt.error();
+        Statement& s = **stmt;
+        ScopedReset reset(s);
+        if (s.step() != SQLITE_ROW) return s.error("index state");
+        return std::pair{s.int64(0), s.int64(1)};
+      });
+      if (!state) return;
+      if (!committed) committed = state->second;
+      if (state->first >= *committed || std::chrono::steady_clock::now() >= deadline) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
 
   // Periodic work between batches: a probe commit while unhealthy, one retention step.
@@ -792,9 +827,10 @@ class SqliteStore final : public Store {
 
   std::mutex index_mu_;
   std::condition_variable index_cv_;
-  int64_t indexed_through_ = 0;                         // guarded by index_mu_
-  int searches_waiting_ = 0;                            // guarded by index_mu_
-  std::chrono::steady_clock::time_point index_due_at_;  // writer thread only
+  int64_t indexed_through_ = 0;                           // guarded by index_mu_
+  int searches_waiting_ = 0;                              // guarded by index_mu_
+  std::chrono::steady_clock::time_point index_due_at_;    // writer thread only
+  std::chrono::steady_clock::time_point last_commit_at_;  // writer thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
