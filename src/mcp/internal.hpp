@@ -109,6 +109,12 @@ std::string fence(const std::string& nonce, const Event& e, std::string_view tex
 
 class SessionImpl;
 
+// A notification built and serialized once for every session it goes to.
+struct SharedNotification {
+  json message;
+  std::shared_ptr<const std::string> text;
+};
+
 struct Server::State : std::enable_shared_from_this<Server::State> {
   State(store::Store& s, std::shared_ptr<bus::Bus> b, Metrics& m, ServerOptions o);
 
@@ -126,9 +132,19 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   std::vector<std::weak_ptr<SessionImpl>> sessions;  // guarded by mu
   bus::Subscription subscription;
 
-  // Called by the bus on the publishing thread: copies the sessions under the lock and hands
-  // them the events with it released.
+  // Called by the bus on the publishing thread (the store's writer): queues the events for the
+  // fan-out thread and returns, so that a thousand sessions never hold up a commit. Past
+  // kMaxFanOutEvents waiting, a commit's events are dropped (and counted) rather than queued.
   void on_events(const std::vector<Event>& events);
+  void start_fan_out();
+  void stop_fan_out();  // drops what is still queued
+  std::mutex fan_out_mu;
+  std::condition_variable fan_out_cv;
+  std::deque<std::vector<Event>> fan_out_queue;  // guarded by fan_out_mu
+  size_t fan_out_events = 0;                     // guarded by fan_out_mu
+  bool fan_out_stopping = false;                 // guarded by fan_out_mu
+  std::thread fan_out;
+
   bool channel_wants(const std::string& source) const;
   std::vector<std::string> source_names(const std::string& prefix);  // blocking
 };
@@ -196,8 +212,10 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   bool client_supports(std::string_view capability) const;
   // notifications/resources/updated when the client subscribed to `uri`.
   void resource_updated(const std::string& uri);
-  // Called on the publishing thread; queues work, never blocks.
-  void on_events(const std::vector<Event>& events, bool new_source);
+  // Called on the fan-out thread; queues work, never blocks. `channel`: the events'
+  // notifications/claude/channel, built once for all sessions.
+  void on_events(const std::vector<Event>& events, bool new_source,
+                 const std::vector<SharedNotification>& channel);
 
   // wait_for_event bookkeeping.
   bool add_waiter(const std::shared_ptr<Waiter>& waiter);

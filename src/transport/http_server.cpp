@@ -612,7 +612,8 @@ class Server final : public HttpServer {
       co_return co_await write(stream, std::move(res));
     }
     auto target = session->standalone();
-    target->push("/messages?sessionId=" + session->id(), "endpoint");
+    target->push(std::make_shared<const std::string>("/messages?sessionId=" + session->id()),
+                 "endpoint");
     bool keep = co_await write_sse(stream, req, target, session, uint64_t{0}, /*prime=*/false);
     // The legacy session lives as long as its stream.
     sessions_->erase(session->id());
@@ -686,7 +687,6 @@ class Server final : public HttpServer {
       }
       if (!batch.bytes.empty()) {
         ok = co_await write_chunk(stream, batch.bytes);
-        metrics_.notifications_sent.inc(batch.messages.size());
         continue;
       }
       if (batch.finished) {
@@ -734,7 +734,7 @@ class Server final : public HttpServer {
     std::vector<std::string> messages;
     for (;;) {
       auto batch = answers->take();
-      for (auto& m : batch.messages) messages.push_back(std::move(m));
+      for (auto& m : batch.messages) messages.push_back(*m);
       if (batch.finished || stopping_.load()) break;
       timer->expires_after(std::chrono::seconds(60));
       co_await timer->async_wait(asio::as_tuple(use_awaitable));

@@ -44,8 +44,9 @@ constexpr size_t kFinishedStreamsKept = 16;
 
 void HttpSession::open(mcp::Server& server) {
   std::weak_ptr<HttpSession> weak = weak_from_this();
-  mcp_ = server.open_session([weak](const json& message, const json* related) {
-    if (auto self = weak.lock()) self->route(message, related);
+  mcp_ = server.open_session([weak](const json& message, const json* related,
+                                    const std::shared_ptr<const std::string>& text) {
+    if (auto self = weak.lock()) self->route(message, related, text);
   });
 }
 
@@ -93,8 +94,11 @@ std::shared_ptr<SseStream> HttpSession::stream_for_post(const json& messages) {
   return stream;
 }
 
-void HttpSession::route(const json& message, const json* related) {
-  const std::string data = message.dump(-1, ' ', false, json::error_handler_t::replace);
+void HttpSession::route(const json& message, const json* related,
+                        std::shared_ptr<const std::string> text) {
+  auto data = text ? std::move(text)
+                   : std::make_shared<const std::string>(
+                         message.dump(-1, ' ', false, json::error_handler_t::replace));
   if (legacy_) {
     standalone()->push(data, "message");
     return;
@@ -128,7 +132,7 @@ void HttpSession::route(const json& message, const json* related) {
     }
   }
   if (!target) target = standalone();
-  target->push(data);
+  target->push(std::move(data));
   if (last_answer) target->finish();
 }
 

@@ -44,9 +44,10 @@ class SseStream {
 
   const std::string& id() const { return id_; }
 
-  // Appends one event carrying `data` (a JSON-RPC message) and wakes the connection.
-  // `event` names the SSE event type (legacy transport: "endpoint", "message").
-  void push(const std::string& data, const char* event = nullptr);
+  // Appends one event carrying `data` (a JSON-RPC message) and wakes the connection if it
+  // had nothing left to send. `event` names the SSE event type (legacy transport: "endpoint",
+  // "message"). A notification sent to every session is one string they all share.
+  void push(std::shared_ptr<const std::string> data, const char* event = nullptr);
   // No more events will come: the connection ends the response once it has sent them all.
   void finish();
 
@@ -57,8 +58,9 @@ class SseStream {
   void detach();
 
   struct Batch {
-    std::string bytes;                  // SSE-formatted events, ready to write
-    std::vector<std::string> messages;  // the same events' data, for a plain JSON answer
+    std::string bytes;  // SSE-formatted events, ready to write
+    // The same events' data, for a plain JSON answer.
+    std::vector<std::shared_ptr<const std::string>> messages;
     bool finished = false;              // the stream is over and everything is in `bytes`
     bool overflowed = false;            // the client fell too far behind: cut it off
   };
@@ -68,7 +70,8 @@ class SseStream {
   static std::string keep_alive() { return ": keep-alive\n\n"; }
 
  private:
-  std::string format(uint64_t seq, const std::string& data, const char* event) const;
+  void append_formatted(std::string& out, uint64_t seq, const std::string& data,
+                        const char* event) const;
 
   const std::string id_;
   const Limits limits_;
@@ -77,12 +80,12 @@ class SseStream {
   uint64_t next_seq_ = 1;  // guarded by mu_
   struct Kept {
     uint64_t seq;
-    std::string formatted;  // the SSE event
-    std::string data;       // its data alone
+    std::shared_ptr<const std::string> data;
+    const char* event;
   };
-  std::deque<Kept> replay_;                   // guarded by mu_
-  std::string queued_;                        // guarded by mu_
-  std::vector<std::string> queued_messages_;  // guarded by mu_
+  std::deque<Kept> replay_;                                         // guarded by mu_
+  std::string queued_;                                              // guarded by mu_
+  std::vector<std::shared_ptr<const std::string>> queued_messages_;  // guarded by mu_
   bool overflowed_ = false;                   // guarded by mu_
   bool finished_ = false;                     // guarded by mu_
   std::function<void()> wake_;                // guarded by mu_; set while attached
@@ -126,7 +129,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close();
 
  private:
-  void route(const nlohmann::json& message, const nlohmann::json* related);
+  // `text`: the message already serialized, when the sender has it (see mcp::RelatedSink).
+  void route(const nlohmann::json& message, const nlohmann::json* related,
+             std::shared_ptr<const std::string> text);
 
   const std::string id_;
   const bool legacy_;

@@ -17,32 +17,34 @@ std::optional<EventId> parse_event_id(std::string_view text) {
   return id;
 }
 
-std::string SseStream::format(uint64_t seq, const std::string& data, const char* event) const {
-  std::string out = "id: " + id_ + "-" + std::to_string(seq) + "\n";
+void SseStream::append_formatted(std::string& out, uint64_t seq, const std::string& data,
+                                 const char* event) const {
+  out.append("id: ").append(id_).append("-").append(std::to_string(seq)).append("\n");
   if (event) out.append("event: ").append(event).append("\n");
   // One data line: JSON text as we serialise it holds no raw newline.
   out.append("data: ").append(data).append("\n\n");
-  return out;
 }
 
-void SseStream::push(const std::string& data, const char* event) {
+void SseStream::push(std::shared_ptr<const std::string> data, const char* event) {
   std::function<void()> wake;
   {
     std::lock_guard lock(mu_);
     if (finished_) return;
-    std::string formatted = format(next_seq_, data, event);
-    replay_.push_back({next_seq_++, formatted, data});
-    if (replay_.size() > limits_.max_replay_events) replay_.pop_front();
+    uint64_t seq = next_seq_++;
     if (wake_ && !overflowed_) {
-      if (queued_.size() + formatted.size() > limits_.max_queued_bytes) {
+      if (queued_.size() + data->size() > limits_.max_queued_bytes) {
         overflowed_ = true;
         metrics_.notifications_dropped.inc();
+        wake = wake_;  // to cut the connection off
       } else {
-        queued_ += formatted;
+        // The connection drains the whole queue once woken: one wake per empty queue.
+        if (queued_.empty()) wake = wake_;
+        append_formatted(queued_, seq, *data, event);
         queued_messages_.push_back(data);
       }
     }
-    wake = wake_;
+    replay_.push_back({seq, std::move(data), event});
+    if (replay_.size() > limits_.max_replay_events) replay_.pop_front();
   }
   if (wake) wake();
 }
@@ -70,7 +72,7 @@ bool SseStream::attach(std::function<void()> wake, std::optional<uint64_t> last_
     }
     for (const auto& kept : replay_) {
       if (kept.seq <= *last_seq) continue;
-      queued_ += kept.formatted;
+      append_formatted(queued_, kept.seq, *kept.data, kept.event);
       queued_messages_.push_back(kept.data);
     }
   }

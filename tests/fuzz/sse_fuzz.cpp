@@ -50,11 +50,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (unsigned char op : ops) {
     switch (op % 6) {
       case 0:
-        stream.push(R"({"jsonrpc":"2.0","method":"n","params":{"n":)" + std::to_string(pushed++) +
-                    "}}");
+        stream.push(std::make_shared<const std::string>(
+            R"({"jsonrpc":"2.0","method":"n","params":{"n":)" + std::to_string(pushed++) + "}}"));
         break;
       case 1:
-        stream.push(std::string(op, 'x'), "message");
+        stream.push(std::make_shared<const std::string>(op, 'x'), "message");
         ++pushed;
         break;
       case 2:
