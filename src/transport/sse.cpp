@@ -96,6 +96,12 @@ std::shared_ptr<SseStream> HttpSession::stream_for_post(const json& messages) {
 
 void HttpSession::route(const json& message, const json* related,
                         std::shared_ptr<const std::string> text) {
+  if (text && related == nullptr && !legacy_) {
+    // A notification serialized once for every session: never a response, nor sent on behalf
+    // of a request, so it goes to the standalone stream.
+    standalone()->push(std::move(text));
+    return;
+  }
   auto data = text ? std::move(text)
                    : std::make_shared<const std::string>(
                          message.dump(-1, ' ', false, json::error_handler_t::replace));

@@ -90,6 +90,9 @@ SseStream::Batch SseStream::take() {
   Batch b;
   b.bytes.swap(queued_);
   b.messages.swap(queued_messages_);
+  // What one batch held, the next is likely to: grow once rather than event by event.
+  queued_.reserve(b.bytes.capacity());
+  queued_messages_.reserve(b.messages.capacity());
   b.overflowed = overflowed_;
   b.finished = finished_;
   return b;
