@@ -133,8 +133,9 @@ void Intake::handle(Request req, Respond respond) {
       return;
     }
     (outcome->duplicate ? metrics_.webhooks_duplicate : metrics_.webhooks_stored).inc();
-    nlohmann::json body = {{"id", outcome->id}, {"duplicate", outcome->duplicate}};
-    respond(Response{outcome->duplicate ? 200 : 202, body.dump()});
+    std::string body = "{\"id\":" + std::to_string(outcome->id) +
+                       ",\"duplicate\":" + (outcome->duplicate ? "true" : "false") + "}";
+    respond(Response{outcome->duplicate ? 200 : 202, std::move(body)});
   });
 }
 

@@ -104,8 +104,8 @@ constexpr size_t kMaxFanOutEvents = 100'000;
 
 // notifications/claude/channel for one event: a short summary and its metadata.
 SharedNotification channel_notification(const Event& e) {
-  std::string content = "New webhook event " + std::to_string(e.id) + " from source \"" +
-                        e.source + "\": " + (e.type.empty() ? "(no type)" : clip(e.type));
+  std::string content = "New webhook event " + std::to_string(e.id) + " from source \"" + e.source +
+                        "\": " + (e.type.empty() ? "(no type)" : clip(e.type));
   if (!e.action.empty()) content += " (" + clip(e.action) + ")";
   content += e.verified ? ", signature verified" : ", unsigned (signature not verified)";
   content += ", received " + format_rfc3339_ms(e.received_at_ms) + ". Fetch it whole with " +
@@ -131,6 +131,14 @@ SharedNotification channel_notification(const Event& e) {
 }  // namespace
 
 void Server::State::on_events(const std::vector<Event>& events) {
+  {
+    // Nobody to tell: note the sources here rather than wake the fan-out thread.
+    std::lock_guard lock(mu);
+    if (sessions.empty()) {
+      for (const auto& e : events) known_sources.insert(e.source);
+      return;
+    }
+  }
   {
     std::lock_guard lock(fan_out_mu);
     if (fan_out_stopping) return;

@@ -655,7 +655,8 @@ class Server final : public HttpServer {
         if (auto t = weak_timer.lock()) t->cancel();
       });
     };
-    if (!sse->attach(wake, last_seq)) {
+    auto token = sse->attach(wake, last_seq);
+    if (!token) {
       co_return co_await write(
           stream, error(req, 409, "this stream is already open on another connection"));
     }
@@ -679,7 +680,11 @@ class Server final : public HttpServer {
     }
     bool finished = false;
     while (ok) {
-      auto batch = sse->take();
+      auto batch = sse->take(*token);
+      if (batch.superseded) {
+        ok = false;  // the client resumed on another connection: this one is dead
+        break;
+      }
       if (batch.overflowed) {
         spdlog::warn("MCP session {}: client too slow, stream cut off", session->id());
         ok = false;
@@ -701,7 +706,7 @@ class Server final : public HttpServer {
         ok = co_await write_chunk(stream, SseStream::keep_alive());
       }
     }
-    sse->detach();
+    sse->detach(*token);
     if (!ok) co_return false;
     lowest(stream).expires_after(options_.header_timeout);
     auto [lec, ln] =
@@ -724,7 +729,8 @@ class Server final : public HttpServer {
     auto ex = co_await asio::this_coro::executor;
     auto timer = std::make_shared<asio::steady_timer>(ex);
     std::weak_ptr<asio::steady_timer> weak_timer = timer;
-    answers->attach(
+    // A fresh stream of this POST alone: nothing else can be attached to it.
+    auto token = answers->attach(
         [ex, weak_timer] {
           asio::post(ex, [weak_timer] {
             if (auto t = weak_timer.lock()) t->cancel();
@@ -733,13 +739,13 @@ class Server final : public HttpServer {
         uint64_t{0});
     std::vector<std::string> messages;
     for (;;) {
-      auto batch = answers->take();
+      auto batch = answers->take(token.value_or(0));
       for (auto& m : batch.messages) messages.push_back(*m);
-      if (batch.finished || stopping_.load()) break;
+      if (batch.finished || batch.superseded || stopping_.load()) break;
       timer->expires_after(std::chrono::seconds(60));
       co_await timer->async_wait(asio::as_tuple(use_awaitable));
     }
-    answers->detach();
+    answers->detach(token.value_or(0));
     // Progress notifications have no place in a single JSON answer: keep the responses.
     std::vector<std::string> responses;
     for (auto& m : messages) {

@@ -52,19 +52,22 @@ class SseStream {
   void finish();
 
   // Attaches a connection, replaying the events after `last_seq` (nullopt: only new ones).
-  // `wake` is called, from any thread, whenever there is something to send. Returns false if
-  // another connection is attached, or if events after `last_seq` are no longer kept.
-  bool attach(std::function<void()> wake, std::optional<uint64_t> last_seq);
-  void detach();
+  // `wake` is called, from any thread, whenever there is something to send. Returns the
+  // connection's token for take() and detach(); nullopt if another connection is attached and
+  // this one does not resume (a resuming one takes over), or if events after `last_seq` are no
+  // longer kept.
+  std::optional<uint64_t> attach(std::function<void()> wake, std::optional<uint64_t> last_seq);
+  void detach(uint64_t token);
 
   struct Batch {
     std::string bytes;  // SSE-formatted events, ready to write
     // The same events' data, for a plain JSON answer.
     std::vector<std::shared_ptr<const std::string>> messages;
-    bool finished = false;              // the stream is over and everything is in `bytes`
-    bool overflowed = false;            // the client fell too far behind: cut it off
+    bool finished = false;    // the stream is over and everything is in `bytes`
+    bool overflowed = false;  // the client fell too far behind: cut it off
+    bool superseded = false;  // a newer connection took the stream over: end
   };
-  Batch take();
+  Batch take(uint64_t token);
 
   // The SSE text of a comment line, for keep-alives.
   static std::string keep_alive() { return ": keep-alive\n\n"; }
@@ -72,6 +75,8 @@ class SseStream {
  private:
   void append_formatted(std::string& out, uint64_t seq, const std::string& data,
                         const char* event) const;
+  // Queues the kept events after `last_seq`; false when some of them are no longer kept.
+  bool replays(std::optional<uint64_t> last_seq);  // with mu_ held
 
   const std::string id_;
   const Limits limits_;
@@ -83,12 +88,13 @@ class SseStream {
     std::shared_ptr<const std::string> data;
     const char* event;
   };
-  std::deque<Kept> replay_;                                         // guarded by mu_
-  std::string queued_;                                              // guarded by mu_
+  std::deque<Kept> replay_;                                          // guarded by mu_
+  std::string queued_;                                               // guarded by mu_
   std::vector<std::shared_ptr<const std::string>> queued_messages_;  // guarded by mu_
-  bool overflowed_ = false;                   // guarded by mu_
-  bool finished_ = false;                     // guarded by mu_
-  std::function<void()> wake_;                // guarded by mu_; set while attached
+  bool overflowed_ = false;                                          // guarded by mu_
+  bool finished_ = false;                                            // guarded by mu_
+  std::function<void()> wake_;  // guarded by mu_; set while attached
+  uint64_t connection_ = 0;     // guarded by mu_; the attached one's token
 };
 
 // One MCP session over HTTP (an Mcp-Session-Id, or one legacy /sse connection): the

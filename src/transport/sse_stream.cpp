@@ -59,35 +59,55 @@ void SseStream::finish() {
   if (wake) wake();
 }
 
-bool SseStream::attach(std::function<void()> wake, std::optional<uint64_t> last_seq) {
-  std::lock_guard lock(mu_);
-  if (wake_) return false;
+std::optional<uint64_t> SseStream::attach(std::function<void()> wake,
+                                          std::optional<uint64_t> last_seq) {
+  std::function<void()> superseded;
+  std::optional<uint64_t> token;
+  {
+    std::lock_guard lock(mu_);
+    // A client resuming with Last-Event-ID has given up its earlier connection, which may not
+    // have noticed yet: the new one takes over. Without an id, the stream stays taken.
+    if (wake_ && !last_seq) return std::nullopt;
+    if (!replays(last_seq)) return std::nullopt;
+    superseded = std::move(wake_);
+    token = ++connection_;
+    wake_ = std::move(wake);
+  }
+  if (superseded) superseded();  // it finds out in take() and ends
+  return token;
+}
+
+bool SseStream::replays(std::optional<uint64_t> last_seq) {
+  // Everything after last_seq must still be kept, else the client would miss some.
+  if (last_seq && *last_seq + 1 < next_seq_ &&
+      (replay_.empty() || replay_.front().seq > *last_seq + 1)) {
+    return false;
+  }
   queued_.clear();
   queued_messages_.clear();
   overflowed_ = false;
   if (last_seq) {
-    // Everything after last_seq must still be kept, else the client would miss some.
-    if (*last_seq + 1 < next_seq_ && (replay_.empty() || replay_.front().seq > *last_seq + 1)) {
-      return false;
-    }
     for (const auto& kept : replay_) {
       if (kept.seq <= *last_seq) continue;
       append_formatted(queued_, kept.seq, *kept.data, kept.event);
       queued_messages_.push_back(kept.data);
     }
   }
-  wake_ = std::move(wake);
   return true;
 }
 
-void SseStream::detach() {
+void SseStream::detach(uint64_t token) {
   std::lock_guard lock(mu_);
-  wake_ = nullptr;
+  if (token == connection_) wake_ = nullptr;
 }
 
-SseStream::Batch SseStream::take() {
+SseStream::Batch SseStream::take(uint64_t token) {
   std::lock_guard lock(mu_);
   Batch b;
+  if (token != connection_) {
+    b.superseded = true;
+    return b;
+  }
   b.bytes.swap(queued_);
   b.messages.swap(queued_messages_);
   // What one batch held, the next is likely to: grow once rather than event by event.

@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int wakes = 0;
   auto wake = [&wakes] { ++wakes; };
   uint64_t pushed = 0;
+  uint64_t token = 0;  // the connection attached last
   for (unsigned char op : ops) {
     switch (op % 6) {
       case 0:
@@ -58,20 +59,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ++pushed;
         break;
       case 2:
-        check_batch(stream.take());
+        check_batch(stream.take(token));
         break;
       case 3:
-        stream.detach();
+        stream.detach(token);
         break;
       case 4:
-        (void)stream.attach(wake, last_seq);
+        if (auto t = stream.attach(wake, last_seq)) token = *t;
         break;
       case 5:
         if (op > 200) stream.finish();
         break;
     }
   }
-  if (stream.attach(wake, last_seq)) check_batch(stream.take());
-  stream.detach();
+  if (auto t = stream.attach(wake, last_seq)) {
+    check_batch(stream.take(*t));
+    stream.detach(*t);
+  }
   return 0;
 }

@@ -126,9 +126,10 @@ struct ServerOptions {
 using Sink = std::function<void(const nlohmann::json& message)>;
 // The same, told the id of the client's request a message is sent on behalf of (a tool call's
 // progress, log messages and requests to the client), or null: MCP's Streamable HTTP sends
-// such messages on that request's stream.
-using RelatedSink =
-    std::function<void(const nlohmann::json& message, const nlohmann::json* related)>;
+// such messages on that request's stream. `text`, when not null, is the message serialized:
+// a notification that goes to every session is serialized once, and they all share it.
+using RelatedSink = std::function<void(const nlohmann::json& message, const nlohmann::json* related,
+                                       const std::shared_ptr<const std::string>& text)>;
 
 class Session {
  public:
