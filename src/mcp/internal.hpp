@@ -143,6 +143,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
   std::deque<std::vector<Event>> fan_out_queue;  // guarded by fan_out_mu
   size_t fan_out_events = 0;                     // guarded by fan_out_mu
   bool fan_out_stopping = false;                 // guarded by fan_out_mu
+  bool fan_out_dropping = false;                 // guarded by fan_out_mu
   std::thread fan_out;
 
   bool channel_wants(const std::string& source) const;

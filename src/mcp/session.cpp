@@ -144,10 +144,17 @@ void Server::State::on_events(const std::vector<Event>& events) {
     if (fan_out_stopping) return;
     if (fan_out_events + events.size() > kMaxFanOutEvents) {
       metrics.notifications_dropped.inc(events.size());
-      spdlog::warn("sessions are {} events behind: dropped the notifications of {} events",
-                   fan_out_events, events.size());
+      if (!fan_out_dropping) {
+        spdlog::warn(
+            "the MCP sessions are {} events behind: new events are not notified until "
+            "they catch up (list_events shows them all)",
+            fan_out_events);
+      }
+      fan_out_dropping = true;
       return;
     }
+    if (fan_out_dropping) spdlog::info("the MCP sessions caught up: new events are notified again");
+    fan_out_dropping = false;
     fan_out_queue.push_back(events);
     fan_out_events += events.size();
   }
