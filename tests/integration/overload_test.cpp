@@ -325,6 +325,13 @@ TEST_F(OverloadTest, StalledSseConsumerIsCutOffWhileAnotherSessionKeepsReceiving
                              {{"X-Event-Type", type}, {"X-Delivery-Id", std::to_string(sent)}});
       ASSERT_EQ(r.status, 202) << r.body;
     }
+    {
+      // Paced by the live consumer, so that only the stalled one falls behind, however slow
+      // the machine: webhooks are answered before their notifications go out.
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, seconds(30),
+                  [&] { return live_closed || live_updates >= static_cast<size_t>(sent); });
+    }
     dropped = metric(producer, "hookmcp_notifications_dropped_total").value_or(0);
   }
   ASSERT_GT(dropped, 0) << "no notification dropped after " << sent << " webhooks";
