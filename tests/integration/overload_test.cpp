@@ -297,12 +297,14 @@ TEST_F(OverloadTest, StalledSseConsumerIsCutOffWhileAnotherSessionKeepsReceiving
   bool stop = false;         // guarded by mu
   size_t live_updates = 0;   // guarded by mu
   bool live_closed = false;  // guarded by mu
+  bool live_open = false;    // guarded by mu: the stream's response head arrived
   std::thread reader([&] {
     RawConnection live(port);
     bool open = live.send(live_session.stream_request());
     while (open) {
       open = live.pump(milliseconds(50));
       std::lock_guard lock(mu);
+      live_open = live.received().find("\r\n\r\n") != std::string::npos;
       live_updates = count(live.received(), "notifications/resources/updated");
       if (stop) break;
       cv.notify_all();
@@ -312,10 +314,18 @@ TEST_F(OverloadTest, StalledSseConsumerIsCutOffWhileAnotherSessionKeepsReceiving
     cv.notify_all();
   });
 
+  {
+    // The server attaches the stream before it answers: from then on, it gets every update.
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, seconds(30), [&] { return live_open || live_closed; }));
+    ASSERT_FALSE(live_closed);
+  }
+
   // Webhooks with long event types: every one is a resource update and a channel message of
-  // several kilobytes on each session's standalone stream.
+  // over 20 KB on each session's standalone stream, so that the stalled one overflows well
+  // within its 30 s write timeout even on a loaded machine.
   HttpClient producer(port);
-  const std::string type(4000, 't');
+  const std::string type(12000, 't');
   int64_t dropped = 0;
   int sent = 0;
   auto deadline = Clock::now() + seconds(180);
@@ -324,13 +334,6 @@ TEST_F(OverloadTest, StalledSseConsumerIsCutOffWhileAnotherSessionKeepsReceiving
       auto r = producer.post("/hooks/demo", R"({"n":)" + std::to_string(sent) + "}",
                              {{"X-Event-Type", type}, {"X-Delivery-Id", std::to_string(sent)}});
       ASSERT_EQ(r.status, 202) << r.body;
-    }
-    {
-      // Paced by the live consumer, so that only the stalled one falls behind, however slow
-      // the machine: webhooks are answered before their notifications go out.
-      std::unique_lock lock(mu);
-      cv.wait_for(lock, seconds(30),
-                  [&] { return live_closed || live_updates >= static_cast<size_t>(sent); });
     }
     dropped = metric(producer, "hookmcp_notifications_dropped_total").value_or(0);
   }
