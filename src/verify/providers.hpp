@@ -7,7 +7,6 @@
 #include <string_view>
 #include <vector>
 
-
 #include "hookmcp/verify/verifier.hpp"
 #include "json_field.hpp"
 
