@@ -299,6 +299,14 @@ class SqliteStore final : public Store {
                        " AND events_fts.rowid < ? AND events_fts.rowid > ?";
     int64_t before = f.before_id.value_or(INT64_MAX);
     int64_t after = f.after_id.value_or(0);
+    // Binds the placeholders of `from`; returns the last one used.
+    auto bind_from = [&](Statement& s) {
+      s.bind(1, std::string_view(match));
+      int n = w.bind(s, 1);
+      s.bind(n + 1, before);
+      s.bind(n + 2, after);
+      return n + 2;
+    };
     return with_reader([&](Connection& db) -> Result<SearchPage> {
       SearchPage page;
       // The block: the newest search_block matches. Its oldest is the next block's bound when
@@ -307,11 +315,8 @@ class SqliteStore final : public Store {
                                " ORDER BY events_fts.rowid DESC LIMIT 2 OFFSET ?");
       if (!bounds) return bounds.error();
       Statement& b = **bounds;
-      b.bind(1, std::string_view(match));
-      int n = w.bind(b, 1);
-      b.bind(n + 1, before);
-      b.bind(n + 2, after);
-      b.bind(n + 3, static_cast<int64_t>(std::max(1, options_.search_block) - 1));
+      int n = bind_from(b);
+      b.bind(n + 1, static_cast<int64_t>(std::max(1, options_.search_block) - 1));
       std::vector<int64_t> edge;
       int rc;
       while ((rc = b.step()) == SQLITE_ROW) edge.push_back(b.int64(0));
@@ -326,12 +331,9 @@ class SqliteStore final : public Store {
                                "LIMIT ? OFFSET ?");
       if (!ranked) return ranked.error();
       Statement& r = **ranked;
-      r.bind(1, std::string_view(match));
-      n = w.bind(r, 1);
-      r.bind(n + 1, before);
-      r.bind(n + 2, after);
-      r.bind(n + 3, static_cast<int64_t>(f.limit));
-      r.bind(n + 4, static_cast<int64_t>(offset));
+      n = bind_from(r);
+      r.bind(n + 1, static_cast<int64_t>(f.limit));
+      r.bind(n + 2, static_cast<int64_t>(offset));
       std::vector<int64_t> ids;
       while ((rc = r.step()) == SQLITE_ROW) ids.push_back(r.int64(0));
       if (rc != SQLITE_DONE) return r.error("search");

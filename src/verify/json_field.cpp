@@ -54,9 +54,7 @@ class Scanner {
     char c = peek();
     if (c == '"') return raw_string().has_value();
     if (c == '{' || c == '[') return skip_container();
-    size_t start = at_;
-    while (at_ < text_.size() && !is_delimiter(text_[at_])) ++at_;
-    return at_ > start;
+    return !scalar().empty();
   }
 
   // The text of a number or literal at the cursor.
