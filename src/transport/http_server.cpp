@@ -736,7 +736,7 @@ class Server final : public HttpServer {
             if (auto t = weak_timer.lock()) t->cancel();
           });
         },
-        uint64_t{0});
+        uint64_t{0}, SseStream::Takes::kMessages);
     std::vector<std::string> messages;
     for (;;) {
       auto batch = answers->take(token.value_or(0));

@@ -51,19 +51,23 @@ class SseStream {
   // No more events will come: the connection ends the response once it has sent them all.
   void finish();
 
+  // What an attached connection takes: SSE text to write, or the messages themselves (for a
+  // plain JSON answer).
+  enum class Takes { kSseText, kMessages };
+
   // Attaches a connection, replaying the events after `last_seq` (nullopt: only new ones).
   // `wake` is called, from any thread, whenever there is something to send. Returns the
   // connection's token for take() and detach(); nullopt if another connection is attached and
   // this one does not resume (a resuming one takes over), or if events after `last_seq` are no
   // longer kept.
-  std::optional<uint64_t> attach(std::function<void()> wake, std::optional<uint64_t> last_seq);
+  std::optional<uint64_t> attach(std::function<void()> wake, std::optional<uint64_t> last_seq,
+                                 Takes takes = Takes::kSseText);
   void detach(uint64_t token);
 
   struct Batch {
-    std::string bytes;  // SSE-formatted events, ready to write
-    // The same events' data, for a plain JSON answer.
-    std::vector<std::shared_ptr<const std::string>> messages;
-    bool finished = false;    // the stream is over and everything is in `bytes`
+    std::string bytes;  // Takes::kSseText: SSE-formatted events, ready to write
+    std::vector<std::shared_ptr<const std::string>> messages;  // Takes::kMessages
+    bool finished = false;    // the stream is over and everything is in this batch
     bool overflowed = false;  // the client fell too far behind: cut it off
     bool superseded = false;  // a newer connection took the stream over: end
   };
@@ -75,8 +79,12 @@ class SseStream {
  private:
   void append_formatted(std::string& out, uint64_t seq, const std::string& data,
                         const char* event) const;
-  // Queues the kept events after `last_seq`; false when some of them are no longer kept.
-  bool replays(std::optional<uint64_t> last_seq);  // with mu_ held
+  // Whether every event after `last_seq` is still kept (nullopt: none is asked for).
+  bool keeps_after(std::optional<uint64_t> last_seq) const;  // with mu_ held
+  // Empties the queue, then queues the kept events after `last_seq`; with mu_ held.
+  void requeue(std::optional<uint64_t> last_seq);
+  // Queues one event the way the attached connection takes it; with mu_ held.
+  void queue(uint64_t seq, const std::shared_ptr<const std::string>& data, const char* event);
 
   const std::string id_;
   const Limits limits_;
@@ -91,6 +99,8 @@ class SseStream {
   std::deque<Kept> replay_;                                          // guarded by mu_
   std::string queued_;                                               // guarded by mu_
   std::vector<std::shared_ptr<const std::string>> queued_messages_;  // guarded by mu_
+  size_t queued_bytes_ = 0;                                          // guarded by mu_
+  Takes takes_ = Takes::kSseText;                                    // guarded by mu_
   bool overflowed_ = false;                                          // guarded by mu_
   bool finished_ = false;                                            // guarded by mu_
   std::function<void()> wake_;  // guarded by mu_; set while attached

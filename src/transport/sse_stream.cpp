@@ -32,15 +32,14 @@ void SseStream::push(std::shared_ptr<const std::string> data, const char* event)
     if (finished_) return;
     uint64_t seq = next_seq_++;
     if (wake_ && !overflowed_) {
-      if (queued_.size() + data->size() > limits_.max_queued_bytes) {
+      if (queued_bytes_ + data->size() > limits_.max_queued_bytes) {
         overflowed_ = true;
         metrics_.notifications_dropped.inc();
         wake = wake_;  // to cut the connection off
       } else {
         // The connection drains the whole queue once woken: one wake per empty queue.
-        if (queued_.empty()) wake = wake_;
-        append_formatted(queued_, seq, *data, event);
-        queued_messages_.push_back(data);
+        if (queued_bytes_ == 0) wake = wake_;
+        queue(seq, data, event);
       }
     }
     replay_.push_back({seq, std::move(data), event});
@@ -59,8 +58,18 @@ void SseStream::finish() {
   if (wake) wake();
 }
 
+void SseStream::queue(uint64_t seq, const std::shared_ptr<const std::string>& data,
+                      const char* event) {
+  if (takes_ == Takes::kMessages) {
+    queued_messages_.push_back(data);
+  } else {
+    append_formatted(queued_, seq, *data, event);
+  }
+  queued_bytes_ += data->size();
+}
+
 std::optional<uint64_t> SseStream::attach(std::function<void()> wake,
-                                          std::optional<uint64_t> last_seq) {
+                                          std::optional<uint64_t> last_seq, Takes takes) {
   std::function<void()> superseded;
   std::optional<uint64_t> token;
   {
@@ -68,7 +77,9 @@ std::optional<uint64_t> SseStream::attach(std::function<void()> wake,
     // A client resuming with Last-Event-ID has given up its earlier connection, which may not
     // have noticed yet: the new one takes over. Without an id, the stream stays taken.
     if (wake_ && !last_seq) return std::nullopt;
-    if (!replays(last_seq)) return std::nullopt;
+    if (!keeps_after(last_seq)) return std::nullopt;
+    takes_ = takes;
+    requeue(last_seq);
     superseded = std::move(wake_);
     token = ++connection_;
     wake_ = std::move(wake);
@@ -77,23 +88,21 @@ std::optional<uint64_t> SseStream::attach(std::function<void()> wake,
   return token;
 }
 
-bool SseStream::replays(std::optional<uint64_t> last_seq) {
-  // Everything after last_seq must still be kept, else the client would miss some.
-  if (last_seq && *last_seq + 1 < next_seq_ &&
-      (replay_.empty() || replay_.front().seq > *last_seq + 1)) {
-    return false;
-  }
+bool SseStream::keeps_after(std::optional<uint64_t> last_seq) const {
+  return !last_seq || *last_seq + 1 >= next_seq_ ||
+         (!replay_.empty() && replay_.front().seq <= *last_seq + 1);
+}
+
+void SseStream::requeue(std::optional<uint64_t> last_seq) {
   queued_.clear();
   queued_messages_.clear();
+  queued_bytes_ = 0;
   overflowed_ = false;
   if (last_seq) {
     for (const auto& kept : replay_) {
-      if (kept.seq <= *last_seq) continue;
-      append_formatted(queued_, kept.seq, *kept.data, kept.event);
-      queued_messages_.push_back(kept.data);
+      if (kept.seq > *last_seq) queue(kept.seq, kept.data, kept.event);
     }
   }
-  return true;
 }
 
 void SseStream::detach(uint64_t token) {
@@ -110,6 +119,7 @@ SseStream::Batch SseStream::take(uint64_t token) {
   }
   b.bytes.swap(queued_);
   b.messages.swap(queued_messages_);
+  queued_bytes_ = 0;
   // What one batch held, the next is likely to: grow once rather than event by event.
   queued_.reserve(b.bytes.capacity());
   queued_messages_.reserve(b.messages.capacity());
