@@ -27,9 +27,7 @@ class GithubVerifier final : public Verifier {
     }
     auto given = hex_decode(header->substr(prefix.size()));
     if (!given) return Verdict::rejected("signature is not hex");
-    for (const auto& secret : secrets_) {
-      if (constant_time_equal(hmac(digest, secret, body), *given)) return Verdict::verified_ok();
-    }
+    if (signed_by_any(secrets_, digest, body, {&*given, 1})) return Verdict::verified_ok();
     return Verdict::rejected("signature does not match any secret");
   }
 

@@ -3,10 +3,12 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hookmcp/verify/crypto.hpp"
 #include "hookmcp/verify/verifier.hpp"
 #include "json_field.hpp"
 
@@ -27,6 +29,11 @@ inline constexpr size_t kMaxSignatureHeader = 4096;
 
 // The resolved secret values of a source.
 std::vector<std::string> secret_values(const config::Source& source);
+
+// Whether one of `signatures` is the HMAC of `message` under one of `secrets`, each compared in
+// constant time: any secret of a rotation verifies, and any signature a sender lists.
+bool signed_by_any(const std::vector<std::string>& secrets, Digest digest, std::string_view message,
+                   std::span<const std::string> signatures);
 
 // Whether `now_s` is within `tolerance_s` of the timestamp text (decimal Unix seconds); sets
 // `why` when not.

@@ -77,12 +77,7 @@ class StandardVerifier final : public Verifier {
     std::string message;
     message.reserve(id->size() + timestamp->size() + body.size() + 2);
     message.append(*id).append(".").append(*timestamp).append(".").append(body);
-    for (const auto& key : keys_) {
-      std::string expected = hmac(Digest::kSha256, key, message);
-      for (const auto& sig : signatures) {
-        if (constant_time_equal(expected, sig)) return Verdict::verified_ok();
-      }
-    }
+    if (signed_by_any(keys_, Digest::kSha256, message, signatures)) return Verdict::verified_ok();
     return Verdict::rejected("no v1 signature matches any secret");
   }
 

@@ -51,11 +51,8 @@ class StripeVerifier final : public Verifier {
     std::string message;
     message.reserve(timestamp->size() + 1 + body.size());
     message.append(*timestamp).append(".").append(body);
-    for (const auto& secret : secrets_) {
-      std::string expected = hmac(Digest::kSha256, secret, message);
-      for (const auto& sig : signatures) {
-        if (constant_time_equal(expected, sig)) return Verdict::verified_ok();
-      }
+    if (signed_by_any(secrets_, Digest::kSha256, message, signatures)) {
+      return Verdict::verified_ok();
     }
     return Verdict::rejected("no v1 signature matches any secret");
   }

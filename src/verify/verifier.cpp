@@ -24,6 +24,17 @@ std::string body_delivery_id(std::string_view body) { return "sha256:" + hex_enc
 
 namespace detail {
 
+bool signed_by_any(const std::vector<std::string>& secrets, Digest digest, std::string_view message,
+                   std::span<const std::string> signatures) {
+  for (const auto& secret : secrets) {
+    std::string expected = hmac(digest, secret, message);
+    for (const auto& signature : signatures) {
+      if (constant_time_equal(expected, signature)) return true;
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> secret_values(const config::Source& source) {
   std::vector<std::string> out;
   for (const auto& s : source.secrets) out.push_back(s.value);
