@@ -7,12 +7,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "sse.hpp"
 
@@ -218,6 +222,7 @@ class Server final : public HttpServer {
     for (int i = 0; i < std::max(1, io_threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
+    threads_.emplace_back([this] { streams_ioc_.run(); });
     return {};
   }
 
@@ -246,6 +251,7 @@ class Server final : public HttpServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     ioc_.stop();
+    streams_ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
@@ -591,7 +597,8 @@ class Server final : public HttpServer {
         last_seq = found->second;
       }
     }
-    co_return co_await write_sse(stream, req, target, session, last_seq, /*prime=*/!last_seq);
+    co_return co_await stream_events(stream, req, std::move(target), std::move(session), last_seq,
+                                     /*prime=*/!last_seq, {});
   }
 
   template <typename Stream>
@@ -618,10 +625,10 @@ class Server final : public HttpServer {
     auto target = session->standalone();
     target->push(std::make_shared<const std::string>("/messages?sessionId=" + session->id()),
                  "endpoint");
-    bool keep = co_await write_sse(stream, req, target, session, uint64_t{0}, /*prime=*/false);
     // The legacy session lives as long as its stream.
-    sessions_->erase(session->id());
-    co_return keep;
+    auto end_session = [this, id = session->id()] { sessions_->erase(id); };
+    co_return co_await stream_events(stream, req, std::move(target), std::move(session),
+                                     uint64_t{0}, /*prime=*/false, std::move(end_session));
   }
 
   template <typename Stream>
@@ -642,6 +649,62 @@ class Server final : public HttpServer {
   static bool supported_version(std::string_view v) {
     return std::any_of(std::begin(mcp::kProtocolVersions), std::end(mcp::kProtocolVersions),
                        [&](const char* known) { return v == known; });
+  }
+
+  // A long-lived stream (GET /mcp, GET /sse). Over plain TCP its socket moves to the streams'
+  // own thread, so that a webhook never queues behind notification writes to a thousand
+  // sessions; the connection closes when the stream ends. A TLS stream stays where it is: its
+  // session is bound to the socket. `ended` runs once the stream has ended.
+  template <typename Stream>
+  awaitable<bool> stream_events(Stream& stream, Request& req, std::shared_ptr<SseStream> sse,
+                                std::shared_ptr<HttpSession> session,
+                                std::optional<uint64_t> last_seq, bool prime,
+                                std::function<void()> ended) {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if (auto moved = move_to_streams(stream.socket())) {
+        req.keep_alive(false);
+        asio::co_spawn(moved->get_executor(),
+                       moved_stream(std::move(*moved), std::move(req), std::move(sse),
+                                    std::move(session), last_seq, prime, std::move(ended)),
+                       asio::detached);
+        co_return false;  // the socket is no longer this connection's
+      }
+    }
+    bool keep = co_await write_sse(stream, req, sse, session, last_seq, prime);
+    if (ended) ended();
+    co_return keep;
+  }
+
+  // The socket, now served by streams_ioc_; nothing when it cannot move (it stays put then).
+  std::optional<tcp::socket> move_to_streams(tcp::socket& socket) {
+    beast::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    if (ec) return std::nullopt;
+    tcp::socket moved(asio::make_strand(streams_ioc_));
+    auto fd = socket.release(ec);
+    if (ec) return std::nullopt;
+    moved.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    return moved;
+  }
+
+  awaitable<void> moved_stream(tcp::socket socket, Request req, std::shared_ptr<SseStream> sse,
+                               std::shared_ptr<HttpSession> session,
+                               std::optional<uint64_t> last_seq, bool prime,
+                               std::function<void()> ended) {
+    // Counted as before the move: a stopping server lets it write what it has queued.
+    open_connections_.fetch_add(1);
+    in_flight_.fetch_add(1);
+    beast::tcp_stream stream(std::move(socket));
+    co_await write_sse(stream, req, sse, session, last_seq, prime);
+    if (ended) ended();
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    in_flight_.fetch_sub(1);
+    open_connections_.fetch_sub(1);
   }
 
   // Streams `sse` to the client as text/event-stream until it finishes (or the client falls
@@ -776,6 +839,10 @@ class Server final : public HttpServer {
   std::unique_ptr<HttpSessions> sessions_;  // null when MCP is off
 
   asio::io_context ioc_;
+  // Long-lived event streams over plain TCP (see stream_events), on a thread of their own.
+  asio::io_context streams_ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> streams_work_ =
+      asio::make_work_guard(streams_ioc_);
   std::optional<ssl::context> tls_;
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
