@@ -73,6 +73,16 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
   sqlite3_finalize(stmt);
+  // The full-text index merges a level's segments 16 at a time, all at once only at 64 (FTS5's
+  // defaults are 4 and 16).
+  sqlite3_prepare_v2(db,
+                     "SELECT group_concat(k || '=' || v, ',') FROM (SELECT k, v FROM "
+                     "events_fts_config WHERE k IN ('automerge', 'crisismerge') ORDER BY k)",
+                     -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+               "automerge=16,crisismerge=64");
+  sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
 
