@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Intake benchmark: wrk with keep-alive connections POSTing GitHub-signed ~2 KB JSON deliveries
-# to `hookmcp serve` (durability full: every 2xx follows an fsync). Prints each run (with the
-# server's CPU time per event and its mean commit group), the median, the reference
-# (bench/sqlite_ceiling: the same rows, same durability, straight into SQLite, in groups of
-# CONNECTIONS and in groups of the size the server actually committed) and the ratios.
+# to `hookmcp serve` (durability full: every 2xx follows an fsync). Each run measures the server
+# (events/s, latency, its CPU time per event and its mean commit group), then the reference,
+# bench/sqlite_ceiling (the same rows, same durability, straight into SQLite), in groups of
+# CONNECTIONS and in groups of the size the server just committed: run and references side by
+# side, so that the machine's drift between minutes touches both. Prints each run, the medians
+# and the median ratios.
 #
-# Usage: bench/intake.sh            (RUNS=5 DURATION=10 CONNECTIONS=64 THREADS=2 to change)
+# PAYLOAD=pad (the default): one JSON string of 2 KB, next to nothing for the full-text index.
+# PAYLOAD=words: a push-like payload of a dozen commits with messages, names and ids, about
+# 300 words for the index, as real deliveries carry.
+#
+# Usage: bench/intake.sh            (RUNS=5 DURATION=10 CONNECTIONS=64 THREADS=2 PAYLOAD=pad)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,11 +27,25 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 work=$(mktemp -d /tmp/hookmcp-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# A JSON body of body_bytes bytes, shaped like a push event.
-prefix='{"ref":"refs/heads/main","action":"synchronize","repository":{"pad":"'
-suffix='"}}'
-pad=$(head -c $((body_bytes - ${#prefix} - ${#suffix})) /dev/zero | tr '\0' 'x')
-body="$prefix$pad$suffix"
+case "${PAYLOAD:-pad}" in
+  pad)
+    # A JSON body of body_bytes bytes, shaped like a push event.
+    prefix='{"ref":"refs/heads/main","action":"synchronize","repository":{"pad":"'
+    suffix='"}}'
+    pad=$(head -c $((body_bytes - ${#prefix} - ${#suffix})) /dev/zero | tr '\0' 'x')
+    body="$prefix$pad$suffix"
+    ;;
+  words)
+    body='{"ref":"refs/heads/feature-7","repository":{"full_name":"acme/widgets","private":false},"commits":['
+    for c in $(seq 0 11); do
+      [ "$c" -gt 0 ] && body+=','
+      body+="{\"id\":\"$((917 + c * 7919))\",\"message\":\"Fix flaky deploy step 7 in module m$((c * 7 % 503)) after review by user7\",\"author\":{\"name\":\"Dev $c\",\"email\":\"dev@example.com\"},\"added\":[\"src/a.cc\"],\"modified\":[\"README.md\"]}"
+    done
+    body+='],"pusher":{"name":"octocat"}}'
+    ;;
+  *) echo "PAYLOAD is pad or words" >&2; exit 2 ;;
+esac
+body_bytes=${#body}
 secret="bench-secret"
 signature="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')"
 cat > "$work/config.json" <<JSON
@@ -37,7 +57,11 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
-echo "load: wrk -t$threads -c$connections -d${duration}s, body ${#body} bytes, GitHub-signed, durability full"
+echo "load: wrk -t$threads -c$connections -d${duration}s, body ${#body} bytes (PAYLOAD=${PAYLOAD:-pad}), GitHub-signed, durability full"
+ceiling() {  # ceiling BATCH: one reference run
+  rm -f "$work"/ceiling.db*
+  build/sqlite_ceiling "$work/ceiling.db" "$duration" "$1" "$body_bytes"
+}
 : > "$work/runs"
 for i in $(seq "$runs"); do
   rm -f "$work"/events.db*
@@ -57,43 +81,33 @@ for i in $(seq "$runs"); do
   cpu_us=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$stored" \
     'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}')
   kill -TERM "$pid"; wait "$pid" || true
-  extra="peak_rss_mb=$((rss_kb / 1024)) cpu_us_per_event=$cpu_us mean_group=$group"
-  echo "run $i: $result $extra stored=$stored"
-  echo "$result $extra" >> "$work/runs"
+  rps=$(echo "$result" | field rps)
+  ceiling_full=$(ceiling "$connections" | field rows_per_s)
+  ceiling_group=$(ceiling "$(awk -v g="$group" 'BEGIN {printf "%d", g + 0.5}')" | field rows_per_s)
+  ratios=$(awk -v r="$rps" -v a="$ceiling_full" -v b="$ceiling_group" \
+    'BEGIN {printf "ratio=%.2f ratio_group=%.2f", r / a, r / b}')
+  line="$result peak_rss_mb=$((rss_kb / 1024)) cpu_us_per_event=$cpu_us mean_group=$group"
+  line+=" ceiling=$ceiling_full ceiling_group=$ceiling_group $ratios"
+  echo "run $i: $line stored=$stored"
+  echo "$line" >> "$work/runs"
 done
 
-: > "$work/ceiling"
-: > "$work/ceiling_group"
-group=$(field mean_group < "$work/runs" | median | awk '{printf "%d", $1 + 0.5}')
-for i in $(seq "$runs"); do
-  for batch in "$connections" "$group"; do
-    rm -f "$work"/ceiling.db*
-    r=$(build/sqlite_ceiling "$work/ceiling.db" "$duration" "$batch" "$body_bytes")
-    echo "reference $i: $r"
-    if [ "$batch" = "$connections" ]; then echo "$r" >> "$work/ceiling"; fi
-    if [ "$batch" = "$group" ]; then echo "$r" >> "$work/ceiling_group"; fi
-  done
-done
-
-rps=$(field rps < "$work/runs" | median)
-p50=$(field p50_ms < "$work/runs" | median)
-p99=$(field p99_ms < "$work/runs" | median)
-rss=$(field peak_rss_mb < "$work/runs" | median)
-cpu=$(field cpu_us_per_event < "$work/runs" | median)
-ceiling=$(field rows_per_s < "$work/ceiling" | median)
-ceiling_group=$(field rows_per_s < "$work/ceiling_group" | median)
+col() { field "$1" < "$work/runs" | median; }
+rps=$(col rps)
+group=$(col mean_group)
 min_rps=$(field rps < "$work/runs" | sort -g | head -1)
 max_rps=$(field rps < "$work/runs" | sort -g | tail -1)
+range() { echo "$(field "$1" < "$work/runs" | sort -g | head -1)-$(field "$1" < "$work/runs" | sort -g | tail -1)"; }
 echo
 echo "| measure | median of $runs | min-max |"
 echo "| --- | --- | --- |"
 echo "| intake events/s | $rps | $min_rps-$max_rps |"
-echo "| latency p50 ms | $p50 | |"
-echo "| latency p99 ms | $p99 | |"
-echo "| peak RSS MB | $rss | |"
-echo "| server CPU per event, us | $cpu | |"
-echo "| mean commit group, events | $group | |"
-echo "| SQLite ceiling rows/s (groups of $connections) | $ceiling | |"
-echo "| ratio intake / ceiling | $(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.2f", a/b}') | |"
-echo "| SQLite ceiling rows/s (groups of $group, as the server committed) | $ceiling_group | |"
-echo "| ratio intake / that ceiling | $(awk -v a="$rps" -v b="$ceiling_group" 'BEGIN {printf "%.2f", a/b}') | |"
+echo "| latency p50 ms | $(col p50_ms) | |"
+echo "| latency p99 ms | $(col p99_ms) | $(range p99_ms) |"
+echo "| peak RSS MB | $(col peak_rss_mb) | |"
+echo "| server CPU per event, us | $(col cpu_us_per_event) | $(range cpu_us_per_event) |"
+echo "| mean commit group, events | $group | $(range mean_group) |"
+echo "| SQLite ceiling rows/s (groups of $connections) | $(col ceiling) | $(range ceiling) |"
+echo "| ratio intake / ceiling (per run) | $(col ratio) | $(range ratio) |"
+echo "| SQLite ceiling rows/s (groups as the server committed) | $(col ceiling_group) | $(range ceiling_group) |"
+echo "| ratio intake / that ceiling (per run) | $(col ratio_group) | $(range ratio_group) |"
