@@ -128,6 +128,12 @@ const std::vector<const char*>& steps() {
         INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 16);
         INSERT INTO events_fts(events_fts, rank) VALUES ('crisismerge', 64);
       )sql",
+      // 5 -> 6: the writer adds each batch's new events to source_stats and source_types, one
+      // upsert per source and per type instead of two per event (3 µs of the writer's time per
+      // event). Deletes and acks keep their triggers.
+      R"sql(
+        DROP TRIGGER source_stats_insert;
+      )sql",
   };
   return kSteps;
 }

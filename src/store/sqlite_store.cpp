@@ -1,4 +1,5 @@
 // SQLite store: WAL mode, one writer thread with group commit, a pool of reader connections.
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -29,6 +30,16 @@ constexpr const char* kInsertSql =
     "headers, content_type, body, size) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kFindDeliverySql =
     "SELECT id FROM events WHERE source = ? AND delivery_id = ?";
+// The writer adds a batch's new events to the per-source counts once per source and type, not
+// once per event as a trigger would (schema step 6); deletes and acks keep their triggers.
+constexpr const char* kAddSourceStatsSql =
+    "INSERT INTO source_stats VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET "
+    "provider = excluded.provider, events = events + excluded.events, "
+    "pending = pending + excluded.pending, "
+    "last_received_at = max(last_received_at, excluded.last_received_at)";
+constexpr const char* kAddSourceTypesSql =
+    "INSERT INTO source_types VALUES (?, ?, ?) ON CONFLICT(source, type) DO UPDATE SET "
+    "events = events + excluded.events";
 constexpr const char* kGetSql =
     "SELECT id, source, provider, type, action, delivery_id, received_at, verified, headers, "
     "content_type, body, size, acked_at, ack_note FROM events WHERE id = ?";
@@ -608,7 +619,56 @@ class SqliteStore final : public Store {
       summary.size = static_cast<int64_t>(e.body.size());
       added.push_back(std::move(summary));
     }
+    if (auto s = add_to_counts(db, added); !s) return s;
     return tx.commit();
+  }
+
+  // Counts the new events of a batch into source_stats and source_types, inside its transaction.
+  static Status add_to_counts(Connection& db, const std::vector<Event>& added) {
+    struct Count {
+      const Event* last;  // of its source, or of its source and type
+      int64_t events = 0;
+      int64_t last_received_at = 0;
+    };
+    std::vector<Count> sources;
+    std::vector<Count> types;
+    auto count = [](std::vector<Count>& counts, const Event& e, bool by_type) {
+      auto same = [&](const Count& c) {
+        return c.last->source == e.source && (!by_type || c.last->type == e.type);
+      };
+      auto it = std::find_if(counts.begin(), counts.end(), same);
+      if (it == counts.end()) it = counts.insert(counts.end(), Count{&e});
+      it->last = &e;
+      it->events += 1;
+      it->last_received_at = std::max(it->last_received_at, e.received_at_ms);
+    };
+    for (const Event& e : added) {
+      count(sources, e, false);
+      count(types, e, true);
+    }
+    auto add_source = db.cached(kAddSourceStatsSql);
+    if (!add_source) return add_source.error();
+    for (const Count& c : sources) {
+      Statement& s = **add_source;
+      ScopedReset reset(s);
+      s.bind(1, std::string_view(c.last->source));
+      s.bind(2, std::string_view(c.last->provider));
+      s.bind(3, c.events);
+      s.bind(4, c.events);  // pending: a new event is not acknowledged
+      s.bind(5, c.last_received_at);
+      if (s.step() != SQLITE_DONE) return s.error("source counts");
+    }
+    auto add_type = db.cached(kAddSourceTypesSql);
+    if (!add_type) return add_type.error();
+    for (const Count& c : types) {
+      Statement& s = **add_type;
+      ScopedReset reset(s);
+      s.bind(1, std::string_view(c.last->source));
+      s.bind(2, std::string_view(c.last->type));
+      s.bind(3, c.events);
+      if (s.step() != SQLITE_DONE) return s.error("type counts");
+    }
+    return {};
   }
 
   Result<AckOutcome> ack_on_writer(Connection& db, const std::vector<int64_t>& ids,

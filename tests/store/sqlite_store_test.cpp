@@ -162,6 +162,56 @@ TEST_F(StoreTest, ConcurrentInsertsAreGroupedAndDeduplicated) {
   EXPECT_LT(commits, kThreads * kPerThread);
 }
 
+TEST_F(StoreTest, SourceCountsAddUpWhenOneCommitHoldsManySourcesAndTypes) {
+  auto store = open();
+  constexpr int kEvents = 300;
+  std::atomic<int> done{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < kEvents; ++i) {
+    // Three sources, two types each; every tenth delivery repeats one of its source's, with
+    // the other type: a duplicate, counted nowhere.
+    auto e = event("m" + std::to_string(i % 10 == 9 ? i - 3 : i));
+    e.source = "s" + std::to_string(i % 3);
+    e.type = i % 2 ? "push" : "issues";
+    e.received_at_ms += i;
+    store->insert(std::move(e), [&](Result<InsertOutcome> r) {
+      EXPECT_TRUE(r);
+      if (++done == kEvents) all_done.set_value();
+    });
+  }
+  all_done.get_future().wait();
+  std::string m = metrics_.render_prometheus();
+  auto pos = m.find("hookmcp_commit_batch_size_count ");
+  ASSERT_NE(pos, std::string::npos);
+  EXPECT_LT(std::stol(m.substr(pos + 32)), kEvents);  // some commits held many events
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  auto rows = [&](const char* sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  };
+  auto kept_sources = rows(
+      "SELECT source || ' ' || provider || ' ' || events || ' ' || pending || ' ' || "
+      "last_received_at FROM source_stats ORDER BY source");
+  EXPECT_EQ(kept_sources.size(), 3u);
+  EXPECT_EQ(kept_sources,
+            rows("SELECT source || ' ' || max(provider) || ' ' || count(*) || ' ' || "
+                 "sum(acked_at IS NULL) || ' ' || max(received_at) FROM events GROUP BY source "
+                 "ORDER BY source"));
+  auto kept_types =
+      rows("SELECT source || ' ' || type || ' ' || events FROM source_types ORDER BY source, type");
+  EXPECT_EQ(kept_types.size(), 6u);
+  EXPECT_EQ(kept_types, rows("SELECT source || ' ' || type || ' ' || count(*) FROM events "
+                             "GROUP BY source, type ORDER BY source, type"));
+  sqlite3_close(db);
+}
+
 TEST_F(StoreTest, DuplicatesInsideOneGroup) {
   auto store = open();
   // Queue several before the writer can take them; whichever groups form, one row results.
@@ -351,7 +401,7 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TRIGGER source_stats_insert; DROP TRIGGER source_stats_delete;"
+                         "DROP TRIGGER source_stats_delete;"
                          "DROP TRIGGER source_stats_ack; DROP TABLE source_stats;"
                          "DROP TABLE source_types;"
                          "PRAGMA user_version = 3",
