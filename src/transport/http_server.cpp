@@ -663,6 +663,9 @@ class Server final : public HttpServer {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       if (auto moved = move_to_streams(stream.socket())) {
         req.keep_alive(false);
+        // Counted as before the move, from now on: a stopping server lets it write its queue.
+        open_connections_.fetch_add(1);
+        in_flight_.fetch_add(1);
         asio::co_spawn(moved->get_executor(),
                        moved_stream(std::move(*moved), std::move(req), std::move(sse),
                                     std::move(session), last_seq, prime, std::move(ended)),
@@ -695,9 +698,6 @@ class Server final : public HttpServer {
                                std::shared_ptr<HttpSession> session,
                                std::optional<uint64_t> last_seq, bool prime,
                                std::function<void()> ended) {
-    // Counted as before the move: a stopping server lets it write what it has queued.
-    open_connections_.fetch_add(1);
-    in_flight_.fetch_add(1);
     beast::tcp_stream stream(std::move(socket));
     co_await write_sse(stream, req, sse, session, last_seq, prime);
     if (ended) ended();
