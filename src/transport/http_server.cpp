@@ -34,7 +34,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kHooksPrefix = "/hooks/";
-constexpr size_t kReadBufferBytes = 8 * 1024;
+constexpr size_t kReadBufferBytes = size_t{8} * 1024;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
