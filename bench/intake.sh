@@ -93,20 +93,16 @@ for i in $(seq "$runs"); do
 done
 
 col() { field "$1" < "$work/runs" | median; }
-rps=$(col rps)
-group=$(col mean_group)
-min_rps=$(field rps < "$work/runs" | sort -g | head -1)
-max_rps=$(field rps < "$work/runs" | sort -g | tail -1)
-range() { echo "$(field "$1" < "$work/runs" | sort -g | head -1)-$(field "$1" < "$work/runs" | sort -g | tail -1)"; }
+range() { field "$1" < "$work/runs" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
 echo
 echo "| measure | median of $runs | min-max |"
 echo "| --- | --- | --- |"
-echo "| intake events/s | $rps | $min_rps-$max_rps |"
+echo "| intake events/s | $(col rps) | $(range rps) |"
 echo "| latency p50 ms | $(col p50_ms) | |"
 echo "| latency p99 ms | $(col p99_ms) | $(range p99_ms) |"
 echo "| peak RSS MB | $(col peak_rss_mb) | |"
 echo "| server CPU per event, us | $(col cpu_us_per_event) | $(range cpu_us_per_event) |"
-echo "| mean commit group, events | $group | $(range mean_group) |"
+echo "| mean commit group, events | $(col mean_group) | $(range mean_group) |"
 echo "| SQLite ceiling rows/s (groups of $connections) | $(col ceiling) | $(range ceiling) |"
 echo "| ratio intake / ceiling (per run) | $(col ratio) | $(range ratio) |"
 echo "| SQLite ceiling rows/s (groups as the server committed) | $(col ceiling_group) | $(range ceiling_group) |"
