@@ -2,10 +2,11 @@
 # Intake benchmark: wrk with keep-alive connections POSTing GitHub-signed ~2 KB JSON deliveries
 # to `hookmcp serve` (durability full: every 2xx follows an fsync). Each run measures the server
 # (events/s, latency, its CPU time per event and its mean commit group), then the reference,
-# bench/sqlite_ceiling (the same rows, same durability, straight into SQLite), in groups of
-# CONNECTIONS and in groups of the size the server just committed: run and references side by
-# side, so that the machine's drift between minutes touches both. Prints each run, the medians
-# and the median ratios.
+# bench/sqlite_ceiling (the same rows, same durability, same page size, straight into SQLite), in
+# groups of CONNECTIONS and in groups of the size the server just committed, and once more in
+# groups of that size with SQLite's default 4 KB pages: run and references side by side, so that
+# the machine's drift between minutes touches both. Prints each run, the medians and the median
+# ratios.
 #
 # PAYLOAD=pad (the default): one JSON string of 2 KB, next to nothing for the full-text index.
 # PAYLOAD=words: a push-like payload of a dozen commits with messages, names and ids, about
@@ -58,9 +59,9 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "load: wrk -t$threads -c$connections -d${duration}s, body ${#body} bytes (PAYLOAD=${PAYLOAD:-pad}), GitHub-signed, durability full"
-ceiling() {  # ceiling BATCH: one reference run
+ceiling() {  # ceiling BATCH PAGE_SIZE: one reference run
   rm -f "$work"/ceiling.db*
-  build/sqlite_ceiling "$work/ceiling.db" "$duration" "$1" "$body_bytes"
+  build/sqlite_ceiling "$work/ceiling.db" "$duration" "$1" "$body_bytes" "$2"
 }
 : > "$work/runs"
 for i in $(seq "$runs"); do
@@ -81,13 +82,18 @@ for i in $(seq "$runs"); do
   cpu_us=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$stored" \
     'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}')
   kill -TERM "$pid"; wait "$pid" || true
+  # The page size the server gave its file: bytes 16-17 of the SQLite header, big-endian.
+  page_size=$(od -An -tu1 -j16 -N2 "$work/events.db" | awk '{print $1 * 256 + $2}')
   rps=$(echo "$result" | field rps)
-  ceiling_full=$(ceiling "$connections" | field rows_per_s)
-  ceiling_group=$(ceiling "$(awk -v g="$group" 'BEGIN {printf "%d", g + 0.5}')" | field rows_per_s)
-  ratios=$(awk -v r="$rps" -v a="$ceiling_full" -v b="$ceiling_group" \
-    'BEGIN {printf "ratio=%.2f ratio_group=%.2f", r / a, r / b}')
+  batch=$(awk -v g="$group" 'BEGIN {printf "%d", g + 0.5}')
+  ceiling_full=$(ceiling "$connections" "$page_size" | field rows_per_s)
+  ceiling_group=$(ceiling "$batch" "$page_size" | field rows_per_s)
+  ceiling_4k=$(ceiling "$batch" 4096 | field rows_per_s)
+  ratios=$(awk -v r="$rps" -v a="$ceiling_full" -v b="$ceiling_group" -v c="$ceiling_4k" \
+    'BEGIN {printf "ratio=%.2f ratio_group=%.2f ratio_4k=%.2f", r / a, r / b, r / c}')
   line="$result peak_rss_mb=$((rss_kb / 1024)) cpu_us_per_event=$cpu_us mean_group=$group"
-  line+=" ceiling=$ceiling_full ceiling_group=$ceiling_group $ratios"
+  line+=" page_size=$page_size ceiling=$ceiling_full ceiling_group=$ceiling_group"
+  line+=" ceiling_4k=$ceiling_4k $ratios"
   echo "run $i: $line stored=$stored"
   echo "$line" >> "$work/runs"
 done
@@ -103,7 +109,10 @@ echo "| latency p99 ms | $(col p99_ms) | $(range p99_ms) |"
 echo "| peak RSS MB | $(col peak_rss_mb) | |"
 echo "| server CPU per event, us | $(col cpu_us_per_event) | $(range cpu_us_per_event) |"
 echo "| mean commit group, events | $(col mean_group) | $(range mean_group) |"
-echo "| SQLite ceiling rows/s (groups of $connections) | $(col ceiling) | $(range ceiling) |"
+echo "| server's page size, bytes | $(col page_size) | |"
+echo "| SQLite ceiling rows/s (groups of $connections, the server's page size) | $(col ceiling) | $(range ceiling) |"
 echo "| ratio intake / ceiling (per run) | $(col ratio) | $(range ratio) |"
-echo "| SQLite ceiling rows/s (groups as the server committed) | $(col ceiling_group) | $(range ceiling_group) |"
+echo "| SQLite ceiling rows/s (groups as the server committed, its page size) | $(col ceiling_group) | $(range ceiling_group) |"
 echo "| ratio intake / that ceiling (per run) | $(col ratio_group) | $(range ratio_group) |"
+echo "| SQLite ceiling rows/s (groups as the server committed, 4 KB pages) | $(col ceiling_4k) | $(range ceiling_4k) |"
+echo "| ratio intake / that ceiling (per run) | $(col ratio_4k) | $(range ratio_4k) |"

@@ -1,8 +1,9 @@
 // The reference for the intake benchmark: a plain program inserting the same rows into SQLite
 // with the same durability (WAL, synchronous=FULL) and the same group commit (BATCH rows per
-// transaction), one thread, no network. hookmcp's intake rate is reported as a ratio of this.
+// transaction) and the same page size, one thread, no network. hookmcp's intake rate is reported
+// as a ratio of this.
 //
-// Usage: sqlite_ceiling DB_PATH SECONDS BATCH BODY_BYTES
+// Usage: sqlite_ceiling DB_PATH SECONDS BATCH BODY_BYTES [PAGE_SIZE]   (SQLite's default: 4096)
 #include <sqlite3.h>
 
 #include <chrono>
@@ -22,22 +23,23 @@ void check(int rc, sqlite3* db, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s DB_PATH SECONDS BATCH BODY_BYTES\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s DB_PATH SECONDS BATCH BODY_BYTES [PAGE_SIZE]\n", argv[0]);
     return 2;
   }
   const char* path = argv[1];
   const double seconds = std::atof(argv[2]);
   const int batch = std::atoi(argv[3]);
   const std::string body(static_cast<size_t>(std::atoi(argv[4])), 'x');
+  const int page_size = argc == 6 ? std::atoi(argv[5]) : 4096;
   const std::string headers =
       R"({"Content-Type":"application/json","X-GitHub-Event":"push","X-Hub-Signature-256":"sha256=0000000000000000000000000000000000000000000000000000000000000000"})";
 
   sqlite3* db = nullptr;
   check(sqlite3_open(path, &db), db, "open");
-  check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr,
-                     nullptr),
-        db, "pragma");
+  const std::string pragmas = "PRAGMA page_size=" + std::to_string(page_size) +
+                              "; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
+  check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db, "pragma");
   // The same table and indexes as hookmcp's schema.
   check(sqlite3_exec(db, R"sql(
     CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,
@@ -90,7 +92,8 @@ int main(int argc, char** argv) {
     check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("RESULT rows_per_s=%.1f rows=%ld batch=%d\n", rows / elapsed, rows, batch);
+  std::printf("RESULT rows_per_s=%.1f rows=%ld batch=%d page_size=%d\n", rows / elapsed, rows,
+              batch, page_size);
   sqlite3_finalize(find);
   sqlite3_finalize(insert);
   sqlite3_close(db);

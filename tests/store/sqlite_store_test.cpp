@@ -73,6 +73,10 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
   sqlite3_finalize(stmt);
+  sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 16384);
+  sqlite3_finalize(stmt);
   // The full-text index merges a level's segments 16 at a time, all at once only at 64 (FTS5's
   // defaults are 4 and 16).
   sqlite3_prepare_v2(db,
@@ -82,6 +86,33 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
                "automerge=16,crisismerge=64");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, AFileWithSmallerPagesKeepsThemAndWorks) {
+  std::filesystem::create_directories(dir_ / "sub");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
+                         "CREATE TABLE t(x); DROP TABLE t;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(insert_sync(*store, event("d" + std::to_string(i))));
+    auto got = store->get(50);
+    ASSERT_TRUE(got && *got);
+    EXPECT_EQ((*got)->delivery_id, "d49");
+  }
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4096);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
