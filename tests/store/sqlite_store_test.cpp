@@ -75,7 +75,7 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   sqlite3_finalize(stmt);
   sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 16384);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 8192);
   sqlite3_finalize(stmt);
   // The full-text index merges a level's segments 16 at a time, all at once only at 64 (FTS5's
   // defaults are 4 and 16).
