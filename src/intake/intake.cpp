@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -24,7 +27,52 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+namespace {
+
+bool printable_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// The common case, every name and value printable ASCII, written straight out: building the
+// JSON document first was a sixth of the I/O thread's cost of a delivery outside the kernel.
+// The same text as the general path below: names in byte order, repeats joined with ", ".
+std::optional<std::string> printable_headers_to_json(const Headers& headers) {
+  std::vector<std::pair<std::string_view, std::string>> fields;
+  fields.reserve(headers.fields().size());
+  for (const auto& [name, value] : headers.fields()) {
+    if (!printable_ascii(name) || !printable_ascii(value)) return std::nullopt;
+    std::string_view shown = is_credential(name) ? "[redacted]" : std::string_view(value);
+    auto same = [&](const auto& f) { return f.first == name; };
+    if (auto it = std::find_if(fields.begin(), fields.end(), same); it != fields.end()) {
+      it->second.append(", ").append(shown);
+    } else {
+      fields.emplace_back(name, shown);
+    }
+  }
+  std::sort(fields.begin(), fields.end());
+  std::string out = "{";
+  auto quoted = [&out](std::string_view text) {
+    out += '"';
+    for (char c : text) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  };
+  for (const auto& [name, value] : fields) {
+    if (out.size() > 1) out += ',';
+    quoted(name);
+    out += ':';
+    quoted(value);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
 std::string headers_to_json(const Headers& headers) {
+  if (auto out = printable_headers_to_json(headers)) return *std::move(out);
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : headers.fields()) {
     std::string shown = is_credential(name) ? "[redacted]" : value;

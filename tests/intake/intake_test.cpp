@@ -157,6 +157,33 @@ TEST_F(IntakeTest, CredentialHeadersAreRedacted) {
   EXPECT_EQ(h["X-Custom"], "kept");
 }
 
+// Printable headers are written straight out; the text must be what the JSON library makes of
+// them: names in byte order, repeats joined, quotes and backslashes escaped, credentials hidden.
+TEST(HeadersJson, PrintableHeadersGiveTheSameTextAsTheJsonLibrary) {
+  const std::vector<std::pair<std::string, std::string>> fields = {
+      {"X-Quote", R"(say "hi" \ bye)"},
+      {"content-type", "application/json"},
+      {"Accept", "*/*"},
+      {"X-A", "1"},
+      {"authorization", "Bearer t0ken"},
+      {"X-A", "2"},
+      {"a", ""},
+      {"Z", "~ { } [ ] : ,"}};
+  Headers h;
+  json expected = json::object();
+  for (const auto& [name, value] : fields) {
+    h.add(name, value);
+    std::string shown = name == "authorization" ? "[redacted]" : value;
+    if (expected.contains(name)) {
+      expected[name] = expected[name].get<std::string>() + ", " + shown;
+    } else {
+      expected[name] = shown;
+    }
+  }
+  EXPECT_EQ(headers_to_json(h), expected.dump());
+  EXPECT_EQ(headers_to_json(Headers{}), "{}");
+}
+
 TEST(HeadersJson, JoinsRepeatsAndSurvivesBadUtf8) {
   Headers h;
   h.add("X-A", "1");

@@ -9,7 +9,7 @@ namespace hookmcp::verify {
 
 enum class Digest { kSha1, kSha256, kSha512 };
 
-// Raw digest bytes.
+// Raw digest bytes; empty if OpenSSL fails.
 std::string hmac(Digest digest, std::string_view key, std::string_view data);
 std::string sha256(std::string_view data);
 
