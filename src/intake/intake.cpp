@@ -25,17 +25,13 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
-
-namespace {
-
 bool printable_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 // The common case, every name and value printable ASCII, written straight out: building the
-// JSON document first was a sixth of the I/O thread's cost of a delivery outside the kernel.
-// The same text as the general path below: names in byte order, repeats joined with ", ".
+// JSON document first took 6.5% of the I/O thread's time under load. The same text as the
+// general path in headers_to_json: names in byte order, repeats joined with ", ".
 std::optional<std::string> printable_headers_to_json(const Headers& headers) {
   std::vector<std::pair<std::string_view, std::string>> fields;
   fields.reserve(headers.fields().size());

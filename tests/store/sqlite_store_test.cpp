@@ -45,6 +45,14 @@ class StoreTest : public ::testing::Test {
     return e;
   }
 
+  // Runs SQL on the database file directly, as another program (or an older hookmcp) would.
+  void exec_on_file(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
   static Result<InsertOutcome> insert_sync(Store& store, NewEvent e) {
     std::promise<Result<InsertOutcome>> p;
     auto f = p.get_future();
@@ -92,14 +100,9 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
 
 TEST_F(StoreTest, AFileWithSmallerPagesKeepsThemAndWorks) {
   std::filesystem::create_directories(dir_ / "sub");
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
-                         "CREATE TABLE t(x); DROP TABLE t;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  exec_on_file(
+      "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
+      "CREATE TABLE t(x); DROP TABLE t;");
   {
     auto store = open();
     ASSERT_TRUE(store);
@@ -108,6 +111,7 @@ TEST_F(StoreTest, AFileWithSmallerPagesKeepsThemAndWorks) {
     ASSERT_TRUE(got && *got);
     EXPECT_EQ((*got)->delivery_id, "d49");
   }
+  sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr);
@@ -119,10 +123,7 @@ TEST_F(StoreTest, AFileWithSmallerPagesKeepsThemAndWorks) {
 
 TEST_F(StoreTest, RefusesANewerSchema) {
   { ASSERT_TRUE(open()); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  exec_on_file("PRAGMA user_version = 999");
   auto s = open_sqlite(options_);
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("newer"), std::string::npos);
@@ -429,16 +430,11 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
     EXPECT_EQ(*store->types(std::string("alpha"), "", 10), std::vector<std::string>{"push"});
   }
   // As a database from before the counts: the migration fills them from the events.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TRIGGER source_stats_delete;"
-                         "DROP TRIGGER source_stats_ack; DROP TABLE source_stats;"
-                         "DROP TABLE source_types;"
-                         "PRAGMA user_version = 3",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  exec_on_file(
+      "DROP TRIGGER source_stats_delete;"
+      "DROP TRIGGER source_stats_ack; DROP TABLE source_stats;"
+      "DROP TABLE source_types;"
+      "PRAGMA user_version = 3");
   auto store = open();
   EXPECT_EQ(kept(*store), counted());
   EXPECT_EQ(kept(*store).size(), 2u);  // alpha's newest, and demo
@@ -559,14 +555,9 @@ TEST_F(StoreTest, IndexesWhatAnEarlierRunCommittedButDidNotIndex) {
     ASSERT_TRUE(insert_sync(*store, event("a", R"({"word":"walrus"})")));
   }
   // As after a crash between a commit and its indexing.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "INSERT INTO events_fts(events_fts) VALUES('delete-all');"
-                         "UPDATE meta SET value = '0' WHERE key = 'fts_through'",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  exec_on_file(
+      "INSERT INTO events_fts(events_fts) VALUES('delete-all');"
+      "UPDATE meta SET value = '0' WHERE key = 'fts_through'");
   auto store = open();
   // The writer indexes the backlog at start; search waits for it.
   EXPECT_EQ(store->search("walrus", {}, 0)->hits.size(), 1u);
