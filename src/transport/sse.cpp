@@ -161,8 +161,9 @@ void HttpSession::close() {
 std::shared_ptr<HttpSession> HttpSessions::create(bool legacy) {
   std::lock_guard lock(mu_);
   if (sessions_.size() >= max_sessions_) return nullptr;
-  auto session =
-      std::make_shared<HttpSession>(random_session_id(), legacy, metrics_, SseStream::Limits{});
+  SseStream::Limits limits;
+  limits.budget = queue_budget_;
+  auto session = std::make_shared<HttpSession>(random_session_id(), legacy, metrics_, limits);
   session->open(server_);
   sessions_[session->id()] = session;
   metrics_.mcp_sessions.set(static_cast<int64_t>(sessions_.size()));

@@ -17,6 +17,16 @@ std::optional<EventId> parse_event_id(std::string_view text) {
   return id;
 }
 
+bool QueueBudget::take(size_t bytes) {
+  size_t used = used_.load();
+  do {
+    if (used + bytes > max_bytes_) return false;
+  } while (!used_.compare_exchange_weak(used, used + bytes));
+  return true;
+}
+
+SseStream::~SseStream() { clear_queue(); }
+
 void SseStream::append_formatted(std::string& out, uint64_t seq, const std::string& data,
                                  const char* event) const {
   out.append("id: ").append(id_).append("-").append(std::to_string(seq)).append("\n");
@@ -32,14 +42,13 @@ void SseStream::push(std::shared_ptr<const std::string> data, const char* event)
     if (finished_) return;
     uint64_t seq = next_seq_++;
     if (wake_ && !overflowed_) {
-      if (queued_bytes_ + data->size() > limits_.max_queued_bytes) {
+      bool was_empty = queued_bytes_ == 0;
+      if (queued_bytes_ + data->size() > limits_.max_queued_bytes || !queue(seq, data, event)) {
         overflowed_ = true;
         metrics_.notifications_dropped.inc();
         wake = wake_;  // to cut the connection off
-      } else {
-        // The connection drains the whole queue once woken: one wake per empty queue.
-        if (queued_bytes_ == 0) wake = wake_;
-        queue(seq, data, event);
+      } else if (was_empty) {
+        wake = wake_;  // the connection drains the whole queue once woken: one wake per empty queue
       }
     }
     replay_.push_back({seq, std::move(data), event});
@@ -58,14 +67,23 @@ void SseStream::finish() {
   if (wake) wake();
 }
 
-void SseStream::queue(uint64_t seq, const std::shared_ptr<const std::string>& data,
+bool SseStream::queue(uint64_t seq, const std::shared_ptr<const std::string>& data,
                       const char* event) {
+  if (limits_.budget && !limits_.budget->take(data->size())) return false;
   if (takes_ == Takes::kMessages) {
     queued_messages_.push_back(data);
   } else {
     append_formatted(queued_, seq, *data, event);
   }
   queued_bytes_ += data->size();
+  return true;
+}
+
+void SseStream::clear_queue() {
+  queued_.clear();
+  queued_messages_.clear();
+  if (limits_.budget) limits_.budget->give_back(queued_bytes_);
+  queued_bytes_ = 0;
 }
 
 std::optional<uint64_t> SseStream::attach(std::function<void()> wake,
@@ -94,13 +112,14 @@ bool SseStream::keeps_after(std::optional<uint64_t> last_seq) const {
 }
 
 void SseStream::requeue(std::optional<uint64_t> last_seq) {
-  queued_.clear();
-  queued_messages_.clear();
-  queued_bytes_ = 0;
+  clear_queue();
   overflowed_ = false;
   if (last_seq) {
     for (const auto& kept : replay_) {
-      if (kept.seq > *last_seq) queue(kept.seq, kept.data, kept.event);
+      if (kept.seq > *last_seq && !queue(kept.seq, kept.data, kept.event)) {
+        overflowed_ = true;  // no room in the budget: this connection ends at once too
+        break;
+      }
     }
   }
 }
@@ -119,6 +138,7 @@ SseStream::Batch SseStream::take(uint64_t token) {
   }
   b.bytes.swap(queued_);
   b.messages.swap(queued_messages_);
+  if (limits_.budget) b.charged = BudgetHold(limits_.budget, queued_bytes_);
   queued_bytes_ = 0;
   // What one batch held, the next is likely to: grow once rather than event by event.
   queued_.reserve(b.bytes.capacity());

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 namespace {
 
 using hookmcp::transport::parse_event_id;
+using hookmcp::transport::QueueBudget;
 using hookmcp::transport::SseStream;
 
 // The sequence numbers in the SSE text must rise by one from the first one sent.
@@ -47,9 +49,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   static hookmcp::Metrics metrics;
-  // Small limits, so that overflow and replay eviction are reached.
-  SseStream stream("s", SseStream::Limits{.max_queued_bytes = 512, .max_replay_events = 8},
-                   metrics);
+  // Small limits, so that overflow, the shared budget and replay eviction are reached.
+  auto budget = std::make_shared<QueueBudget>(400);
+  auto stream_ptr = std::make_unique<SseStream>(
+      "s", SseStream::Limits{.max_queued_bytes = 512, .max_replay_events = 8, .budget = budget},
+      metrics);
+  SseStream& stream = *stream_ptr;
   int wakes = 0;
   auto wake = [&wakes] { ++wakes; };
   uint64_t pushed = 0;
@@ -86,5 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_batch(stream.take(*t));
     stream.detach(*t);
   }
+  if (budget->used() > 400) std::abort();
+  stream_ptr.reset();
+  if (budget->used() != 0) std::abort();  // every byte taken is given back
   return 0;
 }
