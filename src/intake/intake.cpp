@@ -35,10 +35,12 @@ bool printable_ascii(std::string_view text) {
 std::optional<std::string> printable_headers_to_json(const Headers& headers) {
   std::vector<std::pair<std::string_view, std::string>> fields;
   fields.reserve(headers.fields().size());
-  for (const auto& [name, value] : headers.fields()) {
+  for (const auto& field : headers.fields()) {
+    std::string_view name = field.first;
+    std::string_view value = field.second;
     if (!printable_ascii(name) || !printable_ascii(value)) return std::nullopt;
-    std::string_view shown = is_credential(name) ? "[redacted]" : std::string_view(value);
-    auto same = [&](const auto& f) { return f.first == name; };
+    std::string_view shown = is_credential(name) ? "[redacted]" : value;
+    auto same = [name](const auto& f) { return f.first == name; };
     if (auto it = std::find_if(fields.begin(), fields.end(), same); it != fields.end()) {
       it->second.append(", ").append(shown);
     } else {

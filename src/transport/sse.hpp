@@ -176,7 +176,7 @@ class SseStream {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(std::string id, bool legacy, Metrics& metrics, SseStream::Limits limits)
-      : id_(std::move(id)), legacy_(legacy), metrics_(metrics), limits_(limits) {}
+      : id_(std::move(id)), legacy_(legacy), metrics_(metrics), limits_(std::move(limits)) {}
 
   // Opens the mcp::Session; its sink routes into this object's streams.
   void open(mcp::Server& server);
