@@ -3,13 +3,24 @@
 // transaction) and the same page size, one thread, no network. hookmcp's intake rate is reported
 // as a ratio of this.
 //
-// Usage: sqlite_ceiling DB_PATH SECONDS BATCH BODY_BYTES [PAGE_SIZE]   (SQLite's default: 4096)
+// Usage: sqlite_ceiling DB_PATH SECONDS BATCH BODY [PAGE_SIZE [SCHEMA]]
+//   BODY        a number of bytes (a body of 'x'), or @FILE (the body the server was sent)
+//   PAGE_SIZE   SQLite's default: 4096
+//   SCHEMA      events (the default): the events table and its indexes only.
+//               full: hookmcp's own schema, made by its store, and every row the server writes
+//               for an event: the event, its full-text index entries, the per-source counts,
+//               all in the group's one transaction.
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include "hookmcp/core/clock.hpp"
+#include "hookmcp/store/store.hpp"
 
 namespace {
 
@@ -20,21 +31,68 @@ void check(int rc, sqlite3* db, const char* what) {
   }
 }
 
+std::string read_body(const std::string& arg) {
+  if (arg.empty() || arg[0] != '@')
+    return std::string(static_cast<size_t>(std::atoi(arg.c_str())), 'x');
+  std::ifstream in(arg.substr(1), std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", arg.c_str() + 1);
+    std::exit(1);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The file as hookmcp's store makes it, with the given page size.
+void make_hookmcp_schema(const char* path, int page_size) {
+  sqlite3* db = nullptr;
+  const std::string pragmas =
+      "PRAGMA page_size=" + std::to_string(page_size) + "; PRAGMA journal_mode=WAL;";
+  check(sqlite3_open(path, &db), db, "open");
+  check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db, "pragma");
+  sqlite3_close(db);
+  hookmcp::SystemClock clock;
+  hookmcp::store::Options options;
+  options.path = path;
+  options.clock = &clock;
+  auto store = hookmcp::store::open_sqlite(options);
+  if (!store) {
+    std::fprintf(stderr, "cannot make the schema: %s\n", store.error().message.c_str());
+    std::exit(1);
+  }
+  (*store)->close();
+}
+
+sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  check(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), db, "prepare");
+  return stmt;
+}
+
+void run(sqlite3_stmt* stmt, sqlite3* db, const char* what) {
+  check(sqlite3_step(stmt), db, what);
+  sqlite3_reset(stmt);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5 && argc != 6) {
-    std::fprintf(stderr, "usage: %s DB_PATH SECONDS BATCH BODY_BYTES [PAGE_SIZE]\n", argv[0]);
+  if (argc < 5 || argc > 7) {
+    std::fprintf(stderr, "usage: %s DB_PATH SECONDS BATCH BODY [PAGE_SIZE [events|full]]\n",
+                 argv[0]);
     return 2;
   }
   const char* path = argv[1];
   const double seconds = std::atof(argv[2]);
   const int batch = std::atoi(argv[3]);
-  const std::string body(static_cast<size_t>(std::atoi(argv[4])), 'x');
-  const int page_size = argc == 6 ? std::atoi(argv[5]) : 4096;
+  const std::string body = read_body(argv[4]);
+  const int page_size = argc >= 6 ? std::atoi(argv[5]) : 4096;
+  const bool full = argc == 7 && std::string(argv[6]) == "full";
   const std::string headers =
       R"({"Content-Type":"application/json","X-GitHub-Event":"push","X-Hub-Signature-256":"sha256=0000000000000000000000000000000000000000000000000000000000000000"})";
 
+  if (full) make_hookmcp_schema(path, page_size);
   sqlite3* db = nullptr;
   check(sqlite3_open(path, &db), db, "open");
   const std::string pragmas = "PRAGMA page_size=" + std::to_string(page_size) +
@@ -52,23 +110,38 @@ int main(int argc, char** argv) {
     CREATE INDEX IF NOT EXISTS events_by_type ON events(type, id);)sql",
                      nullptr, nullptr, nullptr),
         db, "schema");
-  sqlite3_stmt* find = nullptr;
-  sqlite3_stmt* insert = nullptr;
-  check(sqlite3_prepare_v2(db, "SELECT id FROM events WHERE source = ? AND delivery_id = ?", -1,
-                           &find, nullptr),
-        db, "prepare");
-  check(sqlite3_prepare_v2(
-            db,
-            "INSERT INTO events(source, provider, type, action, delivery_id, received_at, "
-            "verified, headers, content_type, body, size) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-            -1, &insert, nullptr),
-        db, "prepare");
+  sqlite3_stmt* find = prepare(db, "SELECT id FROM events WHERE source = ? AND delivery_id = ?");
+  sqlite3_stmt* insert =
+      prepare(db,
+              "INSERT INTO events(source, provider, type, action, delivery_id, received_at, "
+              "verified, headers, content_type, body, size) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  // The schema's other rows for a group: its counts, its index entries, how far the index goes.
+  sqlite3_stmt* count_source = nullptr;
+  sqlite3_stmt* count_type = nullptr;
+  sqlite3_stmt* index = nullptr;
+  sqlite3_stmt* indexed = nullptr;
+  if (full) {
+    count_source = prepare(
+        db,
+        "INSERT INTO source_stats VALUES ('github', 'github', ?1, ?1, ?2) ON CONFLICT(source) "
+        "DO UPDATE SET events = events + excluded.events, pending = pending + excluded.pending, "
+        "last_received_at = max(last_received_at, excluded.last_received_at)");
+    count_type =
+        prepare(db,
+                "INSERT INTO source_types VALUES ('github', 'push', ?) ON CONFLICT(source, "
+                "type) DO UPDATE SET events = events + excluded.events");
+    index = prepare(db,
+                    "INSERT INTO events_fts(rowid, source, type, action, body) "
+                    "SELECT id, source, type, action, body FROM events WHERE id > ? AND id <= ?");
+    indexed = prepare(db, "UPDATE meta SET value = CAST(? AS TEXT) WHERE key = 'fts_through'");
+  }
 
   long rows = 0;
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db, "begin");
+    sqlite3_int64 first_id = 0;
     for (int i = 0; i < batch; ++i, ++rows) {
       std::string delivery = "ceiling-" + std::to_string(rows);
       sqlite3_bind_text(find, 1, "github", -1, SQLITE_STATIC);
@@ -86,16 +159,30 @@ int main(int argc, char** argv) {
       sqlite3_bind_text(insert, 9, "application/json", -1, SQLITE_STATIC);
       sqlite3_bind_blob(insert, 10, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
       sqlite3_bind_int64(insert, 11, static_cast<sqlite3_int64>(body.size()));
-      check(sqlite3_step(insert), db, "insert");
-      sqlite3_reset(insert);
+      run(insert, db, "insert");
+      if (i == 0) first_id = sqlite3_last_insert_rowid(db);
+    }
+    if (full) {
+      sqlite3_int64 last_id = sqlite3_last_insert_rowid(db);
+      sqlite3_bind_int64(count_source, 1, batch);
+      sqlite3_bind_int64(count_source, 2, 1'795'936'000'000 + rows);
+      run(count_source, db, "source counts");
+      sqlite3_bind_int64(count_type, 1, batch);
+      run(count_type, db, "type counts");
+      sqlite3_bind_int64(index, 1, first_id - 1);
+      sqlite3_bind_int64(index, 2, last_id);
+      run(index, db, "index");
+      sqlite3_bind_int64(indexed, 1, last_id);
+      run(indexed, db, "index through");
     }
     check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("RESULT rows_per_s=%.1f rows=%ld batch=%d page_size=%d\n", rows / elapsed, rows,
-              batch, page_size);
-  sqlite3_finalize(find);
-  sqlite3_finalize(insert);
+  std::printf("RESULT rows_per_s=%.1f rows=%ld batch=%d page_size=%d schema=%s\n", rows / elapsed,
+              rows, batch, page_size, full ? "full" : "events");
+  for (sqlite3_stmt* stmt : {find, insert, count_source, count_type, index, indexed}) {
+    sqlite3_finalize(stmt);
+  }
   sqlite3_close(db);
   return 0;
 }
