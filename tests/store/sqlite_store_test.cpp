@@ -85,15 +85,16 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 8192);
   sqlite3_finalize(stmt);
-  // The full-text index merges a level's segments 16 at a time, all at once only at 64 (FTS5's
-  // defaults are 4 and 16).
+  // The full-text index merges a level's segments 16 at a time, all at once only at 64, and
+  // writes leaves of 4,000 bytes (FTS5's defaults are 4, 16 and 1,000).
   sqlite3_prepare_v2(db,
                      "SELECT group_concat(k || '=' || v, ',') FROM (SELECT k, v FROM "
-                     "events_fts_config WHERE k IN ('automerge', 'crisismerge') ORDER BY k)",
+                     "events_fts_config WHERE k IN ('automerge', 'crisismerge', 'pgsz') "
+                     "ORDER BY k)",
                      -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-               "automerge=16,crisismerge=64");
+               "automerge=16,crisismerge=64,pgsz=4000");
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
