@@ -35,8 +35,9 @@ void check(int rc, sqlite3* db, const char* what) {
 }
 
 std::string read_body(const std::string& arg) {
-  if (arg.empty() || arg[0] != '@')
+  if (arg.empty() || arg[0] != '@') {
     return std::string(static_cast<size_t>(std::atoi(arg.c_str())), 'x');
+  }
   std::ifstream in(arg.substr(1), std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "cannot read %s\n", arg.c_str() + 1);
@@ -169,8 +170,8 @@ int main(int argc, char** argv) {
       run(insert, db, "insert");
       if (i == 0) first_id = sqlite3_last_insert_rowid(db);
     }
+    const sqlite3_int64 last_id = sqlite3_last_insert_rowid(db);
     if (full) {
-      sqlite3_int64 last_id = sqlite3_last_insert_rowid(db);
       sqlite3_bind_int64(count_source, 1, batch);
       sqlite3_bind_int64(count_source, 2, 1'795'936'000'000 + rows);
       run(count_source, db, "source counts");
@@ -185,7 +186,6 @@ int main(int argc, char** argv) {
       }
     }
     check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
-    sqlite3_int64 last_id = sqlite3_last_insert_rowid(db);
     if (deferred && last_id - indexed_through >= 64) {
       check(
           sqlite3_exec(db, "PRAGMA synchronous=NORMAL; BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
