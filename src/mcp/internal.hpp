@@ -134,16 +134,21 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 
   // Called by the bus on the publishing thread (the store's writer): queues the events for the
   // fan-out thread and returns, so that a thousand sessions never hold up a commit. Past
-  // kMaxFanOutEvents waiting, a commit's events are dropped (and counted) rather than queued.
+  // options.max_fan_out_events waiting, a commit's events are dropped (and counted) rather than
+  // queued; the first commit queued after that carries after_gap.
   void on_events(const std::vector<Event>& events);
   void start_fan_out();
   void stop_fan_out();  // drops what is still queued
+  struct FanOut {
+    std::vector<Event> events;
+    bool after_gap = false;  // events before these were dropped
+  };
   std::mutex fan_out_mu;
   std::condition_variable fan_out_cv;
-  std::deque<std::vector<Event>> fan_out_queue;  // guarded by fan_out_mu
-  size_t fan_out_events = 0;                     // guarded by fan_out_mu
-  bool fan_out_stopping = false;                 // guarded by fan_out_mu
-  bool fan_out_dropping = false;                 // guarded by fan_out_mu
+  std::deque<FanOut> fan_out_queue;  // guarded by fan_out_mu
+  size_t fan_out_events = 0;         // guarded by fan_out_mu
+  bool fan_out_stopping = false;     // guarded by fan_out_mu
+  bool fan_out_dropping = false;     // guarded by fan_out_mu
   std::thread fan_out;
 
   bool channel_wants(const std::string& source) const;
@@ -153,7 +158,9 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 // A wait_for_event in progress; defined in wait.cpp.
 class Waiter;
 // Hands a waiter the events of a commit; on the publishing thread, so it only queues work.
-void offer_events(const std::shared_ptr<Waiter>& waiter, const std::vector<Event>& events);
+// after_gap: the fan-out dropped events before these, so the waiter looks them up in the store.
+void offer_events(const std::shared_ptr<Waiter>& waiter, const std::vector<Event>& events,
+                  bool after_gap);
 // Ends a wait without an answer (the session closed).
 void abandon(const std::shared_ptr<Waiter>& waiter);
 
@@ -214,9 +221,9 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   // notifications/resources/updated when the client subscribed to `uri`.
   void resource_updated(const std::string& uri);
   // Called on the fan-out thread; queues work, never blocks. `channel`: the events'
-  // notifications/claude/channel, built once for all sessions.
+  // notifications/claude/channel, built once for all sessions. after_gap: see State::FanOut.
   void on_events(const std::vector<Event>& events, bool new_source,
-                 const std::vector<SharedNotification>& channel);
+                 const std::vector<SharedNotification>& channel, bool after_gap);
 
   // wait_for_event bookkeeping.
   bool add_waiter(const std::shared_ptr<Waiter>& waiter);

@@ -100,8 +100,6 @@ std::vector<std::string> Server::State::source_names(const std::string& prefix) 
 
 namespace {
 
-constexpr size_t kMaxFanOutEvents = 100'000;
-
 // notifications/claude/channel for one event: a short summary and its metadata.
 SharedNotification channel_notification(const Event& e) {
   std::string content = "New webhook event " + std::to_string(e.id) + " from source \"" + e.source +
@@ -142,7 +140,7 @@ void Server::State::on_events(const std::vector<Event>& events) {
   {
     std::lock_guard lock(fan_out_mu);
     if (fan_out_stopping) return;
-    if (fan_out_events + events.size() > kMaxFanOutEvents) {
+    if (fan_out_events + events.size() > options.max_fan_out_events) {
       metrics.notifications_dropped.inc(events.size());
       if (!fan_out_dropping) {
         spdlog::warn(
@@ -154,8 +152,8 @@ void Server::State::on_events(const std::vector<Event>& events) {
       return;
     }
     if (fan_out_dropping) spdlog::info("the MCP sessions caught up: new events are notified again");
+    fan_out_queue.push_back({events, fan_out_dropping});
     fan_out_dropping = false;
-    fan_out_queue.push_back(events);
     fan_out_events += events.size();
   }
   fan_out_cv.notify_one();
@@ -165,11 +163,13 @@ void Server::State::start_fan_out() {
   fan_out = std::thread([this] {
     for (;;) {
       std::vector<Event> events;
+      bool after_gap;
       {
         std::unique_lock lock(fan_out_mu);
         fan_out_cv.wait(lock, [&] { return fan_out_stopping || !fan_out_queue.empty(); });
         if (fan_out_stopping) return;
-        events = std::move(fan_out_queue.front());
+        events = std::move(fan_out_queue.front().events);
+        after_gap = fan_out_queue.front().after_gap;
         fan_out_queue.pop_front();
         fan_out_events -= events.size();
       }
@@ -189,7 +189,7 @@ void Server::State::start_fan_out() {
           if (channel_wants(e.source)) channel.push_back(channel_notification(e));
         }
       }
-      for (const auto& s : targets) s->on_events(events, new_source, channel);
+      for (const auto& s : targets) s->on_events(events, new_source, channel, after_gap);
     }
   });
 }
@@ -544,7 +544,7 @@ void SessionImpl::remove_waiter(const Waiter* waiter) {
 }
 
 void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
-                            const std::vector<SharedNotification>& channel) {
+                            const std::vector<SharedNotification>& channel, bool after_gap) {
   std::vector<std::string> updated;
   std::vector<std::shared_ptr<Waiter>> waiters;
   bool ready;
@@ -564,7 +564,7 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
     }
     for (const auto& [key, w] : waiters_) waiters.push_back(w);
   }
-  for (const auto& w : waiters) offer_events(w, events);
+  for (const auto& w : waiters) offer_events(w, events, after_gap);
   if (!ready) return;
   if (new_source) {
     notify("notifications/resources/list_changed", json::object());

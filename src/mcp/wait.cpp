@@ -45,7 +45,8 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
   }
 
   // On the publishing thread: queue the ids that may match, and make sure a drain will run.
-  void offer(const std::vector<Event>& events) {
+  // After a gap, the drain first looks up in the store what the fan-out dropped.
+  void offer(const std::vector<Event>& events, bool after_gap) {
     std::shared_ptr<SessionImpl> session;
     {
       std::lock_guard lock(mu_);
@@ -53,7 +54,8 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
       for (const auto& e : events) {
         if (could_match(e)) pending_.push_back(e.id);
       }
-      if (pending_.empty() || draining_) return;
+      rescan_ |= after_gap;
+      if ((pending_.empty() && !rescan_) || draining_) return;
       draining_ = true;
       session = session_.lock();
     }
@@ -102,23 +104,7 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     int64_t through = 0;
     if (after_id_) {
       through = *after_id_;
-      for (;;) {
-        store::EventFilter page = filter_;
-        page.after_id = through;
-        page.oldest_first = true;
-        page.limit = 200;
-        auto events = state.store.list(page);
-        if (!events) {
-          finish(Result<ToolOutput>(events.error()));
-          return;
-        }
-        if (events->empty()) break;
-        for (const auto& e : *events) {
-          if (ended()) return;
-          if (!check(state, e.id)) return;
-          through = e.id;
-        }
-      }
+      if (!scan_stored(state, through)) return;
     } else {
       auto max = state.store.max_id();
       if (!max) {
@@ -144,20 +130,51 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     timeout_timer_ = id;
   }
 
-  // Worker thread: checks queued ids in order until none is left or one matches.
+  // Worker thread: checks the stored events after `through` that the filter selects, oldest
+  // first, advancing `through`. False when the wait has ended.
+  bool scan_stored(Server::State& state, int64_t& through) {
+    for (;;) {
+      store::EventFilter page = filter_;
+      page.after_id = through;
+      page.oldest_first = true;
+      page.limit = 200;
+      auto events = state.store.list(page);
+      if (!events) {
+        finish(Result<ToolOutput>(events.error()));
+        return false;
+      }
+      if (events->empty()) return true;
+      for (const auto& e : *events) {
+        if (ended()) return false;
+        if (!check(state, e.id)) return false;
+        through = e.id;
+      }
+    }
+  }
+
+  // Worker thread: checks queued ids in order until none is left or one matches; after a gap
+  // in the fan-out, first every stored event it has not checked.
   void drain() {
     auto session = session_.lock();
     for (;;) {
       std::vector<int64_t> ids;
       int64_t through;
+      bool rescan;
       {
         std::lock_guard lock(mu_);
-        if (done_ || !session || pending_.empty()) {
+        if (done_ || !session || (pending_.empty() && !rescan_)) {
           draining_ = false;
           return;
         }
         ids.swap(pending_);
         through = checked_through_;
+        rescan = rescan_;
+        rescan_ = false;
+      }
+      if (rescan) {
+        if (!scan_stored(session->state(), through)) return;
+        std::lock_guard lock(mu_);
+        checked_through_ = std::max(checked_through_, through);
       }
       std::sort(ids.begin(), ids.end());
       for (int64_t id : ids) {
@@ -261,13 +278,15 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
   bool done_ = false;             // guarded by mu_
   bool draining_ = true;          // a drain is queued or running; guarded by mu_
   std::vector<int64_t> pending_;  // ids offered and not yet checked; guarded by mu_
+  bool rescan_ = false;           // the fan-out dropped events; guarded by mu_
   int64_t checked_through_ = 0;   // every id up to here has been ruled out; guarded by mu_
   uint64_t timeout_timer_ = 0;    // guarded by mu_
   uint64_t progress_timer_ = 0;   // guarded by mu_
 };
 
-void offer_events(const std::shared_ptr<Waiter>& waiter, const std::vector<Event>& events) {
-  waiter->offer(events);
+void offer_events(const std::shared_ptr<Waiter>& waiter, const std::vector<Event>& events,
+                  bool after_gap) {
+  waiter->offer(events, after_gap);
 }
 
 void abandon(const std::shared_ptr<Waiter>& waiter) { (void)waiter->finish(std::nullopt); }

@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <sstream>
+#include <thread>
 
 #include "mcp/internal.hpp"
 
@@ -49,6 +52,7 @@ class McpTest : public ::testing::Test {
     options.version = "1.2.3";
     server_ = std::make_unique<Server>(*store_, bus_, metrics_, options);
     session_ = server_->open_session([this](const json& m) {
+      if (before_sink_) before_sink_(m);
       std::lock_guard lock(mu_);
       out_.push_back(m);
       cv_.notify_all();
@@ -142,6 +146,8 @@ class McpTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<json> out_;
+  // Runs on the sending thread before a message is taken: a test may hold that thread here.
+  std::function<void(const json&)> before_sink_;
   int next_id_ = 1;
   int delivery_ = 1;
 };
@@ -416,6 +422,46 @@ TEST_F(McpTest, WaitForEventWithAfterIdSeesStoredEvents) {
   json r = call("wait_for_event", {{"after_id", first}, {"match", {{"/ok", false}}}});
   expect_conforms("wait_for_event", r);
   EXPECT_EQ(r["structuredContent"]["event"]["id"], second);
+}
+
+// Past max_fan_out_events waiting, the fan-out drops a commit's notifications. A wait_for_event
+// still finds a matching event among them: in the store, once the fan-out catches up.
+TEST_F(McpTest, WaitForEventFindsAnEventTheFanOutDropped) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> held{false};
+  before_sink_ = [&](const json& m) {
+    // The first event's notification holds the fan-out thread until the test lets it go.
+    if (m.value("method", "") == "notifications/claude/channel" && !held.exchange(true)) {
+      released.wait();
+    }
+  };
+  ServerOptions options;
+  options.max_fan_out_events = 1;
+  start(options);
+  int64_t first = insert("ci", "build", R"({"n":0})");
+  session_->receive_json(
+      {{"jsonrpc", "2.0"},
+       {"id", 90},
+       {"method", "tools/call"},
+       {"params",
+        {{"name", "wait_for_event"},
+         {"arguments", {{"after_id", first}, {"match", {{"/n", 2}}}, {"timeout_s", 10}}}}}});
+  // Time for the wait to look at what is stored (nothing after `first`) before the match is.
+  std::this_thread::sleep_for(milliseconds(300));
+  int64_t queued = insert("ci", "build", R"({"n":1})");   // waits behind the held one
+  int64_t dropped = insert("ci", "build", R"({"n":2})");  // one too many: dropped
+  EXPECT_EQ(metrics_.notifications_dropped.value(), 1U);
+  release.set_value();
+  ASSERT_TRUE(wait_for([&](const json& m) {
+    return m.value("method", "") == "notifications/claude/channel" &&
+           m["params"]["meta"]["event_id"] == std::to_string(queued);
+  }));
+  insert("ci", "build", R"({"n":3})");  // the first queued after the gap
+  auto r = wait_for([](const json& m) { return m.contains("id") && m["id"] == 90; });
+  ASSERT_TRUE(r);
+  expect_conforms("wait_for_event", (*r)["result"]);
+  EXPECT_EQ((*r)["result"]["structuredContent"]["event"]["id"], dropped);
 }
 
 TEST_F(McpTest, WaitForEventTimesOut) {

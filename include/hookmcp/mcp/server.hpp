@@ -114,6 +114,9 @@ struct ServerOptions {
   std::optional<std::vector<std::string>> channel_sources;
   int worker_threads = 4;
   size_t max_waits_per_session = 64;
+  // Events waiting for the fan-out thread past which a commit's events are not notified (they
+  // are counted as dropped; list_events shows them, and wait_for_event looks them up).
+  size_t max_fan_out_events = 100'000;
   // Bytes of a payload a tool returns when the call does not say (get_event max_bytes).
   int64_t default_max_bytes = 65536;
   // An embedding program's own tools, resources and prompts; none when null.
