@@ -430,6 +430,16 @@ TEST_F(McpTest, WaitForEventFindsAnEventTheFanOutDropped) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::atomic<bool> held{false};
+  // Lets the fan-out thread go however the test ends, so that the server can stop.
+  struct LetGo {
+    std::promise<void>& release;
+    bool done = false;
+    void operator()() {
+      if (!done) release.set_value();
+      done = true;
+    }
+    ~LetGo() { (*this)(); }
+  } let_go{release};
   before_sink_ = [&](const json& m) {
     // The first event's notification holds the fan-out thread until the test lets it go.
     if (m.value("method", "") == "notifications/claude/channel" && !held.exchange(true)) {
@@ -447,12 +457,14 @@ TEST_F(McpTest, WaitForEventFindsAnEventTheFanOutDropped) {
        {"params",
         {{"name", "wait_for_event"},
          {"arguments", {{"after_id", first}, {"match", {{"/n", 2}}}, {"timeout_s", 10}}}}}});
+  for (int i = 0; i < 5000 && !held; ++i) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_TRUE(held) << "the fan-out never sent the first event's notification";
   // Time for the wait to look at what is stored (nothing after `first`) before the match is.
   std::this_thread::sleep_for(milliseconds(300));
   int64_t queued = insert("ci", "build", R"({"n":1})");   // waits behind the held one
   int64_t dropped = insert("ci", "build", R"({"n":2})");  // one too many: dropped
   EXPECT_EQ(metrics_.notifications_dropped.value(), 1U);
-  release.set_value();
+  let_go();
   ASSERT_TRUE(wait_for([&](const json& m) {
     return m.value("method", "") == "notifications/claude/channel" &&
            m["params"]["meta"]["event_id"] == std::to_string(queued);
