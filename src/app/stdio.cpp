@@ -1,10 +1,15 @@
 // hookmcp stdio: MCP over stdin/stdout for clients that launch their servers, plus the webhook
 // intake on the configured listener. When another hookmcp already listens there, this process
-// follows the database instead, so its client still hears of every event the other stores.
+// follows the database instead, so its client still hears of every event the other stores, and
+// takes the listener over when the other lets it go.
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -26,7 +31,8 @@ Serves MCP over stdin/stdout (one JSON message per line; logs go to stderr) for 
 launch their servers: Claude Code, Claude Desktop, Cursor, VS Code. It also runs the webhook
 intake on the configured listener. When that address is already held by another hookmcp (a
 `hookmcp serve`, or another client's `hookmcp stdio`) on the same database, it says so on
-stderr and follows the database instead, still delivering live notifications.
+stderr and follows the database instead, still delivering live notifications; once the other
+lets the address go, it takes the intake over.
 
 Register it with a client:
   claude mcp add hookmcp -- hookmcp stdio
@@ -41,6 +47,58 @@ Options:
 
 // How often a follower looks for events the other process stored.
 constexpr std::chrono::milliseconds kFollowInterval{25};
+// How often a follower tries to take the listener over.
+constexpr std::chrono::milliseconds kTakeOverInterval{500};
+
+// A follower's attempts to take the listener over, on a thread of their own, until one
+// succeeds or stop(). The follower's poller keeps publishing every stored event, its own
+// commits included, so that nothing the other process stored while letting go is missed and
+// nothing is told twice.
+class TakeOver {
+ public:
+  TakeOver(const config::Config& cfg, intake::Intake& intake, store::Store& store, Metrics& metrics)
+      : thread_([this, &cfg, &intake, &store, &metrics] { run(cfg, intake, store, metrics); }) {}
+  ~TakeOver() { stop(); }
+  TakeOver(const TakeOver&) = delete;
+  TakeOver& operator=(const TakeOver&) = delete;
+
+  // Ends the attempts; returns the listener when one succeeded.
+  std::unique_ptr<transport::HttpServer> stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    return std::move(http_);
+  }
+
+ private:
+  void run(const config::Config& cfg, intake::Intake& intake, store::Store& store,
+           Metrics& metrics) {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, kTakeOverInterval, [&] { return stopping_; })) return;
+      }
+      auto started = transport::HttpServer::start(http_options(cfg), intake, store, metrics);
+      if (!started) continue;  // still held, or not yet free to bind
+      spdlog::warn("{} was let go by the other hookmcp: receiving webhooks here now",
+                   cfg.listen.to_string());
+      announce(**started);
+      std::lock_guard lock(mu_);
+      http_ = std::move(*started);
+      return;
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                        // guarded by mu_
+  std::unique_ptr<transport::HttpServer> http_;  // guarded by mu_
+  std::thread thread_;                           // last: it uses the members above
+};
 
 }  // namespace
 
@@ -60,16 +118,24 @@ int run_stdio(const std::vector<std::string>& argv) {
     return kExitFailure;
   }
   auto bus = std::make_shared<bus::Bus>();
-  (*store)->add_commit_listener([bus](const std::vector<Event>& events) { bus->publish(events); });
+  // The process holding the listener tells its sessions of its own commits as they happen. A
+  // follower's poller tells them of every stored event instead, its own commits after a
+  // take-over included.
+  auto leading = std::make_shared<std::atomic<bool>>(true);
+  (*store)->add_commit_listener([bus, leading](const std::vector<Event>& events) {
+    if (leading->load()) bus->publish(events);
+  });
 
   intake::Intake intake(cfg, **store, clock, metrics);
   std::unique_ptr<transport::HttpServer> http;
   std::unique_ptr<bus::Poller> poller;
+  std::unique_ptr<TakeOver> take_over;
   auto started = transport::HttpServer::start(http_options(cfg), intake, **store, metrics);
   if (started) {
     http = std::move(*started);
     announce(*http);
   } else if (started.error().code == ErrorCode::kInUse) {
+    leading->store(false);
     spdlog::warn(
         "{} is already in use, by another hookmcp on this database: following {} for "
         "the events it stores instead of receiving webhooks here",
@@ -81,6 +147,7 @@ int run_stdio(const std::vector<std::string>& argv) {
       return kExitFailure;
     }
     poller = std::move(*following);
+    take_over = std::make_unique<TakeOver>(cfg, intake, **store, metrics);
   } else {
     spdlog::error("{}", started.error().message);
     (*store)->close();
@@ -105,6 +172,7 @@ int run_stdio(const std::vector<std::string>& argv) {
   // the deadline is cancelled), then let go of the session.
   (void)session->wait_idle(std::chrono::milliseconds(1500));
   session->close();
+  if (take_over) http = take_over->stop();
   if (http) http->stop(std::chrono::milliseconds(3000));
   if (poller) poller->stop();
   (*store)->close();

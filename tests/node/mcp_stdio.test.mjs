@@ -173,6 +173,38 @@ test('follower: stdio beside a serve on the same database still delivers', async
   }
 });
 
+test('follower: takes the intake over when the serve beside it stops', async () => {
+  const serve = await startServe();
+  const port = serve.port;
+  const s = await startStdio({ listen: `127.0.0.1:${port}`, db: serve.dir.file('events.db'), expectPort: false });
+  try {
+    await s.client.ping();
+    assert.match(s.stderr(), /already in use.*following/);
+    const exited = new Promise((r) => serve.child.once('exit', r));
+    serve.child.kill('SIGTERM');
+    await exited;
+    // The follower tries the address every 500 ms.
+    let posted;
+    for (let i = 0; i < 50 && !posted; i++) {
+      posted = await postHook(port, 'ops', { status: 'done' }, { 'x-event-type': 'deploy' }).catch(() => undefined);
+      if (!posted) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(posted, `nobody took the intake over:\n${s.stderr()}`);
+    assert.equal(posted.status, 202);
+    assert.match(s.stderr(), /let go by the other hookmcp: receiving webhooks here now/);
+    const isIt = (n) => n.method === 'notifications/claude/channel' && n.params.meta.event_id === String(posted.body.id);
+    await s.inbox.next(isIt);
+    // Told once: by the poller that follows the database, not by the new listener's commit too.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(s.inbox.items.filter(isIt).length, 0);
+    const list = await s.client.callTool({ name: 'list_events', arguments: {} });
+    assert.equal(list.structuredContent.events[0].id, posted.body.id);
+  } finally {
+    await s.close();
+    await serve.stop();
+  }
+});
+
 test('stdout carries only JSON-RPC lines, and EOF on stdin exits 0', async () => {
   const dir = tempDir();
   try {
