@@ -48,14 +48,8 @@ std::string read_body(const std::string& arg) {
   return text.str();
 }
 
-// The file as hookmcp's store makes it, with the given page size.
-void make_hookmcp_schema(const char* path, int page_size) {
-  sqlite3* db = nullptr;
-  const std::string pragmas =
-      "PRAGMA page_size=" + std::to_string(page_size) + "; PRAGMA journal_mode=WAL;";
-  check(sqlite3_open(path, &db), db, "open");
-  check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db, "pragma");
-  sqlite3_close(db);
+// Gives the file, made with its page size, hookmcp's schema, by the store itself.
+void make_hookmcp_schema(const char* path) {
   hookmcp::SystemClock clock;
   hookmcp::store::Options options;
   options.path = path;
@@ -99,14 +93,17 @@ int main(int argc, char** argv) {
   const std::string headers =
       R"({"Content-Type":"application/json","X-GitHub-Event":"push","X-Hub-Signature-256":"sha256=0000000000000000000000000000000000000000000000000000000000000000"})";
 
-  if (full) make_hookmcp_schema(path, page_size);
   sqlite3* db = nullptr;
   check(sqlite3_open(path, &db), db, "open");
+  // The page size first: it is fixed once the file has its first page.
   const std::string pragmas = "PRAGMA page_size=" + std::to_string(page_size) +
                               "; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
   check(sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr), db, "pragma");
-  // The same table and indexes as hookmcp's schema.
-  check(sqlite3_exec(db, R"sql(
+  if (full) {
+    make_hookmcp_schema(path);
+  } else {
+    // The same table and indexes as hookmcp's schema.
+    check(sqlite3_exec(db, R"sql(
     CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,
       provider TEXT NOT NULL, type TEXT NOT NULL DEFAULT '', action TEXT NOT NULL DEFAULT '',
       delivery_id TEXT NOT NULL, received_at INTEGER NOT NULL, verified INTEGER NOT NULL,
@@ -115,8 +112,9 @@ int main(int argc, char** argv) {
     CREATE UNIQUE INDEX IF NOT EXISTS events_by_delivery ON events(source, delivery_id);
     CREATE INDEX IF NOT EXISTS events_by_source ON events(source, id);
     CREATE INDEX IF NOT EXISTS events_by_type ON events(type, id);)sql",
-                     nullptr, nullptr, nullptr),
-        db, "schema");
+                       nullptr, nullptr, nullptr),
+          db, "schema");
+  }
   sqlite3_stmt* find = prepare(db, "SELECT id FROM events WHERE source = ? AND delivery_id = ?");
   sqlite3_stmt* insert =
       prepare(db,
