@@ -53,6 +53,22 @@ class StoreTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
+  // The first column of the first row of `sql`, run on the database file directly, as text;
+  // "(no row)" when there is none or the statement fails.
+  std::string text_on_file(const char* sql) {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* stmt = nullptr;
+    std::string out = "(no row)";
+    if (sqlite3_open(options_.path.c_str(), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
   static Result<InsertOutcome> insert_sync(Store& store, NewEvent e) {
     std::promise<Result<InsertOutcome>> p;
     auto f = p.get_future();
@@ -70,33 +86,15 @@ TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   auto store = open();
   ASSERT_TRUE(store);
   store->close();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), sqlite_schema_version());
-  sqlite3_finalize(stmt);
-  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
-  sqlite3_finalize(stmt);
-  sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 8192);
-  sqlite3_finalize(stmt);
+  EXPECT_EQ(text_on_file("PRAGMA user_version"), std::to_string(sqlite_schema_version()));
+  EXPECT_EQ(text_on_file("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(text_on_file("PRAGMA page_size"), "8192");
   // The full-text index merges a level's segments 16 at a time, all at once only at 64, and
   // writes leaves of 4,000 bytes (FTS5's defaults are 4, 16 and 1,000).
-  sqlite3_prepare_v2(db,
-                     "SELECT group_concat(k || '=' || v, ',') FROM (SELECT k, v FROM "
-                     "events_fts_config WHERE k IN ('automerge', 'crisismerge', 'pgsz') "
-                     "ORDER BY k)",
-                     -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-               "automerge=16,crisismerge=64,pgsz=4000");
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(text_on_file("SELECT group_concat(k || '=' || v, ',') FROM (SELECT k, v FROM "
+                         "events_fts_config WHERE k IN ('automerge', 'crisismerge', 'pgsz') "
+                         "ORDER BY k)"),
+            "automerge=16,crisismerge=64,pgsz=4000");
 }
 
 TEST_F(StoreTest, AFileWithSmallerPagesKeepsThemAndWorks) {
@@ -112,14 +110,7 @@ TEST_F(StoreTest, AFileWithSmallerPagesKeepsThemAndWorks) {
     ASSERT_TRUE(got && *got);
     EXPECT_EQ((*got)->delivery_id, "d49");
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 4096);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  EXPECT_EQ(text_on_file("PRAGMA page_size"), "4096");
 }
 
 TEST_F(StoreTest, RefusesANewerSchema) {
@@ -541,13 +532,7 @@ TEST_F(StoreTest, PrunedEventsLeaveTheSearchIndex) {
   EXPECT_EQ(store->search("yak", {}, 0)->hits.size(), 1u);
   store->close();
   // The index agrees with the events (an external-content index checks itself).
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, "INSERT INTO events_fts(events_fts) VALUES('integrity-check')",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  exec_on_file("INSERT INTO events_fts(events_fts) VALUES('integrity-check')");
 }
 
 TEST_F(StoreTest, IndexesWhatAnEarlierRunCommittedButDidNotIndex) {
