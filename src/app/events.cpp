@@ -21,6 +21,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "hookmcp/core/event.hpp"
+#include "hookmcp/core/json.hpp"
 #include "hookmcp/store/store.hpp"
 #include "hookmcp/verify/crypto.hpp"
 
@@ -603,8 +604,8 @@ bool valid_utf8(std::string_view text) {
 // The body as a person reads it: indented JSON, text, or a note about binary content.
 std::string body_for_terminal(const Event& e) {
   if (e.body.empty()) return "(empty body)\n";
-  json doc = json::parse(e.body, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_discarded()) return dump(doc, 2) + "\n";
+  auto doc = parse_json<json>(e.body);
+  if (doc.ok()) return dump(doc.value, 2) + "\n";
   // Text with the odd control character is still text (shown escaped); a NUL byte or many
   // control bytes mean binary.
   size_t controls = static_cast<size_t>(std::count_if(e.body.begin(), e.body.end(), [](char c) {
@@ -617,6 +618,10 @@ std::string body_for_terminal(const Event& e) {
   }
   std::string text = printable(e.body, /*multiline=*/true);
   if (text.back() != '\n') text += "\n";
+  if (doc.too_deep) {
+    text = "(JSON nested more than " + std::to_string(kMaxJsonDepth) +
+           " levels deep: shown as it was sent)\n" + text;
+  }
   return text;
 }
 
@@ -629,9 +634,13 @@ json event_json(const Event& e) {
     out["acked_at"] = format_rfc3339_ms(*e.acked_at_ms);
     out["ack_note"] = e.ack_note;
   }
-  json doc = json::parse(e.body, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_discarded() && !e.body.empty()) {
-    out["payload"] = std::move(doc);
+  auto doc = parse_json<json>(e.body);
+  if (doc.too_deep) {
+    out["payload_note"] = "the payload is JSON nested more than " + std::to_string(kMaxJsonDepth) +
+                          " levels deep, so it is given as text";
+  }
+  if (doc.ok() && !e.body.empty()) {
+    out["payload"] = std::move(doc.value);
     out["payload_encoding"] = "json";
   } else if (valid_utf8(e.body)) {
     out["payload"] = e.body;

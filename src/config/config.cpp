@@ -1,6 +1,7 @@
 #include "hookmcp/config/config.hpp"
 
 #include "hookmcp/core/headers.hpp"
+#include "hookmcp/core/json.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -404,7 +405,11 @@ Result<Config> load(const Overrides& o, const Getenv& getenv) {
     if (!in) return invalid(file_origin, "cannot read config file \"" + *file + "\"");
     std::stringstream ss;
     ss << in.rdbuf();
-    json doc = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+    std::string text = ss.str();
+    if (json_deeper_than(text, kMaxJsonDepth)) {
+      return invalid(*file, "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
+    json doc = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
     if (doc.is_discarded()) {
       return invalid(*file, "not valid JSON");
     }

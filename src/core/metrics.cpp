@@ -102,7 +102,22 @@ std::string Metrics::render_prometheus() const {
   counter("hookmcp_notifications_sent_total", "MCP notifications sent.", notifications_sent);
   counter("hookmcp_notifications_dropped_total",
           "MCP notifications dropped because a client's queue was full.", notifications_dropped);
+  counter("hookmcp_mcp_requests_abandoned_total",
+          "MCP requests cancelled because their client left and did not resume.",
+          mcp_requests_abandoned);
+
+  std::lock_guard lock(limits_mu_);
+  if (!limits_.empty()) {
+    header(out, "hookmcp_limit", "gauge", "Limits in force, by name (README: Limits).");
+    for (const auto& [name, value] : limits_)
+      sample(out, "hookmcp_limit", "name=\"" + name + "\"", value);
+  }
   return out;
+}
+
+void Metrics::set_limit(std::string name, double value) {
+  std::lock_guard lock(limits_mu_);
+  limits_[std::move(name)] = value;
 }
 
 }  // namespace hookmcp

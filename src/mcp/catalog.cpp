@@ -159,7 +159,11 @@ void SessionImpl::call_catalog_tool(const CatalogTool& tool,
   // On a worker: the handler may take a while, and this thread reads the client's next message
   // (possibly the answer to a request the tool makes).
   state_->pool.post([&tool, args = std::move(args), context, done]() mutable {
-    tool.call(std::move(args), context, done);
+    try {
+      tool.call(std::move(args), context, done);
+    } catch (const std::exception& e) {
+      done(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what()));
+    }
   });
 }
 

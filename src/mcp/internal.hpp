@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hookmcp/core/json.hpp"
 #include "hookmcp/core/result.hpp"
 #include "hookmcp/mcp/server.hpp"
 #include "hookmcp/rpc/rpc.hpp"
@@ -25,6 +26,17 @@
 namespace hookmcp::mcp {
 
 using nlohmann::json;
+
+// Runs `work` (which returns a Result) and turns an exception it throws (a bug, or memory
+// exhausted) into an error, so that the request it serves is still answered.
+template <typename Work>
+auto run_guarded(Work&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+}
 
 // A fixed set of threads running posted tasks in order of arrival: every database read of the
 // sessions happens here, never on a transport's thread. Thread-safe.
@@ -98,8 +110,11 @@ json summary_json(const Event& e);
 std::string summary_line(const Event& e);
 // Who wrote the payload and whether its signature was checked.
 std::string payload_notice(const Event& e);
-// The event as get_event returns it: summary, headers, payload (decoded when it is JSON,
-// narrowed by `pointer`, cut at `max_bytes`). kNotFound when the pointer matches nothing.
+// Why a payload that is JSON is given as text: it nests deeper than kMaxJsonDepth.
+std::string too_deep_note();
+// The event as get_event returns it: summary, headers, payload (decoded when it is JSON that
+// nests at most kMaxJsonDepth deep, narrowed by `pointer`, cut at `max_bytes`). kNotFound when the
+// pointer matches nothing.
 Result<json> event_json(const Event& e, const std::string& pointer, int64_t max_bytes);
 // Text the sender wrote, fenced so that it cannot pass as ours: a marker with a per-process
 // random nonce opens and closes it, and the notice says whose words they are.
@@ -198,11 +213,18 @@ const CatalogResource* find_catalog_resource(const ServerOptions& options, std::
 
 class SessionImpl final : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
-  SessionImpl(std::shared_ptr<Server::State> state, RelatedSink sink);
+  SessionImpl(std::shared_ptr<Server::State> state, ExchangeSink sink, rpc::ExchangeDone done);
   void start();  // builds the method table; call once after make_shared
 
-  void receive(std::string_view text) override { conn_->receive(text); }
-  void receive_json(const json& message) override { conn_->receive_json(message); }
+  bool receive(std::string_view text, rpc::Exchange exchange) override {
+    return conn_->receive(text, exchange);
+  }
+  bool receive_json(const json& message, rpc::Exchange exchange) override {
+    return conn_->receive_json(message, exchange);
+  }
+  size_t cancel_exchange(rpc::Exchange exchange) override {
+    return conn_->cancel_exchange(exchange);
+  }
   bool wait_idle(std::chrono::milliseconds timeout) override { return conn_->wait_idle(timeout); }
   void close() override;
   bool initialized() const override;
@@ -210,7 +232,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
 
   Server::State& state() { return *state_; }
   bool at_least(std::string_view version) const;  // negotiated version >= version
-  // `related`: the id of the client's request the message belongs to, or null (RelatedSink).
+  // `related`: the id of the client's request in flight the message belongs to, or null.
   void notify(const std::string& method, json params, const json* related = nullptr);
   // notifications/message when `level` is at or above the one the client set.
   void log(std::string_view level, json data, const json* related = nullptr);
@@ -281,7 +303,8 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void on_worker(rpc::Reply reply, std::function<Result<json>()> work);
 
   const std::shared_ptr<Server::State> state_;
-  const RelatedSink sink_;
+  const ExchangeSink sink_;
+  const rpc::ExchangeDone exchange_done_;
   rpc::Dispatcher dispatcher_;
   std::shared_ptr<rpc::Connection> conn_;
 

@@ -185,6 +185,11 @@ std::string clip(std::string_view text, size_t max) {
   return out;
 }
 
+std::string too_deep_note() {
+  return "the payload is JSON nested more than " + std::to_string(kMaxJsonDepth) +
+         " levels deep, so it is given as text";
+}
+
 json summary_json(const Event& e) {
   return {{"id", e.id},
           {"source", e.source},
@@ -224,10 +229,12 @@ Result<json> event_json(const Event& e, const std::string& pointer, int64_t max_
     out["acked_at"] = format_rfc3339_ms(*e.acked_at_ms);
     out["ack_note"] = e.ack_note;
   }
-  json doc = json::parse(e.body, nullptr, /*allow_exceptions=*/false);
-  bool is_json = !doc.is_discarded() && !e.body.empty();
+  auto parsed = parse_json(e.body);
+  bool is_json = parsed.ok() && !e.body.empty();
+  json doc = std::move(parsed.value);
   std::string text;  // the payload as text, when it is not given as a JSON value
   std::string encoding;
+  if (parsed.too_deep) out["payload_note"] = too_deep_note();
   if (!pointer.empty()) {
     if (!valid_pointer(pointer)) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -236,10 +243,13 @@ Result<json> event_json(const Event& e, const std::string& pointer, int64_t max_
                             "(\"/\" before each key, array indexes as numbers)");
     }
     if (!is_json) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "event " + std::to_string(e.id) +
-                            "'s payload is not JSON, so a pointer cannot select from it; call "
-                            "get_event without pointer");
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "event " + std::to_string(e.id) + "'s payload is not JSON" +
+              (parsed.too_deep ? " that can be read as a value (" + too_deep_note() + ")"
+                               : std::string()) +
+              ", so a pointer cannot select from it; call get_event without "
+              "pointer");
     }
     const json* at = resolve_pointer(doc, pointer);
     if (at == nullptr) {

@@ -1,6 +1,8 @@
 // The tools' schemas come from schemas/tools/*.json, embedded at build time, so the files in
 // the repository are exactly what tools/list sends and what arguments are checked against.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "internal.hpp"
 
@@ -36,6 +38,15 @@ bool has_type(const json& v, const std::string& type) {
   return true;
 }
 
+// Every integer a tool takes is read as a signed 64-bit one (an event id, a limit): a value past
+// that range would wrap, and a huge float does not convert at all.
+bool fits_int64(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t{INT64_MAX};
+  if (v.is_number_integer()) return true;
+  double d = v.get<double>();
+  return d >= -0x1p63 && d < 0x1p63;
+}
+
 std::string name_of(const std::string& where) {
   return where.empty() ? "the arguments" : "argument " + where;
 }
@@ -62,6 +73,11 @@ std::optional<std::string> check(const json& root, const json& schema, const jso
       std::string want;
       for (const auto& type : types) want += (want.empty() ? "" : " or ") + type;
       return name_of(where) + " must be " + want + ", not " + type_of(v);
+    }
+    bool integer = std::find(types.begin(), types.end(), "integer") != types.end();
+    if (integer && v.is_number() && !fits_int64(v)) {
+      return name_of(where) + " is out of range: " + v.dump() +
+             " (integers here lie between -2^63 and 2^63-1)";
     }
   }
   if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {

@@ -240,12 +240,13 @@ Server::~Server() {
 
 std::shared_ptr<Session> Server::open_session(Sink sink) {
   return open_session(
-      [sink = std::move(sink)](const json& message, const json*,
-                               const std::shared_ptr<const std::string>&) { sink(message); });
+      [sink = std::move(sink)](const json& message, rpc::Exchange,
+                               const std::shared_ptr<const std::string>&) { sink(message); },
+      [](rpc::Exchange) {});
 }
 
-std::shared_ptr<Session> Server::open_session(RelatedSink sink) {
-  auto session = std::make_shared<SessionImpl>(state_, std::move(sink));
+std::shared_ptr<Session> Server::open_session(ExchangeSink sink, rpc::ExchangeDone done) {
+  auto session = std::make_shared<SessionImpl>(state_, std::move(sink), std::move(done));
   session->start();
   std::lock_guard lock(state_->mu);
   state_->sessions.push_back(session);
@@ -260,8 +261,9 @@ size_t Server::session_count() const {
 
 // --- Session
 
-SessionImpl::SessionImpl(std::shared_ptr<Server::State> state, RelatedSink sink)
-    : state_(std::move(state)), sink_(std::move(sink)) {}
+SessionImpl::SessionImpl(std::shared_ptr<Server::State> state, ExchangeSink sink,
+                         rpc::ExchangeDone done)
+    : state_(std::move(state)), sink_(std::move(sink)), exchange_done_(std::move(done)) {}
 
 const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
   static const std::vector<MethodSpec> kMethods = {
@@ -287,8 +289,8 @@ const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
 void SessionImpl::start() {
   std::weak_ptr<SessionImpl> weak = weak_from_this();
   for (const auto& spec : methods()) {
-    dispatcher_.add(spec.name, [weak, spec](const std::shared_ptr<rpc::CallContext>& call,
-                                            const json& params, const rpc::Reply& reply) {
+    auto handler = [weak, spec](const std::shared_ptr<rpc::CallContext>& call, const json& params,
+                                const rpc::Reply& reply) {
       auto self = weak.lock();
       if (!self) return;
       if (!params.is_object()) {
@@ -302,11 +304,18 @@ void SessionImpl::start() {
         return;
       }
       (self.get()->*spec.method)(call, params, reply);
-    });
+    };
+    // MCP names its notifications notifications/*: a request for one is refused, not ignored.
+    if (std::string_view(spec.name).starts_with("notifications/")) {
+      dispatcher_.add_notification(spec.name, std::move(handler));
+    } else {
+      dispatcher_.add(spec.name, std::move(handler));
+    }
   }
-  RelatedSink sink = sink_;
   conn_ = rpc::Connection::create(
-      dispatcher_, [sink](const json& m, const json* related) { sink(m, related, nullptr); });
+      dispatcher_,
+      [sink = sink_](const json& m, rpc::Exchange exchange) { sink(m, exchange, nullptr); },
+      exchange_done_);
   state_->metrics.mcp_sessions.add(1);
 }
 
@@ -524,7 +533,8 @@ void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, c
 }
 
 void SessionImpl::on_worker(rpc::Reply reply, std::function<Result<json>()> work) {
-  state_->pool.post([reply = std::move(reply), work = std::move(work)] { reply(work()); });
+  state_->pool.post(
+      [reply = std::move(reply), work = std::move(work)] { reply(run_guarded(work)); });
 }
 
 bool SessionImpl::add_waiter(const std::shared_ptr<Waiter>& waiter) {
@@ -575,7 +585,7 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
   }
   for (const auto& n : channel) {
     state_->metrics.notifications_sent.inc();
-    sink_(n.message, nullptr, n.text);
+    sink_(n.message, rpc::kNoExchange, n.text);
   }
 }
 

@@ -1,6 +1,22 @@
+#include <spdlog/spdlog.h>
+
 #include "internal.hpp"
 
 namespace hookmcp::mcp {
+
+namespace {
+
+// The last line: a task that throws is a bug, but it must not end the process (and with it
+// every session). The tasks that answer requests catch on their own and answer with an error.
+void run_task(const std::function<void()>& task) {
+  try {
+    task();
+  } catch (const std::exception& e) {
+    spdlog::error("a background task failed: {}", e.what());
+  }
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(int threads) {
   for (int i = 0; i < std::max(1, threads); ++i) {
@@ -12,7 +28,7 @@ WorkerPool::WorkerPool(int threads) {
         auto task = std::move(tasks_.front());
         tasks_.pop_front();
         lock.unlock();
-        task();
+        run_task(task);
         lock.lock();
       }
     });
@@ -102,7 +118,7 @@ void Timers::run() {
     by_id_.erase(first->second.first);
     queue_.erase(first);
     lock.unlock();
-    callback();
+    run_task(callback);
     lock.lock();
   }
 }

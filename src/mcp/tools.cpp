@@ -261,7 +261,7 @@ void on_worker(ToolCall call, ToolDone done, std::function<Result<ToolOutput>(To
   auto& pool = call.session->state().pool;
   pool.post([call = std::move(call), done = std::move(done), work = std::move(work)]() mutable {
     if (call.call->cancelled()) return;
-    auto result = work(call);
+    auto result = run_guarded([&] { return work(call); });
     if (!result && result.error().code != ErrorCode::kInvalidArgument &&
         result.error().code != ErrorCode::kNotFound) {
       // Storage trouble is not the model's mistake; say so and that a retry may work.
@@ -317,6 +317,9 @@ std::string render_event(const std::string& nonce, const Event& e, const json& s
                          ? payload.dump(2, ' ', false, json::error_handler_t::replace)
                          : payload.get<std::string>();
   if (encoding == "base64") text += "The payload is binary; it is shown in base64.\n";
+  if (auto note = shown.find("payload_note"); note != shown.end()) {
+    text += "Note: " + note->get<std::string>() + ".\n";
+  }
   if (shown["truncated"].get<bool>()) {
     text +=
         "The payload is cut to max_bytes; call get_event with a larger max_bytes or a "

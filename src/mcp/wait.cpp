@@ -39,9 +39,23 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     });
     if (progress_token_) schedule_progress(session->state());
     session->state().pool.post([self] {
-      self->scan_backlog();
-      self->drain();
+      self->guarded([&] {
+        self->scan_backlog();
+        self->drain();
+      });
     });
+  }
+
+  // Runs a step of the wait; one that throws (a bug, or memory exhausted) ends the wait with an
+  // error rather than leaving the call unanswered.
+  template <typename Step>
+  void guarded(Step&& step) {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      finish(Result<ToolOutput>(
+          make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what())));
+    }
   }
 
   // On the publishing thread: queue the ids that may match, and make sure a drain will run.
@@ -61,7 +75,7 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     }
     if (!session) return;
     auto self = shared_from_this();
-    session->state().pool.post([self] { self->drain(); });
+    session->state().pool.post([self] { self->guarded([&] { self->drain(); }); });
   }
 
   // Ends the wait. With a result, answers the call; without one (cancelled, session closed)
@@ -203,10 +217,10 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     const Event& e = **loaded;
     if (!could_match(e)) return true;
     if (!match_.empty()) {
-      json doc = json::parse(e.body, nullptr, /*allow_exceptions=*/false);
-      if (doc.is_discarded()) return true;
+      auto doc = parse_json(e.body);
+      if (!doc.ok()) return true;
       for (const auto& [pointer, expected] : match_) {
-        const json* at = resolve_pointer(doc, pointer);
+        const json* at = resolve_pointer(doc.value, pointer);
         if (at == nullptr || *at != expected) return true;
       }
     }
@@ -253,7 +267,8 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
                      {"progress", elapsed},
                      {"total", timeout_s_},
                      {"message", "waiting for a matching event: " + format_seconds(elapsed) +
-                                     " of " + format_seconds(timeout_s_) + " s"}});
+                                     " of " + format_seconds(timeout_s_) + " s"}},
+                    &*call_->id());
     schedule_progress(session->state());
   }
 

@@ -1,6 +1,9 @@
 #include "hookmcp/rpc/rpc.hpp"
 
 #include <exception>
+#include <vector>
+
+#include "hookmcp/core/json.hpp"
 
 namespace hookmcp::rpc {
 
@@ -48,102 +51,157 @@ bool CallContext::cancel() {
 }
 
 std::shared_ptr<Connection> Connection::create(const Dispatcher& dispatcher, Send send) {
-  return create(dispatcher,
-                [send = std::move(send)](const json& message, const json*) { send(message); });
+  return create(
+      dispatcher, [send = std::move(send)](const json& message, Exchange) { send(message); },
+      [](Exchange) {});
 }
 
-std::shared_ptr<Connection> Connection::create(const Dispatcher& dispatcher, RelatedSend send) {
-  return std::shared_ptr<Connection>(new Connection(dispatcher, std::move(send)));
+std::shared_ptr<Connection> Connection::create(const Dispatcher& dispatcher, ExchangeSend send,
+                                               ExchangeDone done) {
+  return std::shared_ptr<Connection>(new Connection(dispatcher, std::move(send), std::move(done)));
 }
 
-void Connection::receive(std::string_view text) {
-  json message = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) {
-    send_error(std::nullopt, {kParseError, "parse error: the message is not valid JSON"});
-    return;
+bool Connection::receive(std::string_view text, Exchange exchange) {
+  auto message = parse_json(text);
+  if (!message.ok()) {
+    send_error(std::nullopt,
+               {kParseError, message.too_deep ? "parse error: the message nests deeper than " +
+                                                    std::to_string(kMaxJsonDepth) + " levels"
+                                              : "parse error: the message is not valid JSON"},
+               exchange);
+    if (exchange != kNoExchange) done_(exchange);
+    return true;
   }
-  receive_json(message);
+  return receive_json(message.value, exchange);
 }
 
-void Connection::receive_json(const json& message) {
+bool Connection::receive_json(const json& message, Exchange exchange) {
+  // Held open while the messages are dispatched, so that an answer given meanwhile does not
+  // end the exchange before the rest of a batch is read.
+  open_exchange(exchange);
+  bool answered = false;
   if (!message.is_array()) {
-    dispatch(message);
-    return;
+    answered = dispatch(message, exchange);
+  } else if (message.empty()) {
+    send_error(std::nullopt, {kInvalidRequest, "invalid request: empty batch"}, exchange);
+    answered = true;
+  } else {
+    // Each member is answered on its own, as it completes.
+    for (const auto& m : message) answered = dispatch(m, exchange) || answered;
   }
-  if (message.empty()) {
-    send_error(std::nullopt, {kInvalidRequest, "invalid request: empty batch"});
-    return;
-  }
-  // Each member is answered on its own, as it completes.
-  for (const auto& m : message) dispatch(m);
+  settle_exchange(exchange);
+  return answered;
 }
 
-void Connection::dispatch(const json& m) {
+bool Connection::dispatch(const json& m, Exchange exchange) {
   if (!m.is_object()) {
-    send_error(std::nullopt, {kInvalidRequest, "invalid request: a message is a JSON object"});
-    return;
+    send_error(std::nullopt, {kInvalidRequest, "invalid request: a message is a JSON object"},
+               exchange);
+    return true;
   }
   std::optional<json> id;
   if (auto it = m.find("id"); it != m.end()) {
     if (!valid_id(*it)) {
+      // A response with an unreadable id answers nothing of ours: drop it, as any response
+      // we did not ask for.
+      if (!m.contains("method") && (m.contains("result") || m.contains("error"))) return false;
       send_error(std::nullopt,
-                 {kInvalidRequest, "invalid request: id must be a string or an integer"});
-      return;
+                 {kInvalidRequest, "invalid request: id must be a string or an integer"}, exchange);
+      return true;
     }
     id = *it;
   }
   auto version = m.find("jsonrpc");
   if (version == m.end() || *version != kVersion) {
-    send_error(id, {kInvalidRequest, "invalid request: jsonrpc must be \"2.0\""});
-    return;
+    send_error(id, {kInvalidRequest, "invalid request: jsonrpc must be \"2.0\""}, exchange);
+    return true;
   }
   auto method = m.find("method");
   if (method == m.end()) {
     if (id && (m.contains("result") || m.contains("error"))) {
       on_response(*id, m);
-      return;
+      return false;
     }
-    send_error(id, {kInvalidRequest, "invalid request: method is missing"});
-    return;
+    send_error(id, {kInvalidRequest, "invalid request: method is missing"}, exchange);
+    return true;
   }
   if (!method->is_string()) {
-    send_error(id, {kInvalidRequest, "invalid request: method must be a string"});
-    return;
+    send_error(id, {kInvalidRequest, "invalid request: method must be a string"}, exchange);
+    return true;
   }
   json params = json::object();
   if (auto p = m.find("params"); p != m.end()) {
     if (!p->is_object() && !p->is_array()) {
-      send_error(id, {kInvalidRequest, "invalid request: params must be an object or an array"});
-      return;
+      send_error(id, {kInvalidRequest, "invalid request: params must be an object or an array"},
+                 exchange);
+      return true;
     }
     params = *p;
   }
   const std::string& name = method->get_ref<const std::string&>();
-  const Handler* handler = dispatcher_.find(name);
-  if (handler == nullptr) {
+  const Dispatcher::Entry* entry = dispatcher_.find(name);
+  if (entry == nullptr) {
     // Notifications are never answered, not even with an error.
-    if (id) send_error(id, {kMethodNotFound, "method not found: " + name});
-    return;
+    if (id) send_error(id, {kMethodNotFound, "method not found: " + name}, exchange);
+    return id.has_value();
   }
-  auto call = std::make_shared<CallContext>(id, name);
+  if (id && entry->notification_only) {
+    send_error(
+        id,
+        {kInvalidRequest, "invalid request: " + name + " is a notification: send it without an id"},
+        exchange);
+    return true;
+  }
+  auto call = std::make_shared<CallContext>(id, name, exchange);
   if (id) {
     std::lock_guard lock(mu_);
-    if (!in_flight_.emplace(id->dump(), call).second) {
-      send_error(id, {kInvalidRequest, "invalid request: id " + id->dump() + " is in use"});
-      return;
+    if (in_flight_.count(id->dump()) != 0) {
+      send_error(id,
+                 {kInvalidRequest, "invalid request: id " + id->dump() +
+                                       " is already used by a request in flight; give each "
+                                       "request its own id"},
+                 exchange);
+      return true;
     }
+    in_flight_.emplace(id->dump(), call);
     ++active_;
+    if (exchange != kNoExchange) ++open_exchanges_[exchange];
   }
   std::weak_ptr<Connection> weak = weak_from_this();
   Reply reply = [weak, call](Result<json> result) {
     if (auto self = weak.lock()) self->finish(call, std::move(result));
   };
   try {
-    (*handler)(call, std::move(params), reply);
+    entry->handler(call, std::move(params), reply);
   } catch (const std::exception& e) {
     // Handlers report failures as values; this is the last line for a bug, not a code path.
     reply(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what()));
   }
+  return id.has_value();
+}
+
+void Connection::open_exchange(Exchange exchange) {
+  if (exchange == kNoExchange) return;
+  std::lock_guard lock(mu_);
+  ++open_exchanges_[exchange];
+}
+
+void Connection::settle_exchange(Exchange exchange) {
+  if (exchange == kNoExchange) return;
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_exchanges_.find(exchange);
+    if (it == open_exchanges_.end() || --it->second > 0) return;
+    open_exchanges_.erase(it);
+  }
+  done_(exchange);
+}
+
+Exchange Connection::exchange_of(const json* id) const {
+  if (id == nullptr) return kNoExchange;
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(id->dump());
+  return it == in_flight_.end() ? kNoExchange : it->second->exchange();
 }
 
 void Connection::on_response(const json& id, const json& message) {
@@ -186,7 +244,7 @@ void Connection::request(const std::string& method, json params, ResponseHandler
   lock.unlock();
   json out = {{"jsonrpc", kVersion}, {"id", id}, {"method", method}};
   if (!params.is_null()) out["params"] = std::move(params);
-  send_(out, related);
+  send_(out, exchange_of(related));
 }
 
 void Connection::finish(const std::shared_ptr<CallContext>& call, Result<json> result) {
@@ -199,15 +257,17 @@ void Connection::finish(const std::shared_ptr<CallContext>& call, Result<json> r
     in_flight_.erase(it);
   }
   if (call->cancelled() || closed_.load()) {
+    settle_exchange(call->exchange());
     release(1);
     return;
   }
   if (!result) {
-    send_error(call->id(), to_error_object(result.error()));
+    send_error(call->id(), to_error_object(result.error()), call->exchange());
   } else {
     send_(json{{"jsonrpc", kVersion}, {"id", *call->id()}, {"result", std::move(*result)}},
-          nullptr);
+          call->exchange());
   }
+  settle_exchange(call->exchange());
   release(1);
 }
 
@@ -225,12 +285,14 @@ bool Connection::wait_idle(std::chrono::milliseconds timeout) {
   return idle_cv_.wait_for(lock, timeout, [this] { return active_ == 0; });
 }
 
-void Connection::send_error(const std::optional<json>& id, const ErrorObject& error) {
+void Connection::send_error(const std::optional<json>& id, const ErrorObject& error,
+                            Exchange exchange) {
   if (closed_.load()) return;
-  // An error about a message whose id could not be read carries no id at all.
-  json out = {{"jsonrpc", kVersion}, {"error", {{"code", error.code}, {"message", error.message}}}};
-  if (id) out["id"] = *id;
-  send_(out, nullptr);
+  // An error about a message whose id could not be read carries a null id (JSON-RPC 2.0, 5).
+  json out = {{"jsonrpc", kVersion},
+              {"id", id ? *id : json(nullptr)},
+              {"error", {{"code", error.code}, {"message", error.message}}}};
+  send_(out, exchange);
 }
 
 void Connection::cancel(const json& id) {
@@ -243,7 +305,30 @@ void Connection::cancel(const json& id) {
     in_flight_.erase(it);
   }
   call->cancel();
+  settle_exchange(call->exchange());
   release(1);
+}
+
+size_t Connection::cancel_exchange(Exchange exchange) {
+  if (exchange == kNoExchange) return 0;
+  std::vector<std::shared_ptr<CallContext>> calls;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      if (it->second->exchange() == exchange) {
+        calls.push_back(std::move(it->second));
+        it = in_flight_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& call : calls) {
+    call->cancel();
+    settle_exchange(exchange);
+  }
+  release(calls.size());
+  return calls.size();
 }
 
 void Connection::close() {
@@ -256,7 +341,10 @@ void Connection::close() {
     calls.swap(in_flight_);
     outgoing.swap(outgoing_);
   }
-  for (auto& [key, call] : calls) call->cancel();
+  for (auto& [key, call] : calls) {
+    call->cancel();
+    settle_exchange(call->exchange());
+  }
   release(calls.size());
   for (auto& [key, handler] : outgoing) {
     handler(make_error(ErrorCode::kClosed, "the connection closed before the answer came"));
@@ -267,7 +355,7 @@ void Connection::notify(const std::string& method, json params, const json* rela
   if (closed_.load()) return;
   json out = {{"jsonrpc", kVersion}, {"method", method}};
   if (!params.is_null()) out["params"] = std::move(params);
-  send_(out, related);
+  send_(out, exchange_of(related));
 }
 
 size_t Connection::in_flight() const {

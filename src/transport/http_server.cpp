@@ -13,11 +13,16 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include "hookmcp/core/json.hpp"
 #include "sse.hpp"
 
 namespace hookmcp::transport {
@@ -170,6 +175,50 @@ class BodyReservation {
   bool ok_ = true;
 };
 
+// Watches the socket of a client that waits for an answer, so that one that hangs up is noticed
+// at once rather than when a write fails (or a wait_for_event times out, minutes later). It
+// waits for the socket to turn readable and peeks: end of stream or an error means the client
+// is gone, and `wake` runs; bytes (a pipelined request) end the watch and stay unread for the
+// next request. Lives on the connection's executor, within one coroutine's frame.
+class ClientWatch {
+ public:
+  ClientWatch(tcp::socket& socket, std::function<void()> wake) : state_(std::make_shared<State>()) {
+    state_->wake = std::move(wake);
+    socket.async_wait(
+        tcp::socket::wait_read,
+        asio::bind_cancellation_slot(
+            state_->stop.slot(), [state = state_, &socket](const beast::error_code& ec) {
+              // The watch ended (or was cancelled) before this ran: `socket` may be gone.
+              if (!state->watching || ec == asio::error::operation_aborted) return;
+              state->watching = false;
+              char byte;
+              ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+              bool closed = ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+              if (!closed) return;
+              state->gone = true;
+              state->wake();
+            }));
+  }
+  ~ClientWatch() {
+    if (!state_->watching) return;
+    state_->watching = false;
+    state_->stop.emit(asio::cancellation_type::all);
+  }
+  ClientWatch(const ClientWatch&) = delete;
+  ClientWatch& operator=(const ClientWatch&) = delete;
+
+  bool gone() const { return state_->gone; }
+
+ private:
+  struct State {
+    asio::cancellation_signal stop;
+    std::function<void()> wake;
+    bool watching = true;
+    bool gone = false;
+  };
+  std::shared_ptr<State> state_;
+};
+
 // A connection that stop() may need to interrupt. Touched only on the connection's executor.
 struct Connection {
   beast::tcp_stream* stream = nullptr;
@@ -187,6 +236,9 @@ class Server final : public HttpServer {
       sessions_ = std::make_unique<HttpSessions>(*options_.mcp, metrics_, options_.max_mcp_sessions,
                                                  options_.mcp_session_idle_timeout);
     }
+    metrics_.set_limit("max_json_depth", static_cast<double>(kMaxJsonDepth));
+    metrics_.set_limit("mcp_resume_grace_seconds",
+                       static_cast<double>(options_.resume_grace.count()));
   }
 
   Status listen() {
@@ -550,10 +602,16 @@ class Server final : public HttpServer {
       co_return co_await write(
           stream, error(req, 400, "unsupported MCP-Protocol-Version " + std::string(*version)));
     }
-    json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) {
-      co_return co_await write(stream,
-                               rpc_error(req, 400, -32700, "Parse error: body is not JSON"));
+    auto parsed = parse_body(req);
+    if (auto* refusal = std::get_if<Response>(&parsed)) {
+      co_return co_await write(stream, std::move(*refusal));
+    }
+    const json& body = std::get<json>(parsed);
+    if (!body.is_object() && (!body.is_array() || body.empty())) {
+      co_return co_await write(
+          stream, rpc_error(req, 400, -32600,
+                            "Invalid Request: a POST carries one JSON-RPC message (an object) or "
+                            "a batch of them (a non-empty array)"));
     }
     std::shared_ptr<HttpSession> session;
     if (auto id = header(req, "Mcp-Session-Id")) {
@@ -573,18 +631,42 @@ class Server final : public HttpServer {
           stream, rpc_error(req, 400, -32600, "Bad Request: Mcp-Session-Id header is required"));
     }
 
-    auto answers = session->stream_for_post(body);
-    session->receive(body);
+    auto answers = session->receive_post(body);
     if (!answers) {
       Response res = make_response(req, 202, "");
       res.set("Mcp-Session-Id", session->id());
       co_return co_await write(stream, std::move(res));
     }
-    // From sequence 0: answers given while receive() ran are already in the stream.
-    if (accepts(req, "text/event-stream")) {
-      co_return co_await write_sse(stream, req, answers, session, uint64_t{0}, /*prime=*/true);
-    }
-    co_return co_await write_json(stream, req, answers, session);
+    // From sequence 0: answers given while receive_post() ran are already in the stream.
+    bool keep = accepts(req, "text/event-stream")
+                    ? co_await write_sse(stream, req, answers, session, uint64_t{0}, /*prime=*/true)
+                    : co_await write_json(stream, req, answers, session, /*batch=*/body.is_array());
+    abandon_unless_resumed(std::move(session), std::move(answers));
+    co_return keep;
+  }
+
+  // A POST's client left before its answers were all sent. It may resume the stream with
+  // Last-Event-ID (MCP: a disconnection is not a cancellation); if none has by the end of the
+  // grace period, the requests are cancelled, which frees what they hold (a wait_for_event's
+  // slot, a search's worker).
+  void abandon_unless_resumed(std::shared_ptr<HttpSession> session,
+                              std::shared_ptr<SseStream> answers) {
+    if (!answers->unattended()) return;
+    auto timer = std::make_shared<asio::steady_timer>(ioc_, options_.resume_grace);
+    timer->async_wait([this, timer, session = std::move(session),
+                       answers = std::move(answers)](beast::error_code) {
+      if (answers->unattended()) metrics_.mcp_requests_abandoned.inc(session->abandon(answers));
+    });
+  }
+
+  // The body of an MCP POST as JSON, or the 400 that says why it is not.
+  static std::variant<json, Response> parse_body(const Request& req) {
+    auto parsed = parse_json(req.body());
+    if (parsed.ok()) return std::move(parsed.value);
+    return rpc_error(req, 400, -32700,
+                     parsed.too_deep ? "Parse error: the body nests deeper than " +
+                                           std::to_string(kMaxJsonDepth) + " levels"
+                                     : std::string("Parse error: body is not JSON"));
   }
 
   // Streamable HTTP, GET: the standalone stream, or the stream an event id belongs to when the
@@ -647,12 +729,11 @@ class Server final : public HttpServer {
     if (!session || !session->legacy()) {
       co_return co_await write(stream, error(req, 404, "unknown sessionId; open GET /sse first"));
     }
-    json body = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) {
-      co_return co_await write(stream,
-                               rpc_error(req, 400, -32700, "Parse error: body is not JSON"));
+    auto parsed = parse_body(req);
+    if (auto* refusal = std::get_if<Response>(&parsed)) {
+      co_return co_await write(stream, std::move(*refusal));
     }
-    session->receive(body);
+    session->receive(std::get<json>(parsed));
     co_return co_await write(stream, make_response(req, 202, ""));
   }
 
@@ -737,6 +818,7 @@ class Server final : public HttpServer {
       co_return co_await write(
           stream, error(req, 409, "this stream is already open on another connection"));
     }
+    ClientWatch client(lowest(stream).socket(), wake);
 
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::server, "hookmcp");
@@ -776,6 +858,10 @@ class Server final : public HttpServer {
         break;
       }
       if (stopping_.load()) break;
+      if (client.gone()) {
+        ok = false;
+        break;
+      }
       timer->expires_after(options_.sse_keep_alive);
       auto [ec] = co_await timer->async_wait(asio::as_tuple(use_awaitable));
       if (!ec) {
@@ -800,25 +886,30 @@ class Server final : public HttpServer {
   }
 
   // The answers to a POST as one JSON document, for clients that do not take SSE.
+  // `batch`: the POST carried an array, which is answered with an array (JSON-RPC 2.0, 6).
   template <typename Stream>
   awaitable<bool> write_json(Stream& stream, const Request& req, std::shared_ptr<SseStream> answers,
-                             std::shared_ptr<HttpSession> session) {
+                             std::shared_ptr<HttpSession> session, bool batch) {
     auto ex = co_await asio::this_coro::executor;
     auto timer = std::make_shared<asio::steady_timer>(ex);
     std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    auto wake = [ex, weak_timer] {
+      asio::post(ex, [weak_timer] {
+        if (auto t = weak_timer.lock()) t->cancel();
+      });
+    };
     // A fresh stream of this POST alone: nothing else can be attached to it.
-    auto token = answers->attach(
-        [ex, weak_timer] {
-          asio::post(ex, [weak_timer] {
-            if (auto t = weak_timer.lock()) t->cancel();
-          });
-        },
-        uint64_t{0}, SseStream::Takes::kMessages);
+    auto token = answers->attach(wake, uint64_t{0}, SseStream::Takes::kMessages);
+    ClientWatch client(lowest(stream).socket(), wake);
     std::vector<std::string> messages;
     for (;;) {
-      auto batch = answers->take(token.value_or(0));
-      for (auto& m : batch.messages) messages.push_back(*m);
-      if (batch.finished || batch.superseded || stopping_.load()) break;
+      auto taken = answers->take(token.value_or(0));
+      for (auto& m : taken.messages) messages.push_back(*m);
+      if (taken.finished || taken.superseded || stopping_.load()) break;
+      if (client.gone()) {
+        answers->detach(token.value_or(0));
+        co_return false;
+      }
       timer->expires_after(std::chrono::seconds(60));
       co_await timer->async_wait(asio::as_tuple(use_awaitable));
     }
@@ -830,7 +921,7 @@ class Server final : public HttpServer {
       if (!parsed.is_discarded() && !parsed.contains("method")) responses.push_back(std::move(m));
     }
     std::string body;
-    if (responses.size() == 1) {
+    if (responses.size() == 1 && !batch) {
       body = std::move(responses[0]);
     } else {
       body = "[";

@@ -2,6 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <set>
+#include <vector>
+
 namespace hookmcp::transport {
 
 using nlohmann::json;
@@ -21,22 +25,6 @@ std::string random_session_id() {
   return out;
 }
 
-bool is_response(const json& m) {
-  return m.is_object() && m.contains("id") && (m.contains("result") || m.contains("error")) &&
-         !m.contains("method");
-}
-
-const json* progress_token(const json& m) {
-  if (!m.is_object()) return nullptr;
-  auto params = m.find("params");
-  if (params == m.end() || !params->is_object()) return nullptr;
-  if (auto t = params->find("progressToken"); t != params->end()) return &*t;
-  auto meta = params->find("_meta");
-  if (meta == params->end() || !meta->is_object()) return nullptr;
-  auto t = meta->find("progressToken");
-  return t == meta->end() ? nullptr : &*t;
-}
-
 // How many finished POST streams a session keeps for a client that resumes one.
 constexpr size_t kFinishedStreamsKept = 16;
 
@@ -44,10 +32,14 @@ constexpr size_t kFinishedStreamsKept = 16;
 
 void HttpSession::open(mcp::Server& server) {
   std::weak_ptr<HttpSession> weak = weak_from_this();
-  mcp_ = server.open_session([weak](const json& message, const json* related,
-                                    const std::shared_ptr<const std::string>& text) {
-    if (auto self = weak.lock()) self->route(message, related, text);
-  });
+  mcp_ = server.open_session(
+      [weak](const json& message, rpc::Exchange exchange,
+             const std::shared_ptr<const std::string>& text) {
+        if (auto self = weak.lock()) self->route(message, exchange, text);
+      },
+      [weak](rpc::Exchange exchange) {
+        if (auto self = weak.lock()) self->end_exchange(exchange);
+      });
 }
 
 std::shared_ptr<SseStream> HttpSession::standalone() {
@@ -59,44 +51,72 @@ std::shared_ptr<SseStream> HttpSession::standalone() {
   return standalone_;
 }
 
-std::shared_ptr<SseStream> HttpSession::stream_for_post(const json& messages) {
-  std::vector<const json*> requests;
-  auto collect = [&](const json& m) {
-    if (m.is_object() && m.contains("method") && m.contains("id")) requests.push_back(&m);
-  };
-  if (messages.is_array()) {
-    for (const auto& m : messages) collect(m);
-  } else {
-    collect(messages);
+std::shared_ptr<SseStream> HttpSession::receive_post(const json& messages) {
+  std::shared_ptr<SseStream> stream;
+  rpc::Exchange exchange;
+  {
+    std::lock_guard lock(mu_);
+    exchange = next_exchange_++;
+    stream = std::make_shared<SseStream>(std::to_string(next_stream_++), limits_, metrics_);
+    open_exchanges_[exchange] = stream;
   }
-  if (requests.empty()) return nullptr;
+  bool answered;
+  {
+    std::lock_guard lock(receive_mu_);
+    answered = mcp_->receive_json(messages, exchange);
+  }
   std::lock_guard lock(mu_);
-  auto stream = std::make_shared<SseStream>(std::to_string(next_stream_++), limits_, metrics_);
+  if (!answered) return nullptr;  // the exchange ended within receive_json
   streams_[stream->id()] = stream;
-  for (const json* r : requests) {
-    by_request_[(*r)["id"].dump()] = stream;
-    if (const json* token = progress_token(*r)) by_progress_token_[token->dump()] = stream;
-  }
-  unanswered_[stream.get()] = requests.size();
-  // Keep only the newest finished streams for resumption.
-  size_t finished = 0;
-  for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
-    if (it->second != standalone_ && !unanswered_.count(it->second.get())) ++finished;
-  }
-  for (auto it = streams_.begin(); finished > kFinishedStreamsKept && it != streams_.end();) {
-    if (it->second != standalone_ && !unanswered_.count(it->second.get())) {
-      it = streams_.erase(it);
-      --finished;
-    } else {
-      ++it;
-    }
-  }
+  prune_finished_streams();
   return stream;
 }
 
-void HttpSession::route(const json& message, const json* related,
+void HttpSession::prune_finished_streams() {
+  std::set<const SseStream*> open;
+  for (const auto& [exchange, stream] : open_exchanges_) open.insert(stream.get());
+  auto finished = [&](const std::shared_ptr<SseStream>& s) {
+    return s != standalone_ && open.count(s.get()) == 0;
+  };
+  size_t count = static_cast<size_t>(std::count_if(
+      streams_.begin(), streams_.end(), [&](const auto& e) { return finished(e.second); }));
+  // Stream ids are numbers: erase the oldest first.
+  std::vector<std::pair<uint64_t, std::string>> oldest;
+  for (const auto& [id, stream] : streams_) {
+    if (finished(stream)) oldest.emplace_back(std::stoull(id), id);
+  }
+  std::sort(oldest.begin(), oldest.end());
+  for (size_t i = 0; count > kFinishedStreamsKept && i < oldest.size(); ++i, --count) {
+    streams_.erase(oldest[i].second);
+  }
+}
+
+size_t HttpSession::abandon(const std::shared_ptr<SseStream>& answers) {
+  std::optional<rpc::Exchange> exchange;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [e, stream] : open_exchanges_) {
+      if (stream == answers) exchange = e;
+    }
+  }
+  return exchange ? mcp_->cancel_exchange(*exchange) : 0;
+}
+
+void HttpSession::end_exchange(rpc::Exchange exchange) {
+  std::shared_ptr<SseStream> stream;
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_exchanges_.find(exchange);
+    if (it == open_exchanges_.end()) return;
+    stream = std::move(it->second);
+    open_exchanges_.erase(it);
+  }
+  stream->finish();
+}
+
+void HttpSession::route(const json& message, rpc::Exchange exchange,
                         std::shared_ptr<const std::string> text) {
-  if (text && related == nullptr && !legacy_) {
+  if (text && exchange == rpc::kNoExchange && !legacy_) {
     // A notification serialized once for every session: never a response, nor sent on behalf
     // of a request, so it goes to the standalone stream.
     standalone()->push(std::move(text));
@@ -110,36 +130,13 @@ void HttpSession::route(const json& message, const json* related,
     return;
   }
   std::shared_ptr<SseStream> target;
-  bool last_answer = false;
-  {
+  if (exchange != rpc::kNoExchange) {
     std::lock_guard lock(mu_);
-    if (is_response(message)) {
-      auto it = by_request_.find(message["id"].dump());
-      if (it != by_request_.end()) {
-        target = it->second;
-        by_request_.erase(it);
-        auto left = unanswered_.find(target.get());
-        if (left != unanswered_.end() && --left->second == 0) {
-          unanswered_.erase(left);
-          last_answer = true;
-          for (auto p = by_progress_token_.begin(); p != by_progress_token_.end();) {
-            p = p->second == target ? by_progress_token_.erase(p) : std::next(p);
-          }
-        }
-      }
-    } else if (related != nullptr) {
-      // A request or notification sent on behalf of a request still in flight goes out on that
-      // request's stream (MCP "Transports", Streamable HTTP: messages related to the request).
-      auto it = by_request_.find(related->dump());
-      if (it != by_request_.end()) target = it->second;
-    } else if (const json* token = progress_token(message)) {
-      auto it = by_progress_token_.find(token->dump());
-      if (it != by_progress_token_.end()) target = it->second;
-    }
+    if (auto it = open_exchanges_.find(exchange); it != open_exchanges_.end()) target = it->second;
   }
+  // A message on behalf of a request answered meanwhile has no stream left: the GET one.
   if (!target) target = standalone();
   target->push(std::move(data));
-  if (last_answer) target->finish();
 }
 
 std::optional<std::pair<std::shared_ptr<SseStream>, uint64_t>> HttpSession::find_event(
@@ -166,7 +163,6 @@ std::shared_ptr<HttpSession> HttpSessions::create(bool legacy) {
   auto session = std::make_shared<HttpSession>(random_session_id(), legacy, metrics_, limits);
   session->open(server_);
   sessions_[session->id()] = session;
-  metrics_.mcp_sessions.set(static_cast<int64_t>(sessions_.size()));
   return session;
 }
 
@@ -186,7 +182,6 @@ void HttpSessions::erase(const std::string& id) {
     if (it == sessions_.end()) return;
     session = std::move(it->second);
     sessions_.erase(it);
-    metrics_.mcp_sessions.set(static_cast<int64_t>(sessions_.size()));
   }
   session->close();
 }
@@ -204,7 +199,6 @@ void HttpSessions::expire_idle() {
         ++it;
       }
     }
-    metrics_.mcp_sessions.set(static_cast<int64_t>(sessions_.size()));
   }
   for (auto& s : expired) s->close();
 }
@@ -214,7 +208,6 @@ void HttpSessions::close_all() {
   {
     std::lock_guard lock(mu_);
     all.swap(sessions_);
-    metrics_.mcp_sessions.set(0);
   }
   for (auto& [id, s] : all) s->close();
 }

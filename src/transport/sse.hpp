@@ -117,6 +117,9 @@ class SseStream {
   std::optional<uint64_t> attach(std::function<void()> wake, std::optional<uint64_t> last_seq,
                                  Takes takes = Takes::kSseText);
   void detach(uint64_t token);
+  // Whether nothing will read what is still to come: the stream is not finished and no
+  // connection is attached (its client left and has not resumed).
+  bool unattended();
 
   struct Batch {
     std::string bytes;  // Takes::kSseText: SSE-formatted events, ready to write
@@ -168,10 +171,11 @@ class SseStream {
 // One MCP session over HTTP (an Mcp-Session-Id, or one legacy /sse connection): the
 // mcp::Session and the streams its outgoing messages go to. Thread-safe.
 //
-// Routing (Streamable HTTP): a response goes to the stream of the POST that carried its
-// request; a message sent on behalf of a request (progress, a tool's log messages, a request
-// to the client made while a tool call runs) follows it there; everything else
-// (resource updates, channel pushes, log messages) goes to the standalone stream that GET
+// Routing (Streamable HTTP): each POST is one rpc::Exchange with a stream of its own. Every
+// answer to it goes there, and so does every message sent on behalf of one of its requests
+// (progress, a tool's log messages, a request to the client made while a tool call runs),
+// whatever ids the client chose; the stream finishes once the exchange is over. Everything
+// else (resource updates, channel pushes, log messages) goes to the standalone stream that GET
 // opens, which keeps it for replay even while no GET is attached.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
@@ -182,16 +186,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void open(mcp::Server& server);
   const std::string& id() const { return id_; }
   bool legacy() const { return legacy_; }
-  // Hands an incoming message (or batch) to the mcp::Session, one at a time: POSTs of one
-  // session may arrive on several connections at once.
+  // Hands a POST's message (or batch) to the mcp::Session, one POST at a time: POSTs of one
+  // session may arrive on several connections at once. Returns the stream its answers go to,
+  // which finishes once every one is sent (or its request cancelled); nullptr when nothing in
+  // it is answered (notifications and responses only).
+  std::shared_ptr<SseStream> receive_post(const nlohmann::json& messages);
+  // The legacy transport: every answer goes to the standalone stream.
   void receive(const nlohmann::json& message) {
     std::lock_guard lock(receive_mu_);
     mcp_->receive_json(message);
   }
-
-  // A stream for the responses to the requests among `messages` (a parsed POST body), which
-  // finishes once every one of them is answered. nullopt when there is no request in it.
-  std::shared_ptr<SseStream> stream_for_post(const nlohmann::json& messages);
+  // Nobody will read the answers of this POST's stream (its client left and did not resume):
+  // its requests still running are cancelled, which frees what they hold. Returns how many.
+  size_t abandon(const std::shared_ptr<SseStream>& answers);
   // The standalone stream (GET /mcp, or the legacy /sse stream).
   std::shared_ptr<SseStream> standalone();
   // The stream an event id belongs to (for Last-Event-ID), and the sequence number in it.
@@ -203,9 +210,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close();
 
  private:
-  // `text`: the message already serialized, when the sender has it (see mcp::RelatedSink).
-  void route(const nlohmann::json& message, const nlohmann::json* related,
+  // `text`: the message already serialized, when the sender has it (see mcp::ExchangeSink).
+  void route(const nlohmann::json& message, rpc::Exchange exchange,
              std::shared_ptr<const std::string> text);
+  // The exchange is over: its stream finishes.
+  void end_exchange(rpc::Exchange exchange);
+  // Drops the oldest finished POST streams past kFinishedStreamsKept; with mu_ held.
+  void prune_finished_streams();
 
   const std::string id_;
   const bool legacy_;
@@ -216,12 +227,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::atomic<std::chrono::steady_clock::time_point> last_used_{std::chrono::steady_clock::now()};
 
   std::mutex mu_;
-  uint64_t next_stream_ = 1;                                             // guarded by mu_
-  std::shared_ptr<SseStream> standalone_;                                // guarded by mu_
-  std::map<std::string, std::shared_ptr<SseStream>> streams_;            // guarded by mu_; by id
-  std::map<std::string, std::shared_ptr<SseStream>> by_request_;         // guarded by mu_
-  std::map<std::string, std::shared_ptr<SseStream>> by_progress_token_;  // guarded by mu_
-  std::map<SseStream*, size_t> unanswered_;                              // guarded by mu_
+  uint64_t next_stream_ = 1;                                   // guarded by mu_
+  rpc::Exchange next_exchange_ = 1;                            // guarded by mu_
+  std::shared_ptr<SseStream> standalone_;                      // guarded by mu_
+  std::map<std::string, std::shared_ptr<SseStream>> streams_;  // guarded by mu_; by id
+  // The POSTs whose answers are still to come, and their streams.
+  std::map<rpc::Exchange, std::shared_ptr<SseStream>> open_exchanges_;  // guarded by mu_
 };
 
 // Every HTTP session of the listener, by id. Thread-safe.

@@ -124,6 +124,11 @@ void SseStream::requeue(std::optional<uint64_t> last_seq) {
   }
 }
 
+bool SseStream::unattended() {
+  std::lock_guard lock(mu_);
+  return !finished_ && !wake_;
+}
+
 void SseStream::detach(uint64_t token) {
   std::lock_guard lock(mu_);
   if (token == connection_) wake_ = nullptr;

@@ -226,7 +226,7 @@ test('stdout carries only JSON-RPC lines, and EOF on stdin exits 0', async () =>
     for (const m of messages) assert.equal(m.jsonrpc, '2.0');
     assert.equal(messages.find((m) => m.id === 1).result.protocolVersion, '2024-11-05');
     assert.ok(messages.find((m) => m.id === 2).result.content);
-    assert.equal(messages.find((m) => m.error && m.id === undefined).error.code, -32700);
+    assert.equal(messages.find((m) => m.error && m.id === null).error.code, -32700);
     assert.match(stderr, /listening on http/);
   } finally {
     dir.cleanup();

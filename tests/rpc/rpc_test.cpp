@@ -25,10 +25,11 @@ class RpcTest : public ::testing::Test {
     dispatcher_.add("fail_internal", [](const auto&, json, Reply reply) {
       reply(make_error(ErrorCode::kUnavailable, "disk full"));
     });
-    dispatcher_.add("note", [this](const std::shared_ptr<CallContext>& call, json params, Reply) {
-      notes_.push_back(params);
-      EXPECT_FALSE(call->is_request());
-    });
+    dispatcher_.add_notification(
+        "note", [this](const std::shared_ptr<CallContext>& call, json params, Reply) {
+          notes_.push_back(params);
+          EXPECT_FALSE(call->is_request());
+        });
     // Answers later, from the test: a request that blocks.
     dispatcher_.add("slow", [this](const std::shared_ptr<CallContext>& call, json, Reply reply) {
       slow_calls_.push_back(call);
@@ -68,24 +69,24 @@ TEST_F(RpcTest, GoldenMessages) {
       {"request with string id",
        R"({"jsonrpc":"2.0","id":"x-1","method":"echo"})",
        {R"({"jsonrpc":"2.0","id":"x-1","result":{}})"}},
-      {"parse error has no id",
+      {"parse error has a null id",
        R"({"jsonrpc":"2.0","id":1,)",
-       {R"({"jsonrpc":"2.0","error":{"code":-32700,"message":"parse error: the message is not valid JSON"}})"}},
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: the message is not valid JSON"}})"}},
       {"empty batch",
        "[]",
-       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: empty batch"}})"}},
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: empty batch"}})"}},
       {"not an object",
        R"("ping")",
-       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: a message is a JSON object"}})"}},
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: a message is a JSON object"}})"}},
       {"wrong version",
        R"({"jsonrpc":"1.0","id":7,"method":"echo"})",
        {R"({"jsonrpc":"2.0","id":7,"error":{"code":-32600,"message":"invalid request: jsonrpc must be \"2.0\""}})"}},
       {"null id is refused",
        R"({"jsonrpc":"2.0","id":null,"method":"echo"})",
-       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
       {"fractional id is refused",
        R"({"jsonrpc":"2.0","id":1.5,"method":"echo"})",
-       {R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
       {"method missing",
        R"({"jsonrpc":"2.0","id":3})",
        {R"({"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"invalid request: method is missing"}})"}},
@@ -111,6 +112,22 @@ TEST_F(RpcTest, GoldenMessages) {
       {"internal",
        R"({"jsonrpc":"2.0","id":6,"method":"fail_internal"})",
        {R"({"jsonrpc":"2.0","id":6,"error":{"code":-32603,"message":"disk full"}})"}},
+      {"object id is refused",
+       R"({"jsonrpc":"2.0","id":{"a":1},"method":"echo"})",
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
+      {"boolean id is refused",
+       R"({"jsonrpc":"2.0","id":true,"method":"echo"})",
+       {R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: id must be a string or an integer"}})"}},
+      {"an id past 2^63 is still an integer",
+       R"({"jsonrpc":"2.0","id":9223372036854775808,"method":"echo"})",
+       {R"({"jsonrpc":"2.0","id":9223372036854775808,"result":{}})"}},
+      {"a notification's method sent with an id is refused",
+       R"({"jsonrpc":"2.0","id":8,"method":"note"})",
+       {R"({"jsonrpc":"2.0","id":8,"error":{"code":-32600,"message":"invalid request: note is a notification: send it without an id"}})"}},
+      {"a bad batch entry is answered",
+       R"([{"jsonrpc":"2.0","id":1,"method":"echo"},5])",
+       {R"({"jsonrpc":"2.0","id":1,"result":{}})",
+        R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: a message is a JSON object"}})"}},
       {"a response from the peer is ignored", R"({"jsonrpc":"2.0","id":9,"result":{}})", {}},
       {"batch: each request answered, notifications not",
        R"([{"jsonrpc":"2.0","id":1,"method":"echo","params":{"n":1}},{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","id":2,"method":"echo","params":{"n":2}}])",
@@ -257,21 +274,99 @@ TEST_F(RpcTest, CloseFailsTheRequestsStillWaiting) {
   EXPECT_TRUE(take().empty());
 }
 
-TEST(RpcRelated, RequestsAndNotificationsCarryTheRequestTheyBelongTo) {
-  Dispatcher dispatcher;
-  std::vector<std::pair<json, json>> sent;  // message, related (null when none)
-  auto conn = Connection::create(dispatcher, [&](const json& m, const json* related) {
-    sent.emplace_back(m, related ? *related : json());
-  });
+// A transport that routes by exchange (HTTP: one POST each) and the Connection that tags.
+class RpcExchangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dispatcher_.add("echo",
+                    [](const auto&, json params, Reply reply) { reply(std::move(params)); });
+    dispatcher_.add("slow", [this](const std::shared_ptr<CallContext>& call, json, Reply reply) {
+      calls_.push_back(call);
+      slow_.push_back(std::move(reply));
+    });
+    conn_ = Connection::create(
+        dispatcher_, [this](const json& m, Exchange e) { sent_.emplace_back(m, e); },
+        [this](Exchange e) { done_.push_back(e); });
+  }
+
+  Dispatcher dispatcher_;
+  std::shared_ptr<Connection> conn_;
+  std::vector<std::pair<json, Exchange>> sent_;
+  std::vector<Exchange> done_;
+  std::vector<Reply> slow_;
+  std::vector<std::shared_ptr<CallContext>> calls_;
+};
+
+TEST_F(RpcExchangeTest, AnswersCarryTheirExchangeWhichEndsAfterTheLast) {
+  EXPECT_TRUE(conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"echo"})", 11));
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].second, 11u);
+  EXPECT_EQ(done_, std::vector<Exchange>{11});
+
+  // A batch: over only once both are answered, in whatever order.
+  EXPECT_TRUE(conn_->receive(
+      R"([{"jsonrpc":"2.0","id":2,"method":"slow"},{"jsonrpc":"2.0","id":3,"method":"slow"}])",
+      12));
+  EXPECT_EQ(done_.size(), 1u);
+  slow_[1](json::object());
+  EXPECT_EQ(done_.size(), 1u);
+  slow_[0](json::object());
+  EXPECT_EQ(done_, (std::vector<Exchange>{11, 12}));
+
+  // Notifications alone owe nothing: the exchange is over at once.
+  EXPECT_FALSE(conn_->receive(R"({"jsonrpc":"2.0","method":"echo"})", 13));
+  EXPECT_EQ(done_.back(), 13u);
+}
+
+TEST_F(RpcExchangeTest, ErrorsForUnreadableIdsGoToTheirExchange) {
+  EXPECT_TRUE(conn_->receive(R"({"jsonrpc":"2.0","id":{"x":1},"method":"echo"})", 21));
+  EXPECT_TRUE(conn_->receive("not json", 22));
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[0].second, 21u);
+  EXPECT_TRUE(sent_[0].first["id"].is_null());
+  EXPECT_EQ(sent_[1].second, 22u);
+  EXPECT_EQ(done_, (std::vector<Exchange>{21, 22}));
+}
+
+TEST_F(RpcExchangeTest, ARepeatedIdIsRefusedOnItsOwnExchangeAndTheFirstStillAnswered) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":7,"method":"slow"})", 31);
+  conn_->receive(R"({"jsonrpc":"2.0","id":7,"method":"echo"})", 32);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].second, 32u);
+  EXPECT_TRUE(sent_[0].first.contains("error"));
+  slow_[0](json{{"ok", true}});
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[1].second, 31u);
+  EXPECT_EQ(sent_[1].first["id"], 7);
+  EXPECT_EQ(done_, (std::vector<Exchange>{32, 31}));
+}
+
+TEST_F(RpcExchangeTest, MessagesOnBehalfOfARequestFollowItsExchange) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":"call-7","method":"slow"})", 41);
   json call_id = "call-7";
-  conn->notify("notifications/progress", {{"progress", 1}}, &call_id);
-  conn->request(
+  conn_->notify("notifications/progress", {{"progress", 1}}, &call_id);
+  conn_->request(
       "elicitation/create", json::object(), [](const Result<json>&) {}, &call_id);
-  conn->notify("notifications/message", json::object());
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].second, call_id);
-  EXPECT_EQ(sent[1].second, call_id);
-  EXPECT_TRUE(sent[2].second.is_null());
+  conn_->notify("notifications/message", json::object());
+  ASSERT_EQ(sent_.size(), 3u);
+  EXPECT_EQ(sent_[0].second, 41u);
+  EXPECT_EQ(sent_[1].second, 41u);
+  EXPECT_EQ(sent_[2].second, kNoExchange);
+}
+
+TEST_F(RpcExchangeTest, CancellingAnExchangeEndsItWithoutAnAnswer) {
+  conn_->receive(R"({"jsonrpc":"2.0","id":1,"method":"slow"})", 51);
+  conn_->receive(R"({"jsonrpc":"2.0","id":2,"method":"slow"})", 52);
+  bool hook_ran = false;
+  calls_[0]->on_cancel([&] { hook_ran = true; });
+  conn_->cancel_exchange(51);
+  EXPECT_TRUE(hook_ran);
+  EXPECT_TRUE(calls_[0]->cancelled());
+  EXPECT_FALSE(calls_[1]->cancelled());
+  EXPECT_EQ(done_, std::vector<Exchange>{51});
+  slow_[0](json::object());  // too late: nothing is sent
+  EXPECT_TRUE(sent_.empty());
+  EXPECT_EQ(conn_->in_flight(), 1u);
 }
 
 }  // namespace

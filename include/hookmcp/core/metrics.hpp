@@ -1,10 +1,12 @@
 // Process-wide counters for GET /metrics (Prometheus text format 0.0.4).
-// Every member is lock-free and safe to update from any thread.
+// Every member is safe to update from any thread; the counters are lock-free.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,8 +72,17 @@ struct Metrics {
   Counter notifications_sent;
   Counter notifications_dropped;
 
+  Counter mcp_requests_abandoned;  // cancelled because their client left and did not resume
+
   void reject(RejectReason reason) { webhooks_rejected[static_cast<size_t>(reason)].inc(); }
+  // A limit in force, shown as hookmcp_limit{name="..."} so that an operator can see what a
+  // refusal ran into. Thread-safe; set by the component that enforces it.
+  void set_limit(std::string name, double value);
   std::string render_prometheus() const;
+
+ private:
+  mutable std::mutex limits_mu_;
+  std::map<std::string, double> limits_;  // guarded by limits_mu_
 };
 
 }  // namespace hookmcp

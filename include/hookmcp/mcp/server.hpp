@@ -22,6 +22,7 @@
 #include "hookmcp/bus/bus.hpp"
 #include "hookmcp/core/metrics.hpp"
 #include "hookmcp/core/result.hpp"
+#include "hookmcp/rpc/rpc.hpp"
 #include "hookmcp/store/store.hpp"
 
 namespace hookmcp::mcp {
@@ -127,12 +128,13 @@ struct ServerOptions {
 // from any thread, possibly several at once; it must queue the message and return, never block
 // on the client.
 using Sink = std::function<void(const nlohmann::json& message)>;
-// The same, told the id of the client's request a message is sent on behalf of (a tool call's
-// progress, log messages and requests to the client), or null: MCP's Streamable HTTP sends
-// such messages on that request's stream. `text`, when not null, is the message serialized:
-// a notification that goes to every session is serialized once, and they all share it.
-using RelatedSink = std::function<void(const nlohmann::json& message, const nlohmann::json* related,
-                                       const std::shared_ptr<const std::string>& text)>;
+// The same, told the exchange a message belongs to (rpc::Exchange: the received message or
+// batch whose request it answers, or on whose behalf it is sent, such as a tool call's progress,
+// log messages and requests to the client; MCP's Streamable HTTP sends those on that POST's
+// stream). `text`, when not null, is the message serialized: a notification that goes to every
+// session is serialized once, and they all share it.
+using ExchangeSink = std::function<void(const nlohmann::json& message, rpc::Exchange exchange,
+                                        const std::shared_ptr<const std::string>& text)>;
 
 class Session {
  public:
@@ -140,8 +142,14 @@ class Session {
   // One incoming message, as text or parsed. One thread at a time (the transport's reader);
   // a request that may take long (a tool call, wait_for_event) is answered later from a
   // worker, so the next message is read at once.
-  virtual void receive(std::string_view text) = 0;
-  virtual void receive_json(const nlohmann::json& message) = 0;
+  // Returns whether anything in the message is (or will be) answered. `exchange` tags every
+  // answer and related message (see rpc::Exchange).
+  virtual bool receive(std::string_view text, rpc::Exchange exchange = rpc::kNoExchange) = 0;
+  virtual bool receive_json(const nlohmann::json& message,
+                            rpc::Exchange exchange = rpc::kNoExchange) = 0;
+  // The client stopped listening for the answers of `exchange`: cancels its requests, and
+  // returns how many there were.
+  virtual size_t cancel_exchange(rpc::Exchange exchange) = 0;
   // Waits until every request received so far has been answered, up to `timeout`; true when
   // none is left. A transport ending cleanly (EOF on stdin, SIGTERM) calls it before close().
   virtual bool wait_idle(std::chrono::milliseconds timeout) = 0;
@@ -166,7 +174,8 @@ class Server {
   // Thread-safe. The session lives until the transport drops it and the Server is gone or the
   // session closed, whichever comes first.
   std::shared_ptr<Session> open_session(Sink sink);
-  std::shared_ptr<Session> open_session(RelatedSink sink);
+  // `done` is told when an exchange is over (rpc::ExchangeDone).
+  std::shared_ptr<Session> open_session(ExchangeSink sink, rpc::ExchangeDone done);
 
   // Tells the sessions subscribed to `uri` that it changed (notifications/resources/updated),
   // for an embedding program's resources. Thread-safe.

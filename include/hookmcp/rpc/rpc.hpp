@@ -40,18 +40,26 @@ struct ErrorObject {
 // -32002, everything else -32603.
 ErrorObject to_error_object(const Error& error);
 
+// The transport's tag for one received message or batch (over HTTP: one POST). Every answer to
+// it, and every message sent on behalf of its requests while they run, carries the tag, so that
+// the transport routes by the exchange that came in, never by the ids the peer chose (which may
+// repeat, or be unreadable). kNoExchange: the transport has a single channel (stdio).
+using Exchange = uint64_t;
+inline constexpr Exchange kNoExchange = 0;
+
 // The state of one incoming request or notification, shared by the Connection and the handler.
 // Thread-safe.
 class CallContext {
  public:
-  CallContext(std::optional<json> id, std::string method)
-      : id_(std::move(id)), method_(std::move(method)) {}
+  CallContext(std::optional<json> id, std::string method, Exchange exchange = kNoExchange)
+      : id_(std::move(id)), method_(std::move(method)), exchange_(exchange) {}
 
   // A notification has no id and is never answered.
   bool is_request() const { return id_.has_value(); }
   const std::optional<json>& id() const { return id_; }
   const std::string& method() const { return method_; }
   bool cancelled() const { return cancelled_.load(); }
+  Exchange exchange() const { return exchange_; }
 
   // Runs `hook` once when the call is cancelled, at once if it already is. One hook per call;
   // a later one replaces an earlier one that has not run.
@@ -64,6 +72,7 @@ class CallContext {
 
   const std::optional<json> id_;
   const std::string method_;
+  const Exchange exchange_;
   std::atomic<bool> cancelled_{false};
   std::mutex mu_;
   std::function<void()> hook_;  // guarded by mu_
@@ -78,24 +87,36 @@ using Handler = std::function<void(const std::shared_ptr<CallContext>& call, jso
 // The table from method name to handler. Built before the Connection starts; read-only after.
 class Dispatcher {
  public:
+  struct Entry {
+    Handler handler;
+    // Only ever sent as a notification: a request for it (one with an id) is refused with an
+    // error, so that it is still answered.
+    bool notification_only = false;
+  };
   void add(std::string method, Handler handler) {
-    handlers_.insert_or_assign(std::move(method), std::move(handler));
+    handlers_.insert_or_assign(std::move(method), Entry{std::move(handler), false});
   }
-  const Handler* find(std::string_view method) const {
+  void add_notification(std::string method, Handler handler) {
+    handlers_.insert_or_assign(std::move(method), Entry{std::move(handler), true});
+  }
+  const Entry* find(std::string_view method) const {
     auto it = handlers_.find(method);
     return it == handlers_.end() ? nullptr : &it->second;
   }
 
  private:
-  std::map<std::string, Handler, std::less<>> handlers_;
+  std::map<std::string, Entry, std::less<>> handlers_;
 };
 
 // Sends one outgoing message (a response, a notification or a request). Must be thread-safe.
 using Send = std::function<void(const json& message)>;
-// The same, told which incoming request the message is sent on behalf of (`related`, the id of
-// a request still in flight, or null): a transport with one channel per request (HTTP) sends
-// it there. Responses carry their own id and are never related.
-using RelatedSend = std::function<void(const json& message, const json* related)>;
+// The same, told the exchange the message belongs to: the one whose request it answers or is
+// sent on behalf of, else kNoExchange.
+using ExchangeSend = std::function<void(const json& message, Exchange exchange)>;
+// Told once an exchange is over: every answer it owed has been sent (after the last send
+// returned), or will never be (its requests were cancelled, or the connection closed). Called
+// for every exchange but kNoExchange, from any thread, never under a lock of the Connection.
+using ExchangeDone = std::function<void(Exchange exchange)>;
 
 // The peer's answer to a request of ours: its result, or its error as kInternal with the
 // peer's code and message, or kClosed when the connection closed first.
@@ -113,14 +134,21 @@ using ResponseHandler = std::function<void(Result<json>)>;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   static std::shared_ptr<Connection> create(const Dispatcher& dispatcher, Send send);
-  static std::shared_ptr<Connection> create(const Dispatcher& dispatcher, RelatedSend send);
+  static std::shared_ptr<Connection> create(const Dispatcher& dispatcher, ExchangeSend send,
+                                            ExchangeDone done);
 
-  // One message as text: a request, a notification, a response, or a batch of them.
-  void receive(std::string_view text);
-  void receive_json(const json& message);
+  // One message as text: a request, a notification, a response, or a batch of them. Returns
+  // whether anything in it is (or will be) answered: false for notifications and responses
+  // alone. Every request is answered, a malformed one with an error whose id is null when its
+  // id cannot be read.
+  bool receive(std::string_view text, Exchange exchange = kNoExchange);
+  bool receive_json(const json& message, Exchange exchange = kNoExchange);
 
   // Cancels the request in flight with this id: its hook runs and its reply is dropped.
   void cancel(const json& id);
+  // Cancels every request of `exchange` still in flight (its peer stopped listening); returns
+  // how many there were.
+  size_t cancel_exchange(Exchange exchange);
   // Cancels every request in flight and sends nothing more (the peer is gone).
   void close();
 
@@ -139,18 +167,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool wait_idle(std::chrono::milliseconds timeout);
 
  private:
-  Connection(const Dispatcher& dispatcher, RelatedSend send)
-      : dispatcher_(dispatcher), send_(std::move(send)) {}
-  void dispatch(const json& message);
+  Connection(const Dispatcher& dispatcher, ExchangeSend send, ExchangeDone done)
+      : dispatcher_(dispatcher), send_(std::move(send)), done_(std::move(done)) {}
+  // Whether `message` is answered (now with an error, or later by its handler).
+  bool dispatch(const json& message, Exchange exchange);
   void on_response(const json& id, const json& message);
-  void send_error(const std::optional<json>& id, const ErrorObject& error);
+  void send_error(const std::optional<json>& id, const ErrorObject& error, Exchange exchange);
   void finish(const std::shared_ptr<CallContext>& call, Result<json> result);
   void release(size_t n);
+  // The exchange of the request in flight with this id, or kNoExchange.
+  Exchange exchange_of(const json* id) const;
+  // One more answer (or a receive() in progress) that `exchange` waits for; and one fewer,
+  // which ends the exchange when none is left.
+  void open_exchange(Exchange exchange);
+  void settle_exchange(Exchange exchange);
 
   const Dispatcher& dispatcher_;
-  const RelatedSend send_;
+  const ExchangeSend send_;
+  const ExchangeDone done_;
   std::atomic<bool> closed_{false};
   mutable std::mutex mu_;
+  // Per exchange still open: the answers it waits for, plus one while receive() runs.
+  std::map<Exchange, size_t> open_exchanges_;  // guarded by mu_
   // Requests in flight, by id.dump().
   std::map<std::string, std::shared_ptr<CallContext>> in_flight_;  // guarded by mu_
   // Requests in flight plus answers being sent: zero only once every answer has gone out.

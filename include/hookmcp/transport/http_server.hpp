@@ -42,6 +42,9 @@ struct HttpOptions {
   size_t max_mcp_sessions = 10000;
   std::chrono::seconds mcp_session_idle_timeout{3600};
   std::chrono::seconds sse_keep_alive{15};
+  // How long the requests of a POST whose client left stay running for it to resume the stream
+  // (Last-Event-ID) before they are cancelled.
+  std::chrono::seconds resume_grace{5};
 };
 
 class HttpServer {
