@@ -43,6 +43,10 @@ const Dispatcher& dispatcher() {
 // Every outgoing message must be a JSON-RPC 2.0 object we could serialise.
 void check_outgoing(const json& message) {
   if (!message.is_object() || message.value("jsonrpc", "") != "2.0") std::abort();
+  // Every response carries an id, null when the request's could not be read.
+  if ((message.contains("result") || message.contains("error")) && !message.contains("id")) {
+    std::abort();
+  }
   (void)message.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
