@@ -231,6 +231,33 @@ Status apply_pragmas(Connection& db, bool fsync_each_commit) {
   return db.exec(fsync_each_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 
+// Refuses, before anything is written to it, a file the store could not write and a file of
+// another program. SQLite opens a file this process may not write read-only, without an error:
+// every commit would fail, and intake answer 503 for as long as the server runs. A file with
+// tables of its own would be switched to WAL and given hookmcp's tables.
+Status check_file(Connection& db, const std::string& path) {
+  if (sqlite3_db_readonly(db.raw(), "main") == 1) {
+    return make_error(ErrorCode::kIo, "cannot write database " + path +
+                                          ": the file is read-only for this user; make it "
+                                          "writable, or pass --db with another path");
+  }
+  auto stmt = db.prepare(
+      "SELECT (SELECT user_version FROM pragma_user_version), "
+      "(SELECT count(*) FROM sqlite_master), "
+      "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'meta'))");
+  if (!stmt || (*stmt)->step() != SQLITE_ROW) {
+    return make_error(ErrorCode::kIo, "cannot read database " + path + ": " + db.errmsg());
+  }
+  int64_t version = (*stmt)->int64(0);
+  int64_t objects = (*stmt)->int64(1);
+  int64_t ours = (*stmt)->int64(2);
+  if ((version == 0 && objects == 0) || ours == 2) return {};  // new, or hookmcp's
+  return make_error(ErrorCode::kInvalidArgument,
+                    path +
+                        " is not a hookmcp database (it holds tables of another program and "
+                        "no hookmcp schema); left untouched: pass --db with another path");
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(Options options, std::unique_ptr<Connection> writer, int64_t event_count,
@@ -943,6 +970,8 @@ Result<std::unique_ptr<Store>> open_sqlite(const Options& options) {
   }
   auto db = sqlite::Connection::open(options.path, /*create=*/true);
   if (!db) return db.error();
+  // Before the journal mode, the pragmas and the migrations: a file refused stays as it was.
+  if (auto s = check_file(**db, options.path); !s) return s.error();
   if (auto s = apply_pragmas(**db, options.fsync_each_commit); !s) {
     return make_error(ErrorCode::kIo,
                       "cannot configure database " + options.path + ": " + s.error().message);
