@@ -106,6 +106,15 @@ std::string Metrics::render_prometheus() const {
           "MCP requests cancelled because their client left and did not resume.",
           mcp_requests_abandoned);
 
+  counter("hookmcp_search_timeouts_total",
+          "Full-text searches stopped at their deadline (the tool answers: narrow the search).",
+          search_timeouts);
+  counter("hookmcp_searches_cancelled_total",
+          "Full-text searches stopped because their tool call was cancelled.", searches_cancelled);
+  counter("hookmcp_search_snippets_bounded_total",
+          "Search excerpts made from the first matches or bytes of a field only.",
+          search_snippets_bounded);
+
   std::lock_guard lock(limits_mu_);
   if (!limits_.empty()) {
     header(out, "hookmcp_limit", "gauge", "Limits in force, by name (README: Limits).");

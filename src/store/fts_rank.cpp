@@ -40,7 +40,7 @@ void rank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* out, i
 
 }  // namespace
 
-Status register_rank(sqlite3* db) {
+fts5_api* fts5(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, nullptr) == SQLITE_OK) {
@@ -48,6 +48,11 @@ Status register_rank(sqlite3* db) {
     sqlite3_step(stmt);
   }
   sqlite3_finalize(stmt);
+  return api;
+}
+
+Status register_rank(sqlite3* db) {
+  fts5_api* api = fts5(db);
   if (api == nullptr ||
       api->xCreateFunction(api, "hookmcp_rank", nullptr, &rank, nullptr) != SQLITE_OK) {
     return make_error(ErrorCode::kIo, "this SQLite has no FTS5 full-text search");

@@ -14,4 +14,7 @@ namespace hookmcp::store::sqlite {
 // words (OR aside), so term frequency and length decide the order well without it.
 Status register_rank(sqlite3* db);
 
+// The connection's FTS5 API, through which auxiliary functions are added; null without FTS5.
+fts5_api* fts5(sqlite3* db);
+
 }  // namespace hookmcp::store::sqlite

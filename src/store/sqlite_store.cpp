@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "fts_rank.hpp"
+#include "fts_snippet.hpp"
 #include "hookmcp/store/store.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
@@ -49,11 +50,11 @@ constexpr const char* kSummaryColumns =
 // Events matching an FTS5 query. CROSS JOIN: the index drives, each match looks up its event.
 constexpr const char* kSearchFrom =
     " FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ?";
-// The summary columns of read_event, then the snippet, for one match.
+// The summary columns of read_event, then the snippet (fts_snippet.hpp), for one match.
 constexpr const char* kSearchHitSql =
     "SELECT e.id, e.source, e.provider, e.type, e.action, e.delivery_id, e.received_at, "
     "e.verified, '', e.content_type, '', e.size, e.acked_at, e.ack_note, "
-    "snippet(events_fts, -1, '«', '»', '…', 16) "
+    "hookmcp_snippet(events_fts) "
     "FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid "
     "WHERE events_fts MATCH ? AND events_fts.rowid = ?";
 constexpr const char* kFtsThroughSql =
@@ -93,6 +94,52 @@ constexpr int64_t kIndexPerRound = 256;
 constexpr int64_t kIndexCatchUp = 4096;
 // How long search waits for the writer to index what this process has committed.
 constexpr std::chrono::seconds kIndexWait{2};
+
+// How often SQLite asks a search's watch whether to stop: every this many of its virtual
+// machine's steps, a small fraction of a millisecond.
+constexpr int kWatchSteps = 1000;
+
+// What stops a search: its deadline passing, or its caller cancelling it. Asked by SQLite's
+// progress handler, and between statements, on the searching thread only.
+struct SearchWatch {
+  enum class Stop { kNone, kDeadline, kCancelled };
+  std::chrono::steady_clock::time_point deadline;
+  const std::atomic<bool>* cancel = nullptr;
+  Stop stop = Stop::kNone;
+
+  bool expired() {
+    if (stop == Stop::kNone) {
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+        stop = Stop::kCancelled;
+      } else if (std::chrono::steady_clock::now() >= deadline) {
+        stop = Stop::kDeadline;
+      }
+    }
+    return stop != Stop::kNone;
+  }
+};
+
+// Keeps `watch` as the connection's progress handler for a scope: a statement it stops fails
+// with SQLITE_INTERRUPT.
+class WatchedBy {
+ public:
+  WatchedBy(Connection& db, SearchWatch& watch) : db_(db) {
+    sqlite3_progress_handler(
+        db_.raw(), kWatchSteps,
+        [](void* w) { return static_cast<SearchWatch*>(w)->expired() ? 1 : 0; }, &watch);
+  }
+  ~WatchedBy() { sqlite3_progress_handler(db_.raw(), 0, nullptr, nullptr); }
+  WatchedBy(const WatchedBy&) = delete;
+  WatchedBy& operator=(const WatchedBy&) = delete;
+
+ private:
+  Connection& db_;
+};
+
+std::string describe(std::chrono::milliseconds d) {
+  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s"
+                               : std::to_string(d.count()) + " ms";
+}
 
 Event read_event(const Statement& s) {
   Event e;
@@ -327,7 +374,10 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<SearchPage> search(const std::string& query, const EventFilter& f, int offset) override {
+  using Store::search;
+  Result<SearchPage> search(const std::string& query, const EventFilter& f, int offset,
+                            const SearchCancel& cancel) override {
+    SearchWatch watch{std::chrono::steady_clock::now() + options_.search_deadline, cancel.get()};
     // Read your writes: what this process has committed is searchable once indexed, which the
     // writer does right after answering the commit.
     wait_for_index(committed_through_.load());
@@ -355,6 +405,11 @@ class SqliteStore final : public Store {
       return n + 2;
     };
     return with_reader([&](Connection& db) -> Result<SearchPage> {
+      WatchedBy watched(db, watch);
+      // A statement stopped by the watch says "interrupted"; the watch says why.
+      auto failed = [&](const Statement& s) {
+        return watch.stop != SearchWatch::Stop::kNone ? stopped(watch) : s.error("search");
+      };
       SearchPage page;
       // The block: the newest search_block matches. Its oldest is the next block's bound when
       // one more match exists.
@@ -367,7 +422,7 @@ class SqliteStore final : public Store {
       std::vector<int64_t> edge;
       int rc;
       while ((rc = b.step()) == SQLITE_ROW) edge.push_back(b.int64(0));
-      if (rc != SQLITE_DONE) return b.error("search");
+      if (rc != SQLITE_DONE) return failed(b);
       if (edge.size() == 2) {
         page.older_than = edge[0];
         after = edge[0] - 1;
@@ -383,20 +438,23 @@ class SqliteStore final : public Store {
       r.bind(n + 2, static_cast<int64_t>(offset));
       std::vector<int64_t> ids;
       while ((rc = r.step()) == SQLITE_ROW) ids.push_back(r.int64(0));
-      if (rc != SQLITE_DONE) return r.error("search");
+      if (rc != SQLITE_DONE) return failed(r);
 
       // Snippets only for the page: SQLite would otherwise make one for every ranked match.
       auto hit = db.cached(kSearchHitSql);
       if (!hit) return hit.error();
       for (int64_t id : ids) {
+        // One match's statement may be too short for the progress handler to run in it.
+        if (watch.expired()) return stopped(watch);
         Statement& s = **hit;
         ScopedReset reset(s);
         s.bind(1, std::string_view(match));
         s.bind(2, id);
         rc = s.step();
         if (rc == SQLITE_ROW) page.hits.push_back({read_event(s), s.text(14)});
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return s.error("search");
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return failed(s);
       }
+      if (watch.expired()) return stopped(watch);
       return page;
     });
   }
@@ -489,6 +547,18 @@ class SqliteStore final : public Store {
   };
   using Job = std::function<void(Connection&)>;
 
+  // Why `watch` stopped a search, counted in the metrics.
+  Error stopped(const SearchWatch& watch) {
+    if (watch.stop == SearchWatch::Stop::kCancelled) {
+      if (options_.metrics) options_.metrics->searches_cancelled.inc();
+      return make_error(ErrorCode::kClosed, "the search was cancelled");
+    }
+    if (options_.metrics) options_.metrics->search_timeouts.inc();
+    return make_error(ErrorCode::kOverloaded,
+                      "the search took longer than " + describe(options_.search_deadline) +
+                          "; narrow it with source, type or since filters, or more words");
+  }
+
   static uint64_t cost(const NewEvent& e) {
     return e.body.size() + e.headers_json.size() + e.source.size() + e.delivery_id.size() + 256;
   }
@@ -519,6 +589,8 @@ class SqliteStore final : public Store {
       db = std::move(*opened);
       (void)db->exec("PRAGMA query_only = 1");
       if (auto s = sqlite::register_rank(db->raw()); !s) return s.error();
+      Counter* bounded = options_.metrics ? &options_.metrics->search_snippets_bounded : nullptr;
+      if (auto s = sqlite::register_snippet(db->raw(), bounded); !s) return s.error();
     }
     auto result = f(*db);
     std::lock_guard lock(readers_mu_);

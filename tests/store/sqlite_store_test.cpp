@@ -480,6 +480,108 @@ TEST_F(StoreTest, SearchFindsWordsBestMatchFirstWithSnippets) {
   EXPECT_EQ(store->search(" -- ", {}, 0).error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_F(StoreTest, SnippetsShowTheMatchedWordsInTheirContext) {
+  auto store = open();
+  std::string words;
+  for (int i = 0; i < 40; ++i) words += (i == 20 ? "needle" : "w" + std::to_string(i)) + " ";
+  ASSERT_TRUE(insert_sync(*store, event("short", R"({"msg":"deploy started on staging"})")));
+  ASSERT_TRUE(insert_sync(*store, event("long", R"({"msg":")" + words + "\"}")));
+  ASSERT_TRUE(insert_sync(*store, event("phrase", R"({"msg":"the deploy failed again"})")));
+  ASSERT_TRUE(insert_sync(
+      *store, event("run", "{\"id\":\"" + std::string(300, 'x') + "\",\"word\":\"walrus\"}")));
+  auto snippet = [&](const std::string& query) {
+    auto page = store->search(query, {}, 0);
+    EXPECT_TRUE(page && page->hits.size() == 1u) << query;
+    return page && !page->hits.empty() ? page->hits[0].snippet : std::string();
+  };
+  // A short field whole, text around its words included.
+  EXPECT_EQ(snippet("started"), "{\"msg\":\"deploy «started» on staging\"}");
+  // Sixteen words around the match, "…" where text is left out.
+  EXPECT_EQ(snippet("needle"),
+            "…w13 w14 w15 w16 w17 w18 w19 «needle» w21 w22 w23 w24 w25 w26 "
+            "w27 w28…");
+  // A phrase is marked as one.
+  EXPECT_EQ(snippet("\"deploy failed\""), "{\"msg\":\"the «deploy failed» again\"}");
+  // A 300-byte word is shown cut in its middle.
+  EXPECT_EQ(snippet("walrus"), "{\"id\":\"" + std::string(40, 'x') + "…" + std::string(40, 'x') +
+                                   "\",\"word\":\"«walrus»\"}");
+  EXPECT_EQ(metrics_.search_snippets_bounded.value(), 0u);
+}
+
+// An event repeating a word 40,000 times made FTS5's snippet() score every match against every
+// other: 1.6 billion steps, 8.6 s for one search. The excerpt now tries the first matches only.
+TEST_F(StoreTest, SnippetOfAnEventRepeatingAWordIsMadeFromItsFirstMatches) {
+  auto store = open();
+  std::string body = R"({"log":")";
+  for (int i = 0; i < 40'000; ++i) body += "spam ";
+  body += R"("})";
+  ASSERT_TRUE(insert_sync(*store, event("big", body)));
+  auto page = store->search("spam", {}, 0);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->hits.size(), 1u);
+  // Sixteen matched words from the first match on.
+  std::string expected = "…";
+  for (int i = 0; i < 15; ++i) expected += "«spam» ";
+  expected += "«spam»…";
+  EXPECT_EQ(page->hits[0].snippet, expected);
+  EXPECT_EQ(metrics_.search_snippets_bounded.value(), 1u);
+}
+
+TEST_F(StoreTest, AMatchBeyondTheScannedBytesStillFindsTheEvent) {
+  auto store = open();
+  std::string body = R"({"log":")";
+  while (body.size() < 300 * 1024) body += "filler ";
+  body += R"(needle"})";
+  ASSERT_TRUE(insert_sync(*store, event("deep", body)));
+  auto page = store->search("needle", {}, 0);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->hits.size(), 1u);
+  // The start of the field, unmarked: the match lies past what an excerpt reads.
+  EXPECT_EQ(page->hits[0].snippet.rfind(R"({"log":"filler filler)", 0), 0u)
+      << page->hits[0].snippet;
+  EXPECT_EQ(page->hits[0].snippet.find("\xC2\xAB"), std::string::npos);
+  EXPECT_EQ(metrics_.search_snippets_bounded.value(), 1u);
+}
+
+TEST_F(StoreTest, ACancelledSearchStopsWithAnError) {
+  auto store = open();
+  ASSERT_TRUE(insert_sync(*store, event("a", R"({"msg":"deploy"})")));
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  ASSERT_TRUE(store->search("deploy", {}, 0, cancel));
+  cancel->store(true);
+  auto page = store->search("deploy", {}, 0, cancel);
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().code, ErrorCode::kClosed);
+  EXPECT_EQ(page.error().message, "the search was cancelled");
+  EXPECT_EQ(metrics_.searches_cancelled.value(), 1u);
+  EXPECT_EQ(metrics_.search_timeouts.value(), 0u);
+}
+
+TEST_F(StoreTest, ASearchPastItsDeadlineSaysHowToNarrowIt) {
+  options_.search_deadline = std::chrono::milliseconds(0);
+  options_.fsync_each_commit = false;
+  auto store = open();
+  // Enough matches for SQLite's progress handler to stop the first statement in its course.
+  std::promise<void> last;
+  for (int i = 0; i < 3000; ++i) {
+    store->insert(event("d" + std::to_string(i), R"({"msg":"deploy"})"),
+                  [&last, i](Result<InsertOutcome> r) {
+                    EXPECT_TRUE(r);
+                    if (i == 2999) last.set_value();
+                  });
+  }
+  last.get_future().wait();
+  auto page = store->search("deploy", {}, 0);
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().code, ErrorCode::kOverloaded);
+  EXPECT_EQ(page.error().message,
+            "the search took longer than 0 s; narrow it with source, type or since filters, or "
+            "more words");
+  EXPECT_EQ(metrics_.search_timeouts.value(), 1u);
+  // The reader it used works for the next search.
+  EXPECT_TRUE(store->list({}));
+}
+
 TEST_F(StoreTest, SearchRanksABlockOfMatchesAtATimeNewestBlockFirst) {
   options_.search_block = 3;
   auto store = open();

@@ -5,6 +5,8 @@
 // behind it, so that a PostgreSQL store can take its place.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +67,10 @@ struct SearchPage {
   int64_t older_than = 0;
 };
 
+// Stops a search from another thread (a cancelled tool call, a client gone): once it is set,
+// the search returns kClosed within a few thousand SQLite steps.
+using SearchCancel = std::shared_ptr<const std::atomic<bool>>;
+
 struct AckOutcome {
   std::vector<int64_t> acked;
   std::vector<int64_t> not_found;
@@ -83,8 +89,11 @@ struct Options {
   int64_t retention_max_events = 0;  // 0: no count limit
   size_t max_batch = 2048;           // events per commit at the most
   int search_block = 5000;           // matches ranked together (see SearchPage)
-  const Clock* clock = nullptr;      // required
-  Metrics* metrics = nullptr;        // optional
+  // A search still running after this stops with kOverloaded and a message saying to narrow it
+  // (filters, more words), so that no search holds a reader and a thread for long.
+  std::chrono::milliseconds search_deadline{std::chrono::seconds(5)};
+  const Clock* clock = nullptr;  // required
+  Metrics* metrics = nullptr;    // optional
 };
 
 class Store {
@@ -108,9 +117,13 @@ class Store {
   // `query` and `filter` (oldest_first is ignored), best match first within the newest block of
   // matches below filter.before_id (see SearchPage), after skipping `offset` of them; at most
   // filter.limit. `query` is words that must all appear, "quoted phrases", `word*` for a prefix
-  // and `OR` between alternatives; kInvalidArgument when it holds no word.
-  virtual Result<SearchPage> search(const std::string& query, const EventFilter& filter,
-                                    int offset) = 0;
+  // and `OR` between alternatives; kInvalidArgument when it holds no word. Past
+  // Options::search_deadline it stops with kOverloaded; once `cancel` is set, with kClosed.
+  virtual Result<SearchPage> search(const std::string& query, const EventFilter& filter, int offset,
+                                    const SearchCancel& cancel) = 0;
+  Result<SearchPage> search(const std::string& query, const EventFilter& filter, int offset) {
+    return search(query, filter, offset, nullptr);
+  }
 
   // Distinct event types, of one source or of all, that start with `prefix`; sorted.
   virtual Result<std::vector<std::string>> types(const std::optional<std::string>& source,
@@ -134,9 +147,10 @@ class Store {
 Result<std::unique_ptr<Store>> open_sqlite(const Options& options);
 
 // Opens an existing database for reading only, from any process, beside the one that writes it:
-// no writer thread, no migration, nothing created. The readers work; insert() and ack() refuse
-// with kClosed. kNotFound when there is no file at `path`; kInvalidArgument when the file is not
-// a hookmcp database at this build's schema version (the message says what to do).
+// no writer thread, no migration, nothing created. The readers work (a search with the default
+// Options::search_deadline); insert() and ack() refuse with kClosed. kNotFound when there is no
+// file at `path`; kInvalidArgument when the file is not a hookmcp database at this build's schema
+// version (the message says what to do).
 Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path);
 
 // The schema version this build writes (PRAGMA user_version).
