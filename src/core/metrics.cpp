@@ -105,7 +105,6 @@ std::string Metrics::render_prometheus() const {
   counter("hookmcp_mcp_requests_abandoned_total",
           "MCP requests cancelled because their client left and did not resume.",
           mcp_requests_abandoned);
-
   counter("hookmcp_search_timeouts_total",
           "Full-text searches stopped at their deadline (the tool answers: narrow the search).",
           search_timeouts);
