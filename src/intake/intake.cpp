@@ -137,9 +137,11 @@ void Intake::handle(Request req, Respond respond) {
   int64_t now_ms = clock_.now_ms();
   verify::Verdict verdict = source->verifier->verify(req.headers, req.body, now_ms / 1000);
   if (!verdict.accepted) {
-    // The reason goes to the log only: a forger learns nothing about what was checked.
+    // The reason goes to the log only, unless it is about the request's form: a forger learns
+    // nothing about what was checked.
     spdlog::warn("rejected delivery to source {}: {}", req.source, verdict.reason);
-    refuse(RejectReason::kSignature, 401, "signature verification failed");
+    refuse(RejectReason::kSignature, 401,
+           verdict.reason_public ? verdict.reason : "signature verification failed");
     return;
   }
 

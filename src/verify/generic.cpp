@@ -53,8 +53,12 @@ class HmacVerifier final : public Verifier {
   }
 
   Verdict verify(const Headers& headers, std::string_view body, int64_t now_s) const override {
-    auto header = headers.get(s_.header);
-    if (!header) return Verdict::rejected("missing " + s_.header);
+    if (auto refusal = refuse_repeated(headers, {s_.header, s_.timestamp_header})) {
+      return *refusal;
+    }
+    std::string why;
+    auto header = single_header(headers, s_.header, why);
+    if (!header) return Verdict::rejected(why);
     std::string_view sig = *header;
     if (!s_.prefix.empty()) {
       if (sig.substr(0, s_.prefix.size()) != s_.prefix) {
@@ -67,9 +71,8 @@ class HmacVerifier final : public Verifier {
 
     std::string_view timestamp;
     if (!s_.timestamp_header.empty()) {
-      auto ts = headers.get(s_.timestamp_header);
-      if (!ts) return Verdict::rejected("missing " + s_.timestamp_header);
-      std::string why;
+      auto ts = single_header(headers, s_.timestamp_header, why);
+      if (!ts) return Verdict::rejected(why);
       if (!timestamp_fresh(*ts, now_s, s_.tolerance_s, why)) return Verdict::rejected(why);
       timestamp = *ts;
     }

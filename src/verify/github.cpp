@@ -13,6 +13,9 @@ class GithubVerifier final : public Verifier {
   explicit GithubVerifier(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
 
   Verdict verify(const Headers& headers, std::string_view body, int64_t) const override {
+    if (auto refusal = refuse_repeated(headers, {"X-Hub-Signature-256", "X-Hub-Signature"})) {
+      return *refusal;
+    }
     Digest digest = Digest::kSha256;
     std::string_view prefix = "sha256=";
     auto header = headers.get("X-Hub-Signature-256");

@@ -16,6 +16,7 @@ class GitlabVerifier final : public Verifier {
   }
 
   Verdict verify(const Headers& headers, std::string_view, int64_t) const override {
+    if (auto refusal = refuse_repeated(headers, {"X-Gitlab-Token"})) return *refusal;
     std::string why;
     auto token = single_header(headers, "X-Gitlab-Token", why);
     if (!token) return Verdict::rejected(why);

@@ -1,6 +1,7 @@
 // Private to the verify module: one factory per provider and the helpers they share.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -38,6 +39,12 @@ bool signed_by_any(const std::vector<std::string>& secrets, Digest digest, std::
 // Whether `now_s` is within `tolerance_s` of the timestamp text (decimal Unix seconds); sets
 // `why` when not.
 bool timestamp_fresh(std::string_view timestamp, int64_t now_s, int tolerance_s, std::string& why);
+
+// The refusal of a delivery that carries one of `names` (a provider's signature, timestamp and
+// id headers) more than once, naming it; nullopt when each appears at most once. Two copies
+// would leave it ambiguous which one was checked and which one a later reader sees.
+std::optional<Verdict> refuse_repeated(const Headers& headers,
+                                       std::initializer_list<std::string_view> names);
 
 // The value of a header that must appear exactly once and fit kMaxSignatureHeader; nullopt
 // with `why` set when it is missing, repeated (two values would leave it ambiguous which one

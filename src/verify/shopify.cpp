@@ -13,6 +13,7 @@ class ShopifyVerifier final : public Verifier {
   explicit ShopifyVerifier(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {}
 
   Verdict verify(const Headers& headers, std::string_view body, int64_t) const override {
+    if (auto refusal = refuse_repeated(headers, {"X-Shopify-Hmac-Sha256"})) return *refusal;
     std::string why;
     auto header = single_header(headers, "X-Shopify-Hmac-Sha256", why);
     if (!header) return Verdict::rejected(why);

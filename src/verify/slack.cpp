@@ -30,6 +30,10 @@ class SlackVerifier final : public Verifier {
       : secrets_(std::move(secrets)), tolerance_s_(tolerance_s) {}
 
   Verdict verify(const Headers& headers, std::string_view body, int64_t now_s) const override {
+    if (auto refusal =
+            refuse_repeated(headers, {"X-Slack-Signature", "X-Slack-Request-Timestamp"})) {
+      return *refusal;
+    }
     std::string why;
     auto header = single_header(headers, "X-Slack-Signature", why);
     if (!header) return Verdict::rejected(why);

@@ -45,6 +45,9 @@ class StandardVerifier final : public Verifier {
   Verdict verify(const Headers& headers, std::string_view body, int64_t now_s) const override {
     if (keys_.empty()) return Verdict::rejected("no secret is base64 after \"whsec_\"");
     const HeaderNames& names = names_in(headers);
+    if (auto refusal = refuse_repeated(headers, {names.id, names.timestamp, names.signature})) {
+      return *refusal;
+    }
     std::string why;
     auto id = single_header(headers, names.id, why);
     if (!id) return Verdict::rejected(why);

@@ -18,6 +18,7 @@ class StripeVerifier final : public Verifier {
       : secrets_(std::move(secrets)), tolerance_s_(tolerance_s) {}
 
   Verdict verify(const Headers& headers, std::string_view body, int64_t now_s) const override {
+    if (auto refusal = refuse_repeated(headers, {"Stripe-Signature"})) return *refusal;
     std::string why;
     auto header = single_header(headers, "Stripe-Signature", why);
     if (!header) return Verdict::rejected(why);

@@ -62,6 +62,18 @@ bool timestamp_fresh(std::string_view timestamp, int64_t now_s, int tolerance_s,
   return true;
 }
 
+std::optional<Verdict> refuse_repeated(const Headers& headers,
+                                       std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    if (name.empty()) continue;
+    size_t copies = 0;
+    for (const auto& field : headers.fields()) copies += iequals(field.first, name) ? 1 : 0;
+    if (copies > 1)
+      return Verdict::rejected_in_public(std::string(name) + " is sent more than once");
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string_view> single_header(const Headers& headers, std::string_view name,
                                               std::string& why) {
   std::optional<std::string_view> found;

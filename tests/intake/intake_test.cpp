@@ -101,6 +101,15 @@ TEST_F(IntakeTest, InvalidSourceNameIs404) {
   EXPECT_EQ(send(std::string(65, 'a'), "x").status, 404);
 }
 
+TEST_F(IntakeTest, RepeatedSignatureHeaderIs401NamingIt) {
+  start(github_config());
+  auto r = send("gh", "Hello, World!",
+                {{"X-Hub-Signature-256", kSig}, {"X-Hub-Signature-256", "sha256=00"}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"], "X-Hub-Signature-256 is sent more than once");
+  EXPECT_EQ(*store_->max_id(), 0);
+}
+
 TEST_F(IntakeTest, ConfiguredSourcesOnly) {
   start(github_config());
   EXPECT_EQ(send("other", "Hello, World!").status, 404);

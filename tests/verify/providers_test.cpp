@@ -2,6 +2,7 @@
 // tampering, wrong and rotated secrets, stale and future timestamps, and malformed headers.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <random>
 
 #include "hookmcp/verify/crypto.hpp"
@@ -482,6 +483,119 @@ TEST(Gitlab, Normalizes) {
   n = v->normalize(headers({{"X-Gitlab-Event", "Push Hook"}}), R"({"object_kind": "push"})");
   EXPECT_EQ(n.type, "Push Hook");
   EXPECT_EQ(n.action, "");
+}
+
+// ---- Repeated headers ------------------------------------------------------------------------
+
+// A delivery that verifies, then the same delivery with one of its signature, timestamp or id
+// headers sent a second time, the valid copy first: refused, and the sender is told which header
+// (a second copy after the checked one is what a proxy or an attacker would add).
+TEST(AllProviders, RefuseEachSignatureHeaderSentTwiceNamingIt) {
+  struct Delivery {
+    const char* provider;
+    config::Source source;
+    Fields fields;
+    std::string body;
+    int64_t now_s;
+    std::vector<std::string> repeatable;  // the headers that must appear once
+  };
+  config::Source hmac_source = source("hmac", {"k"});
+  hmac_source.header = "X-Signature";
+  hmac_source.prefix = "sha256=";
+  hmac_source.timestamp_header = "X-Timestamp";
+  const std::string hmac_body = R"({"type":"build.done"})";
+  const std::string hmac_sig =
+      "sha256=" + hex_encode(hmac(Digest::kSha256, "k", "1000." + hmac_body));
+  const std::vector<Delivery> deliveries = {
+      {"github",
+       source("github", {"It's a Secret to Everybody"}),
+       {{"X-Hub-Signature-256",
+         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}},
+       "Hello, World!",
+       0,
+       {"X-Hub-Signature-256"}},
+      {"github sha1",
+       source("github", {"It's a Secret to Everybody"}),
+       {{"X-Hub-Signature",
+         "sha1=" + hex_encode(hmac(Digest::kSha1, "It's a Secret to Everybody", "Hello, World!"))}},
+       "Hello, World!",
+       0,
+       {"X-Hub-Signature"}},
+      {"stripe",
+       source("stripe", {kStripeSecret}),
+       {{"Stripe-Signature", "t=" + std::to_string(kStripeTime) + ",v1=" + kStripeV1}},
+       kStripeBody,
+       kStripeTime,
+       {"Stripe-Signature"}},
+      {"slack",
+       source("slack", {kSlackSecret}),
+       {{"X-Slack-Signature", kSlackSignature}, {"X-Slack-Request-Timestamp", "1531420618"}},
+       kSlackBody,
+       kSlackTime,
+       {"X-Slack-Signature", "X-Slack-Request-Timestamp"}},
+      {"standard",
+       source("standard", {kStandardSecret}),
+       standard_fields(kStandardSignature),
+       kStandardBody,
+       kStandardTime,
+       {"webhook-id", "webhook-timestamp", "webhook-signature"}},
+      {"svix",
+       source("standard", {kStandardSecret}),
+       standard_fields(kStandardSignature, kStandardId, "1614265330", "svix-"),
+       kStandardBody,
+       kStandardTime,
+       {"svix-id", "svix-timestamp", "svix-signature"}},
+      {"shopify",
+       source("shopify", {kShopifySecret}),
+       {{"X-Shopify-Hmac-Sha256", kShopifyHmac}},
+       kShopifyBody,
+       0,
+       {"X-Shopify-Hmac-Sha256"}},
+      {"gitlab",
+       source("gitlab", {"s3cret-token"}),
+       {{"X-Gitlab-Token", "s3cret-token"}},
+       "{}",
+       0,
+       {"X-Gitlab-Token"}},
+      {"hmac",
+       hmac_source,
+       {{"X-Signature", hmac_sig}, {"X-Timestamp", "1000"}},
+       hmac_body,
+       1000,
+       {"X-Signature", "X-Timestamp"}},
+  };
+  for (const auto& d : deliveries) {
+    auto v = make_verifier(d.source);
+    auto once = v->verify(headers(d.fields), d.body, d.now_s);
+    EXPECT_TRUE(once.accepted) << d.provider << ": " << once.reason;
+    for (const auto& name : d.repeatable) {
+      auto value = headers(d.fields).get(name);
+      ASSERT_TRUE(value) << d.provider << " " << name;
+      // The second copy the same, forged, or named in another case (names are case-insensitive).
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::pair<std::string, std::string> seconds[] = {
+          {name, std::string(*value)}, {name, "forged"}, {lower, "forged"}};
+      for (const auto& second : seconds) {
+        Fields twice = d.fields;
+        twice.push_back(second);
+        auto verdict = v->verify(headers(twice), d.body, d.now_s);
+        EXPECT_FALSE(verdict.accepted) << d.provider << ": " << second.first << " twice";
+        EXPECT_TRUE(verdict.reason_public) << d.provider << ": " << verdict.reason;
+        EXPECT_NE(verdict.reason.find(name), std::string::npos)
+            << d.provider << ": " << verdict.reason;
+      }
+    }
+  }
+}
+
+// A refusal that names no header tells the sender nothing: only the log has the reason.
+TEST(AllProviders, SignatureReasonsStayPrivate) {
+  auto v = make_verifier(source("github", {"It's a Secret to Everybody"}));
+  auto verdict = v->verify(headers({{"X-Hub-Signature-256", "sha256=" + std::string(64, '0')}}),
+                           "Hello, World!", 0);
+  EXPECT_FALSE(verdict.accepted);
+  EXPECT_FALSE(verdict.reason_public);
 }
 
 // Whatever arrives in the signature headers and the body, every verifier answers with a

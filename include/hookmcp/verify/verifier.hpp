@@ -19,12 +19,18 @@ namespace hookmcp::verify {
 struct Verdict {
   bool accepted = false;
   bool verified = false;  // a signature was checked and matched (false for provider "none")
-  // Why a delivery was refused, for the log; never sent to the sender in detail.
+  // Why a delivery was refused, for the log; sent to the sender only when `reason_public`.
   std::string reason;
+  // The reason is about the request's form (a header sent twice) and tells a forger nothing
+  // about the secret or the signature expected: the sender may learn it.
+  bool reason_public = false;
 
   static Verdict verified_ok() { return {true, true, {}}; }
   static Verdict unsigned_ok() { return {true, false, {}}; }
   static Verdict rejected(std::string why) { return {false, false, std::move(why)}; }
+  static Verdict rejected_in_public(std::string why) {
+    return {false, false, std::move(why), true};
+  }
 };
 
 // What the provider says a delivery is.
