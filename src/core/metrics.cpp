@@ -110,6 +110,9 @@ std::string Metrics::render_prometheus() const {
           search_timeouts);
   counter("hookmcp_searches_cancelled_total",
           "Full-text searches stopped because their tool call was cancelled.", searches_cancelled);
+  counter("hookmcp_searches_busy_total",
+          "Full-text searches refused because every search slot was busy and the queue full.",
+          searches_busy);
   counter("hookmcp_search_snippets_bounded_total",
           "Search excerpts made from the first matches or bytes of a field only.",
           search_snippets_bounded);

@@ -47,13 +47,24 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
   void post(std::function<void()> task);
+  // For a task that may hold its thread for long (a full-text search, up to the store's search
+  // deadline): at most heavy_slots() of them run at once, so that other tasks always find a
+  // thread; the others wait, holding none, in order of arrival. False, and nothing queued, when
+  // kHeavyWaitingPerSlot per slot are waiting already.
+  bool post_heavy(std::function<void()> task);
+  int heavy_slots() const { return heavy_slots_; }
   // Joins the threads; tasks still queued are dropped. Idempotent.
   void stop();
 
+  static constexpr int kHeavyWaitingPerSlot = 4;
+
  private:
+  const int heavy_slots_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  std::deque<std::function<void()>> heavy_;  // guarded by mu_: waiting for a slot
+  int heavy_running_ = 0;                    // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::vector<std::thread> threads_;
 };

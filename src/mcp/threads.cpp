@@ -18,18 +18,32 @@ void run_task(const std::function<void()>& task) {
 
 }  // namespace
 
-WorkerPool::WorkerPool(int threads) {
+// One thread is kept from heavy tasks: four slow searches once held every worker for 16 s, and
+// each session's list_events and get_event waited behind them. With a single thread there is
+// nothing to keep, and a search may take it.
+WorkerPool::WorkerPool(int threads) : heavy_slots_(std::max(1, threads - 1)) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] {
       std::unique_lock lock(mu_);
       for (;;) {
-        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        cv_.wait(lock, [this] {
+          return stopping_ || !tasks_.empty() || (!heavy_.empty() && heavy_running_ < heavy_slots_);
+        });
         if (stopping_) return;
-        auto task = std::move(tasks_.front());
-        tasks_.pop_front();
+        // Other tasks first: they are short, and a heavy one waits for a slot anyway.
+        bool heavy = tasks_.empty();
+        auto& queue = heavy ? heavy_ : tasks_;
+        auto task = std::move(queue.front());
+        queue.pop_front();
+        if (heavy) ++heavy_running_;
         lock.unlock();
         run_task(task);
+        task = nullptr;  // outside the lock: what it holds may post again as it goes
         lock.lock();
+        if (heavy && --heavy_running_ < heavy_slots_ && !heavy_.empty()) {
+          // This thread may take a short task next: an idle one takes the waiting search.
+          cv_.notify_one();
+        }
       }
     });
   }
@@ -44,6 +58,21 @@ void WorkerPool::post(std::function<void()> task) {
   cv_.notify_one();
 }
 
+// A heavy task waits rather than being refused, since the client asked a question and expects
+// its answer, not an error to retry: each search ahead of it ends by the store's deadline, so
+// its wait is bounded. Past kHeavyWaitingPerSlot waiting per slot, the wait could outlast a
+// client's request timeout (a minute for common SDKs), and a clear "busy, retry" is better.
+bool WorkerPool::post_heavy(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return true;  // dropped, as post() drops it
+    if (heavy_.size() >= static_cast<size_t>(heavy_slots_) * kHeavyWaitingPerSlot) return false;
+    heavy_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
 void WorkerPool::stop() {
   {
     std::lock_guard lock(mu_);
@@ -56,9 +85,11 @@ void WorkerPool::stop() {
   threads_.clear();
   // Dropped here, outside the lock: a task may own things whose destructors post again.
   std::deque<std::function<void()>> dropped;
+  std::deque<std::function<void()>> dropped_heavy;
   {
     std::lock_guard lock(mu_);
     dropped.swap(tasks_);
+    dropped_heavy.swap(heavy_);
   }
 }
 

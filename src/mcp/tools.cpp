@@ -9,6 +9,26 @@ namespace hookmcp::mcp {
 
 namespace {
 
+// The task on_worker posts: `work`, unless the call was cancelled first; a storage failure
+// becomes a message that says to retry.
+std::function<void()> worker_task(ToolCall call, ToolDone done,
+                                  std::function<Result<ToolOutput>(ToolCall&)> work) {
+  return [call = std::move(call), done = std::move(done), work = std::move(work)]() mutable {
+    if (call.call->cancelled()) return;
+    auto result = run_guarded([&] { return work(call); });
+    auto code = result ? ErrorCode::kInternal : result.error().code;
+    // kOverloaded: a budget ran out (a search's deadline), and its message says what to do.
+    if (!result && code != ErrorCode::kInvalidArgument && code != ErrorCode::kNotFound &&
+        code != ErrorCode::kOverloaded) {
+      // Storage trouble is not the model's mistake; say so and that a retry may work.
+      done(make_error(code, "hookmcp could not read the event database (" + result.error().message +
+                                "); try again shortly."));
+      return;
+    }
+    done(std::move(result));
+  };
+}
+
 // Cursors are opaque to the client: base64 of "KIND1:numbers".
 std::string encode_cursor(const std::string& kind, const std::vector<int64_t>& values) {
   std::string text = kind + "1";
@@ -146,8 +166,16 @@ void get_event(ToolCall call, ToolDone done) {
   });
 }
 
-void search_events(ToolCall call, ToolDone done) {
-  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+// Runs on the worker pool's heavy lane (WorkerPool::post_heavy): a search may take up to the
+// store's deadline, and the other tools must still find a free worker meanwhile.
+void search_events(ToolCall call, const ToolDone& done) {
+  // Set when the call is cancelled (notifications/cancelled, or the client going away): the
+  // store then stops the search at its next check instead of working on for no one.
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  call.call->on_cancel([cancel] { cancel->store(true); });
+  auto& pool = call.session->state().pool;
+  auto& metrics = call.session->state().metrics;
+  auto task = worker_task(std::move(call), done, [cancel](ToolCall& c) -> Result<ToolOutput> {
     auto filter = parse_filter(c.args);
     if (!filter) return filter.error();
     auto& state = c.session->state();
@@ -168,7 +196,7 @@ void search_events(ToolCall call, ToolDone done) {
     filter->before_id = snapshot + 1;
     filter->limit = limit + 1;
     std::string query = c.args["query"].get<std::string>();
-    auto page = state.store.search(query, *filter, static_cast<int>(offset));
+    auto page = state.store.search(query, *filter, static_cast<int>(offset), cancel);
     if (!page) {
       if (page.error().code != ErrorCode::kInvalidArgument) return page.error();
       return make_error(
@@ -206,6 +234,12 @@ void search_events(ToolCall call, ToolDone done) {
     }
     return ToolOutput{std::move(out), std::move(text)};
   });
+  if (!pool.post_heavy(std::move(task))) {
+    metrics.searches_busy.inc();
+    done(make_error(ErrorCode::kOverloaded,
+                    "hookmcp is busy with other searches (" + std::to_string(pool.heavy_slots()) +
+                        " running, more waiting); call search_events again in a few seconds"));
+  }
 }
 
 void ack_events(ToolCall call, ToolDone done) {
@@ -259,18 +293,7 @@ Result<store::EventFilter> parse_filter(const json& args) {
 
 void on_worker(ToolCall call, ToolDone done, std::function<Result<ToolOutput>(ToolCall&)> work) {
   auto& pool = call.session->state().pool;
-  pool.post([call = std::move(call), done = std::move(done), work = std::move(work)]() mutable {
-    if (call.call->cancelled()) return;
-    auto result = run_guarded([&] { return work(call); });
-    if (!result && result.error().code != ErrorCode::kInvalidArgument &&
-        result.error().code != ErrorCode::kNotFound) {
-      // Storage trouble is not the model's mistake; say so and that a retry may work.
-      done(make_error(result.error().code, "hookmcp could not read the event database (" +
-                                               result.error().message + "); try again shortly."));
-      return;
-    }
-    done(std::move(result));
-  });
+  pool.post(worker_task(std::move(call), std::move(done), std::move(work)));
 }
 
 Result<std::string> base64_decode(std::string_view in) {

@@ -313,6 +313,13 @@ class SqliteStore final : public Store {
         writer_db_(std::move(writer)),
         event_count_(event_count),
         committed_through_(max_id) {
+    if (options_.metrics) {
+      // hookmcp_limit{name=...}: what a search runs into (README: Limits).
+      options_.metrics->set_limit("search_deadline_seconds",
+                                  std::chrono::duration<double>(options_.search_deadline).count());
+      options_.metrics->set_limit("search_snippet_matches", sqlite::kSnippetStarts);
+      options_.metrics->set_limit("search_snippet_scan_bytes", sqlite::kSnippetScanBytes);
+    }
     if (writer_db_) {
       writer_ = std::thread([this] { run_writer(); });
     } else {

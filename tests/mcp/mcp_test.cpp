@@ -48,9 +48,11 @@ class McpTest : public ::testing::Test {
   }
 
   // Starts the server and a session, and initializes it with `version`.
-  json start(ServerOptions options = {}, const std::string& version = "2025-11-25") {
+  // `store`: the one the server reads, when not store_ itself.
+  json start(ServerOptions options = {}, const std::string& version = "2025-11-25",
+             store::Store* store = nullptr) {
     options.version = "1.2.3";
-    server_ = std::make_unique<Server>(*store_, bus_, metrics_, options);
+    server_ = std::make_unique<Server>(store ? *store : *store_, bus_, metrics_, options);
     session_ = server_->open_session([this](const json& m) {
       if (before_sink_) before_sink_(m);
       std::lock_guard lock(mu_);
@@ -123,6 +125,21 @@ class McpTest : public ::testing::Test {
     auto r = f.get();
     EXPECT_TRUE(r) << r.error().message;
     return r ? r->id : 0;
+  }
+
+  // Opens store_ again with `change` made to its options.
+  void reopen(const std::function<void(store::Options&)>& change) {
+    store_->close();
+    store::Options o;
+    o.path = (dir_ / "events.db").string();
+    o.fsync_each_commit = false;
+    o.clock = &clock_;
+    o.metrics = &metrics_;
+    change(o);
+    auto s = store::open_sqlite(o);
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    store_->add_commit_listener([bus = bus_](const std::vector<Event>& e) { bus->publish(e); });
   }
 
   static void expect_conforms(const std::string& tool, const json& result) {
@@ -377,6 +394,148 @@ TEST_F(McpTest, SearchFindsBestMatchFirstWithSnippets) {
   ASSERT_EQ(next["structuredContent"]["events"].size(), 1u);
   EXPECT_NE(next["structuredContent"]["events"][0]["id"], best);
   EXPECT_FALSE(next["structuredContent"].contains("nextCursor"));
+}
+
+TEST_F(McpTest, SearchOfAnEventRepeatingAWordAnswersWithAShortSnippet) {
+  start();
+  std::string body = R"({"log":")";
+  for (int i = 0; i < 40'000; ++i) body += "spam ";
+  insert("ci", "log", body + R"("})");
+  json r = call("search_events", {{"query", "spam"}});
+  expect_conforms("search_events", r);
+  const json& events = r["structuredContent"]["events"];
+  ASSERT_EQ(events.size(), 1u);
+  std::string snippet = events[0]["snippet"].get<std::string>();
+  EXPECT_EQ(snippet.rfind("…«spam» «spam»", 0), 0u) << snippet;
+  EXPECT_LT(snippet.size(), 200u);
+}
+
+TEST_F(McpTest, ASearchPastTheDeadlineIsAToolErrorSayingHowToNarrowIt) {
+  reopen([](store::Options& o) { o.search_deadline = milliseconds(0); });
+  start();
+  insert("github", "push", R"({"message":"deploy"})");
+  json r = call("search_events", {{"query", "deploy"}});
+  EXPECT_TRUE(r.value("isError", false)) << r.dump();
+  EXPECT_EQ(text_of(r),
+            "the search took longer than 0 s; narrow it with source, type or since filters, or "
+            "more words");
+  EXPECT_EQ(metrics_.search_timeouts.value(), 1u);
+  EXPECT_NE(metrics_.render_prometheus().find("hookmcp_search_timeouts_total 1\n"),
+            std::string::npos);
+}
+
+// Forwards to a real store; each search first waits until the test opens the gate, and its
+// outcome is recorded.
+class GatedStore final : public store::Store {
+ public:
+  explicit GatedStore(store::Store& inner) : inner_(inner) {}
+  void insert(NewEvent e, store::InsertCallback done) override {
+    inner_.insert(std::move(e), std::move(done));
+  }
+  Result<std::optional<Event>> get(int64_t id) override { return inner_.get(id); }
+  Result<std::vector<Event>> list(const store::EventFilter& f) override { return inner_.list(f); }
+  Result<std::vector<store::SourceStats>> sources() override { return inner_.sources(); }
+  Result<int64_t> max_id() override { return inner_.max_id(); }
+  using Store::search;
+  Result<store::SearchPage> search(const std::string& query, const store::EventFilter& f,
+                                   int offset, const store::SearchCancel& cancel) override {
+    {
+      std::unique_lock lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+    }
+    auto page = inner_.search(query, f, offset, cancel);
+    std::lock_guard lock(mu_);
+    outcomes_.push_back(page ? "found " + std::to_string(page->hits.size()) : page.error().message);
+    cv_.notify_all();
+    return page;
+  }
+  Result<std::vector<std::string>> types(const std::optional<std::string>& source,
+                                         const std::string& prefix, int limit) override {
+    return inner_.types(source, prefix, limit);
+  }
+  Result<store::AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) override {
+    return inner_.ack(ids, note);
+  }
+  bool healthy() const override { return inner_.healthy(); }
+  void add_commit_listener(store::CommitListener l) override {
+    inner_.add_commit_listener(std::move(l));
+  }
+  void close() override { inner_.close(); }
+
+  bool wait_entered(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return entered_ >= n; });
+  }
+  int entered() {
+    std::lock_guard lock(mu_);
+    return entered_;
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  std::vector<std::string> wait_outcomes(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return outcomes_.size() >= n; });
+    return outcomes_;
+  }
+
+ private:
+  store::Store& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;                    // guarded by mu_
+  bool open_ = false;                  // guarded by mu_
+  std::vector<std::string> outcomes_;  // guarded by mu_
+};
+
+TEST_F(McpTest, SearchesLeaveAWorkerToTheOtherToolsAndStopWhenCancelled) {
+  insert("github", "push", R"({"message":"deploy"})");
+  GatedStore gated(*store_);
+  ServerOptions options;
+  options.worker_threads = 2;  // one of them may search
+  start(options, "2025-11-25", &gated);
+  // However the test ends, the searches go on and the server, which reads `gated`, goes first.
+  struct Finally {
+    GatedStore& gated;
+    std::shared_ptr<Session>& session;
+    std::unique_ptr<Server>& server;
+    ~Finally() {
+      gated.open();
+      session.reset();
+      server.reset();
+    }
+  } finally{gated, session_, server_};
+  auto search = [&](int id) {
+    session_->receive_json(
+        {{"jsonrpc", "2.0"},
+         {"id", id},
+         {"method", "tools/call"},
+         {"params", {{"name", "search_events"}, {"arguments", {{"query", "deploy"}}}}}});
+  };
+  search(100);
+  ASSERT_TRUE(gated.wait_entered(1));
+  search(101);
+  // The second search waits for the first one's slot; the other worker is free for the rest.
+  json sources = call("list_sources");
+  ASSERT_TRUE(sources.is_object() && !sources.value("isError", true)) << sources.dump();
+  EXPECT_EQ(gated.entered(), 1);
+
+  // Cancelling the first tells its store search to stop.
+  session_->receive_json({{"jsonrpc", "2.0"},
+                          {"method", "notifications/cancelled"},
+                          {"params", {{"requestId", 100}, {"reason", "user"}}}});
+  gated.open();
+  EXPECT_EQ(gated.wait_outcomes(2),
+            (std::vector<std::string>{"the search was cancelled", "found 1"}));
+  auto second = wait_for([](const json& m) { return m.value("id", json()) == 101; });
+  ASSERT_TRUE(second);
+  EXPECT_EQ((*second)["result"]["structuredContent"]["events"].size(), 1u);
+  EXPECT_FALSE(
+      wait_for([](const json& m) { return m.value("id", json()) == 100; }, milliseconds(100)));
 }
 
 TEST_F(McpTest, AckEventsReportsWhatItFound) {

@@ -578,6 +578,9 @@ TEST_F(StoreTest, ASearchPastItsDeadlineSaysHowToNarrowIt) {
             "the search took longer than 0 s; narrow it with source, type or since filters, or "
             "more words");
   EXPECT_EQ(metrics_.search_timeouts.value(), 1u);
+  EXPECT_NE(
+      metrics_.render_prometheus().find("hookmcp_limit{name=\"search_deadline_seconds\"} 0\n"),
+      std::string::npos);
   // The reader it used works for the next search.
   EXPECT_TRUE(store->list({}));
 }

@@ -71,9 +71,10 @@ struct Metrics {
   Gauge mcp_sessions;
   Counter notifications_sent;
   Counter notifications_dropped;
-  // Limits of full-text search (README: search limits).
+  // Limits of full-text search as they trip (README: Limits).
   Counter search_timeouts;          // stopped at the store's search deadline
   Counter searches_cancelled;       // stopped because their tool call was cancelled
+  Counter searches_busy;            // refused: every search slot busy and the queue full
   Counter search_snippets_bounded;  // excerpts made from a bounded part of a large match
 
   Counter mcp_requests_abandoned;  // cancelled because their client left and did not resume
