@@ -106,7 +106,7 @@ bool standard_secret_ok(std::string_view secret) {
 Status apply_source(const std::string& name, const json& v, const Getenv& getenv, Source& s) {
   const std::string where = "sources." + name;
   if (!valid_source_name(name)) {
-    return invalid(where, "a source name is 1 to 64 letters, digits, '-', '_' or '.'");
+    return invalid(where, kSourceNameRule);
   }
   if (!v.is_object()) return invalid(where, "expected an object, got " + type_name(v));
   if (auto st = check_keys(v, where,
@@ -192,7 +192,7 @@ Status apply_source(const std::string& name, const json& v, const Getenv& getenv
 }  // namespace
 
 bool valid_source_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.';

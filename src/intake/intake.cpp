@@ -113,7 +113,6 @@ Intake::Intake(const config::Config& config, store::Store& store, const Clock& c
 }
 
 const Intake::SourceEntry* Intake::find_source(const std::string& name) const {
-  if (!config::valid_source_name(name)) return nullptr;
   if (!sources_configured_) return &open_source_;
   auto it = sources_.find(name);
   return it == sources_.end() ? nullptr : &it->second;
@@ -128,6 +127,11 @@ void Intake::handle(Request req, Respond respond) {
     respond(error_response(status, message));
   };
 
+  if (!config::valid_source_name(req.source)) {
+    refuse(RejectReason::kUnknownSource, 404,
+           "\"" + req.source + "\" is not valid: " + config::kSourceNameRule);
+    return;
+  }
   const SourceEntry* source = find_source(req.source);
   if (source == nullptr) {
     refuse(RejectReason::kUnknownSource, 404, "unknown source \"" + req.source + "\"");

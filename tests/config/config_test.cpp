@@ -84,6 +84,8 @@ TEST(Config, ErrorsNameTheField) {
       {R"({"sources": {"ci": {"provider": "hmac", "secrets": ["s"], "header": "X", "algorithm": "md5"}}})",
        "sources.ci.algorithm"},
       {R"({"sources": {"bad name": {"provider": "none"}}})", "sources.bad name: a source name"},
+      {R"({"sources": {"..": {"provider": "none"}}})", "sources...: a source name"},
+      {R"({"sources": {".": {"provider": "none"}}})", "sources..: a source name"},
       {R"({"sources": {"b": {"provider": "standard", "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64"]}}})",
        "sources.b.secrets[1]: a Standard Webhooks secret"},
       {R"({"sources": {"b": {"provider": "standard", "secrets": ["whsec_"]}}})",

@@ -101,6 +101,20 @@ TEST_F(IntakeTest, InvalidSourceNameIs404) {
   EXPECT_EQ(send(std::string(65, 'a'), "x").status, 404);
 }
 
+// "." and ".." are the dot-segments a URI path resolves away: the same rule in both modes.
+TEST_F(IntakeTest, DotSegmentsAreNotSourceNames) {
+  start(config::Config{});
+  for (const char* name : {".", "..", "%2e%2e", "%2E.", ".%2e"}) {
+    auto r = send(name, "x");
+    EXPECT_EQ(r.status, 404) << name;
+    EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("not valid"), std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(send("...", "x").status, 202);
+  EXPECT_EQ(send(".hidden", "y").status, 202);
+  EXPECT_EQ(*store_->max_id(), 2);
+}
+
 TEST_F(IntakeTest, RepeatedSignatureHeaderIs401NamingIt) {
   start(github_config());
   auto r = send("gh", "Hello, World!",

@@ -107,5 +107,18 @@ TEST_F(HostileRequestsTest, RepeatedSignatureHeaderIsRefusedNamingIt) {
   EXPECT_EQ(post("/hooks/gh", "Hello, World!", good).status, 202);
 }
 
+// "." and ".." are not source names, however they are written.
+TEST_F(HostileRequestsTest, DotSegmentsAreNotSources) {
+  start();
+  for (const char* target : {"/hooks/..", "/hooks/.", "/hooks/%2e%2e", "/hooks/%2E%2E",
+                             "/hooks/.%2e", "/hooks/%2e", "/hooks/../x", "/hooks/%2e%2e%2fx"}) {
+    auto a = post(target, "{}");
+    EXPECT_EQ(a.status, 404) << target << a.head;
+    EXPECT_NE(error_of(a).find("source name"), std::string::npos) << target << a.body;
+  }
+  EXPECT_EQ(stored(), 0);
+  EXPECT_EQ(rejected("unknown_source"), 8);
+}
+
 }  // namespace
 }  // namespace hookmcp::testing

@@ -38,6 +38,8 @@ test('the schema rejects what the parser rejects', () => {
     { sources: { ci: { provider: 'hmac', secrets: ['x'] } } },
     { sources: { x: { provider: 'carrier-pigeon', secrets: ['x'] } } },
     { sources: { 'bad name': { provider: 'none' } } },
+    { sources: { '..': { provider: 'none' } } },
+    { sources: { '.': { provider: 'none' } } },
     { durability: 'sometimes' },
   ];
   for (const config of bad) {

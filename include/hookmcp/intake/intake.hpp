@@ -50,7 +50,7 @@ class Intake {
     config::Source config;
     std::unique_ptr<verify::Verifier> verifier;
   };
-  // The configured source, or with no sources configured the open default for any valid name.
+  // The configured source, or with no sources configured the open default; `name` is valid.
   const SourceEntry* find_source(const std::string& name) const;
 
   store::Store& store_;
