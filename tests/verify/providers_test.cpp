@@ -569,7 +569,8 @@ TEST(AllProviders, RefuseEachSignatureHeaderSentTwiceNamingIt) {
     auto once = v->verify(headers(d.fields), d.body, d.now_s);
     EXPECT_TRUE(once.accepted) << d.provider << ": " << once.reason;
     for (const auto& name : d.repeatable) {
-      auto value = headers(d.fields).get(name);
+      const auto original = headers(d.fields);
+      auto value = original.get(name);
       ASSERT_TRUE(value) << d.provider << " " << name;
       // The second copy the same, forged, or named in another case (names are case-insensitive).
       std::string lower = name;
