@@ -10,22 +10,23 @@ namespace hookmcp::transport {
 
 namespace {
 
-// "name:port" or "[v6]:port" or a bare name -> the name, lowercase letters compared by caller.
-std::string_view strip_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  auto colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool is_name_char(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
 bool host_allowed(const McpAccess& access, std::string_view host) {
-  std::string_view name = strip_port(host);
-  if (config::is_loopback_host(name)) return true;
-  return std::any_of(
-      access.allowed_hosts.begin(), access.allowed_hosts.end(),
-      [&](const std::string& allowed) { return iequals(allowed, host) || iequals(allowed, name); });
+  auto authority = parse_authority(host);
+  if (!authority) return false;
+  if (config::is_loopback_host(authority->host)) return true;
+  return std::any_of(access.allowed_hosts.begin(), access.allowed_hosts.end(),
+                     [&](const std::string& allowed) {
+                       return iequals(allowed, host) || iequals(allowed, authority->host);
+                     });
 }
 
 bool origin_allowed(const McpAccess& access, std::string_view origin) {
@@ -33,18 +34,49 @@ bool origin_allowed(const McpAccess& access, std::string_view origin) {
                   [&](const std::string& allowed) { return iequals(allowed, origin); })) {
     return true;
   }
-  // A page served from this machine: http(s)://localhost[:port], http://127.0.0.1[:port].
+  // A page served from this machine: http(s)://localhost[:port], http://127.0.0.1[:port]. An
+  // origin is scheme "://" authority and nothing else (RFC 6454 6.1).
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (origin.substr(0, scheme.size()) == scheme) {
-      std::string_view authority = origin.substr(scheme.size());
-      if (authority.find('/') != std::string_view::npos) return false;
-      return config::is_loopback_host(strip_port(authority));
+    if (origin.size() > scheme.size() && iequals(origin.substr(0, scheme.size()), scheme)) {
+      auto authority = parse_authority(origin.substr(scheme.size()));
+      return authority && config::is_loopback_host(authority->host);
     }
   }
   return false;
 }
 
 }  // namespace
+
+std::optional<Authority> parse_authority(std::string_view text) {
+  Authority out;
+  std::string_view rest;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close == 1) return std::nullopt;
+    std::string_view literal = text.substr(1, close - 1);
+    if (!std::all_of(literal.begin(), literal.end(),
+                     [](char c) { return is_hex(c) || c == ':' || c == '.'; })) {
+      return std::nullopt;
+    }
+    out.host = text.substr(0, close + 1);
+    rest = text.substr(close + 1);
+  } else {
+    auto colon = text.find(':');
+    out.host = text.substr(0, colon);
+    if (out.host.empty() || !std::all_of(out.host.begin(), out.host.end(), is_name_char)) {
+      return std::nullopt;
+    }
+    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
+  }
+  if (rest.empty()) return out;
+  if (rest.front() != ':') return std::nullopt;
+  out.port = rest.substr(1);
+  if (out.port.empty() || out.port.size() > 5 ||
+      !std::all_of(out.port.begin(), out.port.end(), is_digit)) {
+    return std::nullopt;
+  }
+  return out;
+}
 
 std::optional<Denial> check_mcp_access(const McpAccess& access,
                                        std::optional<std::string_view> host,

@@ -120,5 +120,25 @@ TEST_F(HostileRequestsTest, DotSegmentsAreNotSources) {
   EXPECT_EQ(rejected("unknown_source"), 8);
 }
 
+// An Origin is scheme://host[:port] and nothing more: what follows a loopback
+// name makes it another site's.
+TEST_F(HostileRequestsTest, LookalikeOriginsAreRefusedOnMcp) {
+  start();
+  const std::string initialize =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
+  const std::string mcp_headers =
+      "Content-Type: application/json\r\nAccept: "
+      "application/json, text/event-stream\r\n";
+  for (const std::string& origin :
+       {"http://" + host_ + "@evil.example", "http://" + host_ + ".evil.example",
+        std::string("http://[::1].evil.example"), "http://user@" + host_}) {
+    auto a = post("/mcp", initialize, mcp_headers + "Origin: " + origin + "\r\n");
+    EXPECT_EQ(a.status, 403) << origin << ": " << a.head << a.body;
+  }
+  auto local = post("/mcp", initialize, mcp_headers + "Origin: http://" + host_ + "\r\n");
+  EXPECT_EQ(local.status, 200) << local.head << local.body;
+}
+
 }  // namespace
 }  // namespace hookmcp::testing

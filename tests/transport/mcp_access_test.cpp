@@ -42,6 +42,63 @@ TEST(McpAccess, Origins) {
   EXPECT_EQ(status(a, "localhost", "https://app.example"), std::nullopt);
 }
 
+// Nothing may follow an allowed name: the port is digits alone, no userinfo, no suffix.
+TEST(McpAccess, HostsAreParsedStrictly) {
+  McpAccess a;
+  a.allowed_hosts = {"hooks.example.com"};
+  for (std::string_view host : {"127.0.0.1:8787.evil.example",
+                                "127.0.0.1:.evil.example",
+                                "127.0.0.1:",
+                                "127.0.0.1:80:80",
+                                "127.0.0.1:8787/x",
+                                "[::1].evil.example",
+                                "[::1]:8787.evil.example",
+                                "[::1]evil",
+                                "[::1",
+                                "[]",
+                                "[::1]:",
+                                "127.0.0.1@evil.example",
+                                "evil.example@127.0.0.1",
+                                "user@localhost:8787",
+                                "localhost:123456",
+                                "localhost:-1",
+                                "localhost: 80",
+                                "hooks.example.com:443.evil.example",
+                                "hooks.example.com@evil.example",
+                                "",
+                                ":8787"}) {
+    EXPECT_EQ(status(a, host), 403) << host;
+  }
+  EXPECT_EQ(status(a, "127.0.0.1:65535"), std::nullopt);
+  EXPECT_EQ(status(a, "[::1]"), std::nullopt);
+}
+
+TEST(McpAccess, OriginsAreParsedStrictly) {
+  McpAccess a;
+  for (std::string_view origin :
+       {"http://127.0.0.1:8787@evil.example", "http://127.0.0.1@evil.example",
+        "http://user@localhost", "http://127.0.0.1:8787.evil.example", "http://[::1].evil.example",
+        "http://localhost:8787/", "http://localhost/path", "http://", "https://", "127.0.0.1",
+        "ftp://localhost", "http://localhost:", "http://localhost:80:80"}) {
+    EXPECT_EQ(status(a, "localhost", origin), 403) << origin;
+  }
+  EXPECT_EQ(status(a, "localhost", "http://[::1]:6274"), std::nullopt);
+  EXPECT_EQ(status(a, "localhost", "HTTP://LOCALHOST:6274"), std::nullopt);
+}
+
+TEST(McpAccess, ParsesAuthorities) {
+  auto a = parse_authority("[::1]:8787");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "[::1]");
+  EXPECT_EQ(a->port, "8787");
+  a = parse_authority("hooks.example.com");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "hooks.example.com");
+  EXPECT_EQ(a->port, "");
+  EXPECT_FALSE(parse_authority("a b"));
+  EXPECT_FALSE(parse_authority(std::string_view("a\0b", 3)));
+}
+
 TEST(McpAccess, BearerTokens) {
   McpAccess a;
   a.tokens = {"old-token", "new-token"};

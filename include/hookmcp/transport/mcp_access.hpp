@@ -21,6 +21,16 @@ struct Denial {
   std::string message;
 };
 
+// A Host value or an origin's authority, `host [":" port]` (RFC 3986 3.2.2 without userinfo):
+// the host a bracketed IPv6 literal or a name of letters, digits, '-', '.', '_' and '~'; the
+// port 1 to 5 digits. nullopt for anything else, so that nothing can follow an allowed name
+// ("127.0.0.1:80.evil.example", "[::1].evil.example", "127.0.0.1@evil.example").
+struct Authority {
+  std::string_view host;  // as written; "[::1]" keeps its brackets
+  std::string_view port;  // empty when absent
+};
+std::optional<Authority> parse_authority(std::string_view text);
+
 // nullopt when the request may proceed. `host`, `origin` and `authorization` are the request's
 // header values, absent when the header is.
 std::optional<Denial> check_mcp_access(const McpAccess& access,
