@@ -63,6 +63,8 @@ std::string_view to_string(RejectReason reason) {
       return "storage";
     case RejectReason::kBadRequest:
       return "bad_request";
+    case RejectReason::kOrigin:
+      return "origin";
     case RejectReason::kCount_:
       break;
   }

@@ -137,6 +137,12 @@ void Intake::handle(Request req, Respond respond) {
     refuse(RejectReason::kUnknownSource, 404, "unknown source \"" + req.source + "\"");
     return;
   }
+  if (req.origin_denied && source->config.provider == "none") {
+    refuse(RejectReason::kOrigin, 403,
+           "source \"" + req.source +
+               "\" is unsigned and refuses requests from other sites: " + *req.origin_denied);
+    return;
+  }
 
   int64_t now_ms = clock_.now_ms();
   verify::Verdict verdict = source->verifier->verify(req.headers, req.body, now_ms / 1000);

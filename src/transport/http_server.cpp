@@ -535,6 +535,12 @@ class Server final : public HttpServer {
       }
       intake::Request ir;
       ir.source = std::string(path.substr(kHooksPrefix.size()));
+      // What the MCP routes refuse, so may an unsigned source: any web page the user visits
+      // can post to it from the user's browser otherwise.
+      if (auto denial = check_host_and_origin(options_.mcp_access, header(req, http::field::host),
+                                              header(req, http::field::origin))) {
+        ir.origin_denied = std::move(denial->message);
+      }
       for (const auto& field : req) {
         ir.headers.add(std::string(field.name_string()), std::string(field.value()));
       }

@@ -78,16 +78,23 @@ std::optional<Authority> parse_authority(std::string_view text) {
   return out;
 }
 
-std::optional<Denial> check_mcp_access(const McpAccess& access,
-                                       std::optional<std::string_view> host,
-                                       std::optional<std::string_view> origin,
-                                       std::optional<std::string_view> authorization) {
+std::optional<Denial> check_host_and_origin(const McpAccess& access,
+                                            std::optional<std::string_view> host,
+                                            std::optional<std::string_view> origin) {
   if (!host || !host_allowed(access, *host)) {
     return Denial{403, "Host not allowed; add it to mcp.allowed_hosts"};
   }
   if (origin && !origin_allowed(access, *origin)) {
     return Denial{403, "Origin not allowed; add it to mcp.allowed_origins"};
   }
+  return std::nullopt;
+}
+
+std::optional<Denial> check_mcp_access(const McpAccess& access,
+                                       std::optional<std::string_view> host,
+                                       std::optional<std::string_view> origin,
+                                       std::optional<std::string_view> authorization) {
+  if (auto denial = check_host_and_origin(access, host, origin)) return denial;
   if (access.tokens.empty()) return std::nullopt;
   constexpr std::string_view kBearer = "Bearer ";
   if (!authorization || authorization->size() <= kBearer.size() ||

@@ -115,6 +115,36 @@ TEST_F(IntakeTest, DotSegmentsAreNotSourceNames) {
   EXPECT_EQ(*store_->max_id(), 2);
 }
 
+// A request the transport found foreign (a web page's Origin, a Host outside the allow-list)
+// reaches an unsigned source only as a 403; a signed source judges it by its signature.
+TEST_F(IntakeTest, UnsignedSourcesRefuseForeignOrigins) {
+  start(config::Config{});
+  Request r;
+  r.source = "demo";
+  r.body = "{}";
+  r.origin_denied = "Origin not allowed; add it to mcp.allowed_origins";
+  std::promise<Response> p;
+  intake_->handle(std::move(r), [&p](Response res) { p.set_value(std::move(res)); });
+  auto answer = p.get_future().get();
+  EXPECT_EQ(answer.status, 403);
+  EXPECT_NE(answer.body.find("unsigned"), std::string::npos) << answer.body;
+  EXPECT_NE(answer.body.find("Origin"), std::string::npos) << answer.body;
+  EXPECT_EQ(*store_->max_id(), 0);
+  EXPECT_NE(metrics_.render_prometheus().find("reason=\"origin\"} 1"), std::string::npos);
+}
+
+TEST_F(IntakeTest, SignedSourcesIgnoreTheOrigin) {
+  start(github_config());
+  Request r;
+  r.source = "gh";
+  r.body = "Hello, World!";
+  r.headers.add("X-Hub-Signature-256", kSig);
+  r.origin_denied = "Host not allowed; add it to mcp.allowed_hosts";
+  std::promise<Response> p;
+  intake_->handle(std::move(r), [&p](Response res) { p.set_value(std::move(res)); });
+  EXPECT_EQ(p.get_future().get().status, 202);
+}
+
 TEST_F(IntakeTest, RepeatedSignatureHeaderIs401NamingIt) {
   start(github_config());
   auto r = send("gh", "Hello, World!",

@@ -140,5 +140,42 @@ TEST_F(HostileRequestsTest, LookalikeOriginsAreRefusedOnMcp) {
   EXPECT_EQ(local.status, 200) << local.head << local.body;
 }
 
+// Zero-config intake takes unsigned deliveries: no page on another site may
+// post them through the user's browser. Real senders send no Origin.
+TEST_F(HostileRequestsTest, UnsignedSourcesRefuseOtherSitesPages) {
+  start();
+  auto page = post("/hooks/demo", "{}", "Origin: https://evil.example\r\n");
+  EXPECT_EQ(page.status, 403) << page.head;
+  EXPECT_NE(error_of(page).find("unsigned"), std::string::npos) << page.body;
+  EXPECT_NE(error_of(page).find("Origin"), std::string::npos) << page.body;
+  auto lookalike = post("/hooks/demo", "{}", "Origin: http://" + host_ + "@evil.example\r\n");
+  EXPECT_EQ(lookalike.status, 403) << lookalike.body;
+  auto suffixed = post("/hooks/demo", "{}", "Origin: http://[::1].evil.example\r\n");
+  EXPECT_EQ(suffixed.status, 403) << suffixed.body;
+  auto rebound = exchange(
+      "POST /hooks/demo HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n"
+      "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(rebound.status, 403) << rebound.body;
+  EXPECT_NE(error_of(rebound).find("Host"), std::string::npos) << rebound.body;
+  EXPECT_EQ(stored(), 0);
+  EXPECT_EQ(rejected("origin"), 4);
+
+  EXPECT_EQ(post("/hooks/demo", "{}").status, 202);
+  EXPECT_EQ(post("/hooks/demo", "{\"a\":1}", "Origin: http://localhost:3000\r\n").status, 202);
+  EXPECT_EQ(stored(), 2);
+}
+
+TEST_F(HostileRequestsTest, ConfiguredUnsignedSourceRefusesOtherSitesAndSignedOnesDoNot) {
+  start(json{{"sources",
+              {{"dev", {{"provider", "none"}}},
+               {"gh", {{"provider", "github"}, {"secrets", {"It's a Secret to Everybody"}}}}}}});
+  EXPECT_EQ(post("/hooks/dev", "{}", "Origin: https://evil.example\r\n").status, 403);
+  auto signed_ok = post("/hooks/gh", "Hello, World!",
+                        "Origin: https://evil.example\r\nX-Hub-Signature-256: "
+                        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+                        "\r\n");
+  EXPECT_EQ(signed_ok.status, 202) << signed_ok.body;
+}
+
 }  // namespace
 }  // namespace hookmcp::testing

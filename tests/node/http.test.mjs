@@ -209,9 +209,13 @@ test('Host and Origin are checked; a foreign origin gets 403', async () => {
     assert.equal(foreign.status, 403);
     const local = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...headers, Origin: `http://localhost:${server.port}` }, body });
     assert.equal(local.status, 200);
-    // Intake routes do not take part: webhooks come from anywhere, signed.
+    // An unsigned source (no config: any /hooks/NAME) takes the same checks, or any page the
+    // user opens could post to it; real senders send no Origin. Signed sources have signatures.
     const hook = await fetch(`${server.url}/hooks/demo`, { method: 'POST', headers: { Origin: 'https://evil.example' }, body: '{}' });
-    assert.equal(hook.status, 202);
+    assert.equal(hook.status, 403);
+    assert.match((await hook.json()).error, /unsigned.*Origin/);
+    const sender = await fetch(`${server.url}/hooks/demo`, { method: 'POST', body: '{}' });
+    assert.equal(sender.status, 202);
     const badVersion = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...headers, 'MCP-Protocol-Version': '1999-01-01' }, body });
     assert.equal(badVersion.status, 400);
   } finally {

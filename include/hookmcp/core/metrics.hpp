@@ -55,6 +55,7 @@ enum class RejectReason {
   kOverloaded,
   kStorage,
   kBadRequest,
+  kOrigin,  // an unsigned source posted to with a foreign Host or Origin
   kCount_,
 };
 std::string_view to_string(RejectReason reason);

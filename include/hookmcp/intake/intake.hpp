@@ -21,6 +21,10 @@ struct Request {
   std::string source;  // from /hooks/{source}
   Headers headers;
   std::string body;
+  // Set by the transport when the request's Host or Origin is outside the allow-lists the MCP
+  // routes keep (a page on another site may have sent it from the user's browser): why.
+  // Unsigned sources refuse such a request; signed ones need no such guard.
+  std::optional<std::string> origin_denied;
 };
 
 struct Response {

@@ -1,6 +1,6 @@
 // Who may use the MCP routes (/mcp, /sse, /messages): Host and Origin allow-lists against DNS
-// rebinding, and bearer tokens. Pure; safe from any thread. Intake routes never come here:
-// they have their own signatures.
+// rebinding, and bearer tokens. Pure; safe from any thread. Signed intake routes never come
+// here: they have their own signatures; unsigned ones take the Host and Origin checks.
 #pragma once
 
 #include <optional>
@@ -37,6 +37,11 @@ std::optional<Denial> check_mcp_access(const McpAccess& access,
                                        std::optional<std::string_view> host,
                                        std::optional<std::string_view> origin,
                                        std::optional<std::string_view> authorization);
+
+// The Host and Origin checks of check_mcp_access alone (403), for routes that take no token.
+std::optional<Denial> check_host_and_origin(const McpAccess& access,
+                                            std::optional<std::string_view> host,
+                                            std::optional<std::string_view> origin);
 
 // The value for WWW-Authenticate on a 401.
 inline constexpr const char* kBearerChallenge = R"(Bearer realm="hookmcp")";
