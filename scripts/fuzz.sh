@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-30}
-harnesses=(rpc verify config sse render)
+harnesses=(rpc verify config sse render http)
 build=build-fuzz
 
 if [ ! -f $build/build.ninja ]; then

@@ -1,6 +1,7 @@
 #include "hookmcp/transport/http_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -23,6 +24,7 @@
 #include <cerrno>
 
 #include "hookmcp/core/json.hpp"
+#include "http_framing.hpp"
 #include "sse.hpp"
 
 namespace hookmcp::transport {
@@ -40,6 +42,9 @@ namespace {
 
 constexpr std::string_view kHooksPrefix = "/hooks/";
 constexpr size_t kReadBufferBytes = size_t{8} * 1024;
+// How long and how much a refused request's remaining bytes are read and dropped for.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = size_t{4} << 20;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -239,6 +244,8 @@ class Server final : public HttpServer {
     metrics_.set_limit("max_json_depth", static_cast<double>(kMaxJsonDepth));
     metrics_.set_limit("mcp_resume_grace_seconds",
                        static_cast<double>(options_.resume_grace.count()));
+    metrics_.set_limit("max_header_bytes", static_cast<double>(options_.max_header_bytes));
+    metrics_.set_limit("max_header_fields", static_cast<double>(kMaxHeaderFields));
   }
 
   Status listen() {
@@ -444,36 +451,77 @@ class Server final : public HttpServer {
     // Room for a typical delivery, headers and body, in one read: a buffer that starts empty
     // grows from 512 bytes and takes five reads for a 2 KB webhook.
     buffer.reserve(kReadBufferBytes);
+    const FramingLimits limits{options_.max_header_bytes, options_.max_body_bytes};
     while (!stopping_.load()) {
       http::request_parser<http::string_body> parser;
-      parser.header_limit(options_.max_header_bytes);
-      parser.body_limit(options_.max_body_bytes);
+      parser.header_limit(limits.max_header_bytes);
+      parser.body_limit(limits.max_body_bytes);
 
       lowest(stream).expires_after(options_.header_timeout);
       auto [ec, n] =
           co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(use_awaitable));
       if (ec) {
-        // end_of_stream, timeouts and cancellation are ordinary endings.
-        if (ec == http::error::body_limit) co_await write_too_large(stream, parser.get());
+        // end_of_stream, timeouts and cancellation are ordinary endings; a malformed request
+        // is answered.
+        if (auto refusal = refusal_for_read_error(ec, unparsed(buffer), limits)) {
+          co_await refuse(stream, parser.get(), *refusal);
+        }
+        co_return;
+      }
+      // Refused before any byte of the body is read: what follows the head cannot be framed.
+      if (auto refusal = admit_head(parser.get())) {
+        co_await refuse(stream, parser.get(), *refusal);
         co_return;
       }
       in_flight_.fetch_add(1);
-      bool keep_alive = co_await serve_request(stream, buffer, parser);
+      bool keep_alive = co_await serve_request(stream, buffer, parser, limits);
       in_flight_.fetch_sub(1);
       if (!keep_alive) co_return;
     }
   }
 
+  static std::string_view unparsed(const beast::flat_buffer& buffer) {
+    auto data = buffer.data();
+    return {static_cast<const char*>(data.data()), data.size()};
+  }
+
+  // Answers a request the listener does not serve (see http_framing.hpp), counts it, and ends
+  // the connection.
   template <typename Stream>
-  awaitable<void> write_too_large(Stream& stream, const Request& req) {
-    metrics_.webhooks_received.inc();
-    metrics_.reject(RejectReason::kTooLarge);
-    Response res =
-        error(req, 413,
-              "body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
+  awaitable<void> refuse(Stream& stream, const Request& req, const Refusal& refusal) {
+    if (refusal.status == 413) {
+      metrics_.webhooks_received.inc();
+      metrics_.reject(RejectReason::kTooLarge);
+    } else {
+      metrics_.reject(RejectReason::kBadRequest);
+    }
+    Response res = error(req, refusal.status, refusal.message);
     res.keep_alive(false);
+    res.set(http::field::connection, "close");
     lowest(stream).expires_after(std::chrono::seconds(5));
-    co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+    auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+    if (!ec) co_await linger(stream);
+  }
+
+  // After an answer that ends a connection early, what the client still sends is read and
+  // dropped for a moment (RFC 9112 9.6): closing with unread bytes resets the connection, and
+  // a client still writing its request would lose the answer. TLS connections end with their
+  // close_notify instead.
+  template <typename Stream>
+  awaitable<void> linger(Stream& stream) {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::error_code ec;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec || stopping_.load()) co_return;
+      lowest(stream).expires_after(kLingerTime);
+      std::array<char, 16 * 1024> sink;
+      for (size_t dropped = 0; dropped < kLingerBytes;) {
+        auto [rec, n] =
+            co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(use_awaitable));
+        if (rec) break;
+        dropped += n;
+      }
+    }
   }
 
   template <typename Stream>
@@ -487,7 +535,8 @@ class Server final : public HttpServer {
   // Reads the body, answers, and returns whether the connection stays open.
   template <typename Stream>
   awaitable<bool> serve_request(Stream& stream, beast::flat_buffer& buffer,
-                                http::request_parser<http::string_body>& parser) {
+                                http::request_parser<http::string_body>& parser,
+                                const FramingLimits& limits) {
     const auto& head = parser.get();
     // Bodies being read count against a budget too, so that many large uploads at once are
     // refused quickly instead of filling memory. A chunked body is charged a nominal 1 MiB; a
@@ -511,11 +560,12 @@ class Server final : public HttpServer {
     }
     lowest(stream).expires_after(options_.body_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
-    if (ec == http::error::body_limit) {
-      co_await write_too_large(stream, parser.get());
+    if (ec) {
+      if (auto refusal = refusal_for_read_error(ec, unparsed(buffer), limits)) {
+        co_await refuse(stream, parser.get(), *refusal);
+      }
       co_return false;
     }
-    if (ec) co_return false;
 
     Request req = parser.release();
     std::string_view path = path_of(req);

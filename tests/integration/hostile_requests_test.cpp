@@ -177,5 +177,195 @@ TEST_F(HostileRequestsTest, ConfiguredUnsignedSourceRefusesOtherSitesAndSignedOn
   EXPECT_EQ(signed_ok.status, 202) << signed_ok.body;
 }
 
+// Whether the server said it closes the connection after this answer.
+bool closes(const Answer& a) {
+  for (const char* form : {"\r\nConnection: close", "\r\nconnection: close"}) {
+    if (a.head.find(form) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// RFC 9112 6.1 and 6.3: a body whose length cannot be known is refused with the
+// connection, so that no byte of it is read as the next request. Each body
+// below holds a whole second POST.
+TEST_F(HostileRequestsTest, TransferEncodingOtherThanChunkedIsRefusedAndTheBodyNeverParsed) {
+  start();
+  const std::string smuggled =
+      "POST /hooks/smuggled HTTP/1.1\r\nHost: " + host_ + "\r\nContent-Length: 2\r\n\r\n{}";
+  const std::string chunked_smuggled = [&] {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", smuggled.size());
+    return std::string(size) + "\r\n" + smuggled + "\r\n0\r\n\r\n";
+  }();
+  struct Case {
+    std::string headers;
+    std::string body;
+    int status;
+  };
+  const Case cases[] = {
+      {"Transfer-Encoding: gzip\r\n", smuggled, 400},
+      {"Transfer-Encoding: xchunked\r\n", smuggled, 400},
+      {"Transfer-Encoding: chunked, chunked\r\n", chunked_smuggled, 400},
+      {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", chunked_smuggled, 400},
+      {"Transfer-Encoding: chunked, gzip\r\n", smuggled, 400},
+      {"Transfer-Encoding: identity\r\n", smuggled, 400},
+      {"Transfer-Encoding: chunked;x=1\r\n", chunked_smuggled, 400},
+      {"Transfer-Encoding: \r\n", smuggled, 400},
+      {"Transfer-Encoding: gzip\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n",
+       smuggled, 400},
+      {"Content-Length: " + std::to_string(chunked_smuggled.size()) +
+           "\r\nTransfer-Encoding: chunked\r\n",
+       chunked_smuggled, 400},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", chunked_smuggled, 400},
+      // Framed, but in a coding hookmcp cannot undo: 501 (RFC 9112 6.1).
+      {"Transfer-Encoding: gzip, chunked\r\n", chunked_smuggled, 501},
+      {"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", chunked_smuggled, 501},
+  };
+  for (const auto& c : cases) {
+    // Keep-alive, as a proxy's shared connection would be.
+    auto a = exchange("POST /hooks/demo HTTP/1.1\r\nHost: " + host_ + "\r\n" + c.headers + "\r\n" +
+                      c.body);
+    EXPECT_EQ(a.status, c.status) << c.headers << a.head;
+    EXPECT_EQ(a.responses, 1u) << c.headers << a.head << a.body;
+    EXPECT_TRUE(closes(a)) << c.headers << a.head;
+    EXPECT_FALSE(error_of(a).empty()) << c.headers << a.body;
+  }
+  // HTTP/1.0 has no chunked coding: a Transfer-Encoding there means broken
+  // framing.
+  auto old = exchange("POST /hooks/demo HTTP/1.0\r\nHost: " + host_ +
+                      "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_smuggled);
+  EXPECT_EQ(old.status, 400) << old.head;
+  EXPECT_EQ(old.responses, 1u);
+
+  EXPECT_EQ(stored(), 0);
+  EXPECT_EQ(rejected("bad_request"), static_cast<int64_t>(std::size(cases)) + 1);
+  // What is framed right still goes through, chunked included.
+  auto ok =
+      exchange("POST /hooks/demo HTTP/1.1\r\nHost: " + host_ +
+               "\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_smuggled);
+  EXPECT_EQ(ok.status, 202) << ok.head << ok.body;
+  EXPECT_EQ(stored(), 1);
+}
+
+// Malformed requests get a status, a short JSON error and Connection: close,
+// and are counted as hookmcp_webhooks_rejected_total{reason="bad_request"}.
+TEST_F(HostileRequestsTest, MalformedRequestsAreAnsweredClosedAndCounted) {
+  start(json{{"max_body_bytes", 1000}});
+  const std::string host = "Host: " + host_ + "\r\n";
+  std::string many_fields;
+  for (int i = 0; i < 101; ++i) many_fields += "X-F" + std::to_string(i) + ": v\r\n";
+  std::string ten_thousand_fields;
+  for (int i = 0; i < 10000; ++i) ten_thousand_fields += "X-F" + std::to_string(i) + ": v\r\n";
+  struct Case {
+    const char* name;
+    std::string bytes;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"garbage request line", "GARBAGE\r\n\r\n", 400},
+      {"request line without version", "GET /healthz\r\n" + host + "\r\n", 400},
+      {"lowercase version", "GET /healthz http/1.1\r\n" + host + "\r\n", 400},
+      {"space in target", "GET /health z HTTP/1.1\r\n" + host + "\r\n", 400},
+      {"NUL in target", std::string("GET /health\0z HTTP/1.1\r\n", 25) + host + "\r\n", 400},
+      {"HTTP/9.9", "GET /healthz HTTP/9.9\r\n" + host + "\r\n", 505},
+      {"HTTP/2.0", "GET /healthz HTTP/2.0\r\n" + host + "\r\n", 505},
+      {"HTTP/0.9", "GET /healthz HTTP/0.9\r\n" + host + "\r\n", 505},
+      {"1 MB header line",
+       "GET /healthz HTTP/1.1\r\n" + host + "X-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n",
+       431},
+      {"10,000 header fields", "GET /healthz HTTP/1.1\r\n" + host + ten_thousand_fields + "\r\n",
+       431},
+      {"101 header fields", "GET /healthz HTTP/1.1\r\n" + host + many_fields + "\r\n", 431},
+      {"field without colon", "GET /healthz HTTP/1.1\r\n" + host + "Broken\r\n\r\n", 400},
+      {"space before colon", "GET /healthz HTTP/1.1\r\n" + host + "X-A : b\r\n\r\n", 400},
+      {"two Content-Length",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+       400},
+      {"two different Content-Length",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+       400},
+      {"Content-Length list",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: 2, 2\r\n\r\n{}", 400},
+      {"negative Content-Length",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: -2\r\n\r\n{}", 400},
+      {"Content-Length overflows",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: 99999999999999999999999\r\n\r\n{}",
+       400},
+      {"Content-Length not a number",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: 2x\r\n\r\n{}", 400},
+      {"Content-Length over the limit",
+       "POST /hooks/demo HTTP/1.1\r\n" + host + "Content-Length: 1000000000000\r\n\r\n{}", 413},
+      {"bad chunk size",
+       "POST /hooks/demo HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+       400},
+      {"negative chunk size",
+       "POST /hooks/demo HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n",
+       400},
+      {"huge chunk size",
+       "POST /hooks/demo HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: "
+           "chunked\r\n\r\nffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+       400},
+      {"chunk without CRLF",
+       "POST /hooks/demo HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",
+       400},
+      {"HTTP/1.1 without Host", "GET /healthz HTTP/1.1\r\n\r\n", 400},
+      {"two Host", "GET /healthz HTTP/1.1\r\n" + host + host + "\r\n", 400},
+      {"two Host, one of them foreign",
+       "GET /healthz HTTP/1.1\r\n" + host + "Host: evil.example\r\n\r\n", 400},
+      {"Host with a path", "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1/x\r\n\r\n", 400},
+      {"Host with a port and more",
+       "GET /healthz HTTP/1.1\r\nHost: " + host_ + ".evil.example\r\n\r\n", 400},
+      {"Host with userinfo", "GET /healthz HTTP/1.1\r\nHost: u@127.0.0.1\r\n\r\n", 400},
+      {"absolute-form with userinfo",
+       "GET http://u@" + host_ + "/healthz HTTP/1.1\r\n" + host + "\r\n", 400},
+      {"absolute-form of another scheme",
+       "GET ftp://" + host_ + "/healthz HTTP/1.1\r\n" + host + "\r\n", 400},
+  };
+  int64_t bad_requests = 0;
+  for (const auto& c : cases) {
+    auto a = exchange(c.bytes);
+    EXPECT_EQ(a.status, c.status) << c.name << ": " << a.head;
+    EXPECT_TRUE(closes(a)) << c.name << ": " << a.head;
+    EXPECT_FALSE(error_of(a).empty()) << c.name << ": " << a.body;
+    EXPECT_LT(a.body.size(), 200u) << c.name;
+    if (c.status != 413) ++bad_requests;
+  }
+  EXPECT_EQ(rejected("bad_request"), bad_requests);
+  EXPECT_EQ(rejected("too_large"), 1);
+  // The limits in force, as README's Limits names them.
+  EXPECT_EQ(metric("hookmcp_limit{name=\"max_header_bytes\"}"), 16 * 1024);
+  EXPECT_EQ(metric("hookmcp_limit{name=\"max_header_fields\"}"), 100);
+  EXPECT_EQ(stored(), 0);
+  // An HTTP/1.0 request may leave Host out.
+  auto old = exchange("GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.status, 200) << old.head;
+}
+
+// RFC 9112 3.2.2: the absolute form is accepted, routed by its path, and its
+// authority stands for Host, with the same checks.
+TEST_F(HostileRequestsTest, AbsoluteFormTargetIsRoutedByItsPathAndCheckedByItsAuthority) {
+  start();
+  auto a = exchange("POST http://" + host_ + "/hooks/absolute?x=1 HTTP/1.1\r\nHost: " + host_ +
+                    "\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(a.status, 202) << a.head << a.body;
+  auto health = exchange("GET HTTP://" + host_ + " HTTP/1.1\r\nHost: " + host_ +
+                         "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(health.status, 404) << health.head;  // the path is "/"
+  EXPECT_EQ(stored(), 1);
+  // The target's authority, not the Host field, is what the allow-list sees.
+  auto foreign = exchange("POST http://evil.example/hooks/absolute HTTP/1.1\r\nHost: " + host_ +
+                          "\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(foreign.status, 403) << foreign.head << foreign.body;
+  auto mcp = exchange("POST http://evil.example/mcp HTTP/1.1\r\nHost: " + host_ +
+                      "\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(mcp.status, 403) << mcp.head << mcp.body;
+  EXPECT_EQ(stored(), 1);
+}
+
 }  // namespace
 }  // namespace hookmcp::testing

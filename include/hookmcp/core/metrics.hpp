@@ -54,8 +54,8 @@ enum class RejectReason {
   kTooLarge,
   kOverloaded,
   kStorage,
-  kBadRequest,
-  kOrigin,  // an unsigned source posted to with a foreign Host or Origin
+  kBadRequest,  // malformed HTTP, answered 400, 431, 501 or 505
+  kOrigin,      // an unsigned source posted to with a foreign Host or Origin
   kCount_,
 };
 std::string_view to_string(RejectReason reason);
