@@ -424,7 +424,8 @@ int main(int argc, char** argv) {
   hookmcp::transport::HttpOptions http;
   http.listen = cfg.listen;
   http.mcp = mcp_server.get();
-  auto server = hookmcp::transport::HttpServer::start(http, intake, **store, metrics);
+  auto server = hookmcp::transport::HttpServer::start(
+      http, intake, [&s = **store] { return s.healthy(); }, metrics);
   if (!server) {
     std::cerr << "conformance_server: " << server.error().message << "\n";
     (*store)->close();

@@ -57,7 +57,8 @@ int run_serve(const std::vector<std::string>& argv) {
   intake::Intake intake(*cfg, **store, clock, metrics);
   transport::HttpOptions http = http_options(*cfg);
   http.mcp = mcp_server.get();
-  auto server = transport::HttpServer::start(http, intake, **store, metrics);
+  auto server = transport::HttpServer::start(
+      http, intake, [&s = **store] { return s.healthy(); }, metrics);
   if (!server) {
     spdlog::error("{}", server.error().message);
     (*store)->close();

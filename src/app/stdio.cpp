@@ -82,7 +82,8 @@ class TakeOver {
         std::unique_lock lock(mu_);
         if (cv_.wait_for(lock, kTakeOverInterval, [&] { return stopping_; })) return;
       }
-      auto started = transport::HttpServer::start(http_options(cfg), intake, store, metrics);
+      auto started = transport::HttpServer::start(
+          http_options(cfg), intake, [&store] { return store.healthy(); }, metrics);
       if (!started) continue;  // still held, or not yet free to bind
       spdlog::warn("{} was let go by the other hookmcp: receiving webhooks here now",
                    cfg.listen.to_string());
@@ -130,7 +131,8 @@ int run_stdio(const std::vector<std::string>& argv) {
   std::unique_ptr<transport::HttpServer> http;
   std::unique_ptr<bus::Poller> poller;
   std::unique_ptr<TakeOver> take_over;
-  auto started = transport::HttpServer::start(http_options(cfg), intake, **store, metrics);
+  auto started = transport::HttpServer::start(
+      http_options(cfg), intake, [&s = **store] { return s.healthy(); }, metrics);
   if (started) {
     http = std::move(*started);
     announce(*http);

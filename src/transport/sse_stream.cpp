@@ -2,7 +2,7 @@
 // without the MCP server behind them.
 #include <charconv>
 
-#include "sse.hpp"
+#include "sse_stream.hpp"
 
 namespace hookmcp::transport {
 

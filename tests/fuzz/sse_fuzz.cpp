@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "hookmcp/core/metrics.hpp"
-#include "sse.hpp"
+#include "sse_stream.hpp"
 
 namespace {
 

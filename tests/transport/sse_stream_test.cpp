@@ -5,7 +5,7 @@
 #include <string>
 
 #include "hookmcp/core/metrics.hpp"
-#include "sse.hpp"
+#include "sse_stream.hpp"
 
 namespace hookmcp::transport {
 namespace {

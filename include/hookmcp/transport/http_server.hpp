@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,7 +17,6 @@
 #include "hookmcp/core/result.hpp"
 #include "hookmcp/intake/intake.hpp"
 #include "hookmcp/mcp/server.hpp"
-#include "hookmcp/store/store.hpp"
 #include "hookmcp/transport/mcp_access.hpp"
 
 namespace hookmcp::transport {
@@ -49,12 +49,13 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  // Binds and starts serving. `intake`, `store`, `metrics` and options.mcp must outlive the
-  // server, and the store must be closed before the server is destroyed: a commit still in
-  // flight hands its answer to the server's executor.
+  // Binds and starts serving. `intake`, `metrics` and options.mcp must outlive the server, and
+  // the store behind `intake` must be closed before the server is destroyed: a commit still in
+  // flight hands its answer to the server's executor. `healthy` answers /healthz (whether
+  // storage can commit); it runs on an I/O thread, so it must be quick and thread-safe.
   static Result<std::unique_ptr<HttpServer>> start(const HttpOptions& options,
-                                                   intake::Intake& intake, store::Store& store,
-                                                   Metrics& metrics);
+                                                   intake::Intake& intake,
+                                                   std::function<bool()> healthy, Metrics& metrics);
   virtual ~HttpServer() = default;
 
   // The bound endpoint (the real port when asked for port 0).

@@ -1,10 +1,10 @@
-#include "sse.hpp"
-
-#include <openssl/rand.h>
+#include "http_sessions.hpp"
 
 #include <algorithm>
 #include <set>
 #include <vector>
+
+#include "hookmcp/core/random.hpp"
 
 namespace hookmcp::transport {
 
@@ -12,18 +12,8 @@ using nlohmann::json;
 
 namespace {
 
-// 128 random bits, hex: unguessable, so that a session id works as a capability.
-std::string random_session_id() {
-  unsigned char bytes[16];
-  RAND_bytes(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
-}
+// 128 random bits: unguessable, so that a session id works as a capability.
+constexpr size_t kSessionIdBytes = 16;
 
 // How many finished POST streams a session keeps for a client that resumes one.
 constexpr size_t kFinishedStreamsKept = 16;
@@ -155,12 +145,16 @@ void HttpSession::close() {
   for (auto& [id, stream] : streams_) stream->finish();
 }
 
-std::shared_ptr<HttpSession> HttpSessions::create(bool legacy) {
+Result<std::shared_ptr<HttpSession>> HttpSessions::create(bool legacy) {
   std::lock_guard lock(mu_);
-  if (sessions_.size() >= max_sessions_) return nullptr;
+  if (sessions_.size() >= max_sessions_) {
+    return make_error(ErrorCode::kOverloaded, "too many MCP sessions");
+  }
+  auto id = random_hex(kSessionIdBytes);
+  if (!id) return id.error();
   SseStream::Limits limits;
   limits.budget = queue_budget_;
-  auto session = std::make_shared<HttpSession>(random_session_id(), legacy, metrics_, limits);
+  auto session = std::make_shared<HttpSession>(std::move(*id), legacy, metrics_, limits);
   session->open(server_);
   sessions_[session->id()] = session;
   return session;
