@@ -3,10 +3,12 @@
 // Everything here reads the database through the store's reader API, so it runs safely beside a
 // `hookmcp serve` (or `stdio`) that is writing to the same file.
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "commands.hpp"
 #include "hookmcp/core/event.hpp"
 #include "hookmcp/core/json.hpp"
+#include "hookmcp/store/follower.hpp"
 #include "hookmcp/store/store.hpp"
 #include "hookmcp/verify/crypto.hpp"
 
@@ -755,7 +758,7 @@ int run_tail(const std::vector<std::string>& argv) {
   sigaction(SIGTERM, &action, nullptr);
 
   // The newest id first, then the backlog up to it: whatever is stored after that snapshot is
-  // printed by the loop, so nothing falls between the two.
+  // printed by the follower, so nothing falls between the two.
   auto newest = store.max_id();
   if (!newest) return runtime_error("tail", newest.error().message);
   int64_t cursor = *newest;
@@ -788,31 +791,35 @@ int run_tail(const std::vector<std::string>& argv) {
     std::cerr << "following " << opened->path << " for new events; Ctrl-C to stop\n";
   }
 
+  // The follower prints from its own thread; the stop signals stay with this one, so that they
+  // cut its poll() short.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
   constexpr int kPollMs = 100;
-  constexpr int kBatch = 200;
-  std::string last_error;
-  while (wait_or_stop(kPollMs)) {
-    for (;;) {
-      store::EventFilter f = *filter;
-      f.after_id = cursor;
-      f.oldest_first = true;
-      f.limit = kBatch;
-      auto events = store.list(f);
-      if (!events) {
-        // The server may hold the file briefly (a checkpoint, a migration): try again shortly.
-        if (events.error().message != last_error) {
-          last_error = events.error().message;
-          std::cerr << "hookmcp events tail: " << last_error << " (retrying)\n";
-        }
-        break;
-      }
-      last_error.clear();
-      if (events->empty()) break;
-      cursor = events->back().id;
-      if (!print(*events)) return kExitOk;
-      if (events->size() < static_cast<size_t>(kBatch)) break;
-    }
+  store::FollowOptions follow;
+  follow.interval = std::chrono::milliseconds(kPollMs);
+  follow.filter = *filter;
+  follow.page = 200;
+  follow.after_id = cursor;
+  std::atomic<bool> closed{false};
+  auto follower = store::Follower::start(
+      store, follow,
+      [&](const std::vector<Event>& events) {
+        if (!closed.load() && !print(events)) closed.store(true);
+      },
+      [](const std::optional<Error>& error) {
+        // The server may hold the file briefly (a checkpoint, a migration): it tries again.
+        if (error) std::cerr << "hookmcp events tail: " << error->message << " (retrying)\n";
+      });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (!follower) return runtime_error("tail", follower.error().message);
+  while (!closed.load() && wait_or_stop(kPollMs)) {
   }
+  (*follower)->stop();
   return kExitOk;
 }
 

@@ -18,6 +18,7 @@
 #include "hookmcp/bus/bus.hpp"
 #include "hookmcp/intake/intake.hpp"
 #include "hookmcp/mcp/server.hpp"
+#include "hookmcp/store/follower.hpp"
 #include "hookmcp/transport/stdio.hpp"
 #include "runtime.hpp"
 
@@ -51,7 +52,7 @@ constexpr std::chrono::milliseconds kFollowInterval{25};
 constexpr std::chrono::milliseconds kTakeOverInterval{500};
 
 // A follower's attempts to take the listener over, on a thread of their own, until one
-// succeeds or stop(). The follower's poller keeps publishing every stored event, its own
+// succeeds or stop(). The store::Follower keeps publishing every stored event, its own
 // commits included, so that nothing the other process stored while letting go is missed and
 // nothing is told twice.
 class TakeOver {
@@ -120,7 +121,7 @@ int run_stdio(const std::vector<std::string>& argv) {
   }
   auto bus = std::make_shared<bus::Bus>();
   // The process holding the listener tells its sessions of its own commits as they happen. A
-  // follower's poller tells them of every stored event instead, its own commits after a
+  // follower's store::Follower tells them of every stored event instead, its own commits after a
   // take-over included.
   auto leading = std::make_shared<std::atomic<bool>>(true);
   (*store)->add_commit_listener([bus, leading](const std::vector<Event>& events) {
@@ -129,7 +130,7 @@ int run_stdio(const std::vector<std::string>& argv) {
 
   intake::Intake intake(cfg, **store, clock, metrics);
   std::unique_ptr<transport::HttpServer> http;
-  std::unique_ptr<bus::Poller> poller;
+  std::unique_ptr<store::Follower> follower;
   std::unique_ptr<TakeOver> take_over;
   auto started = transport::HttpServer::start(
       http_options(cfg), intake, [&s = **store] { return s.healthy(); }, metrics);
@@ -142,13 +143,16 @@ int run_stdio(const std::vector<std::string>& argv) {
         "{} is already in use, by another hookmcp on this database: following {} for "
         "the events it stores instead of receiving webhooks here",
         cfg.listen.to_string(), cfg.database);
-    auto following = bus::Poller::start(**store, bus, kFollowInterval);
+    store::FollowOptions follow;
+    follow.interval = kFollowInterval;
+    auto following = store::Follower::start(
+        **store, follow, [bus](const std::vector<Event>& events) { bus->publish(events); });
     if (!following) {
       spdlog::error("cannot follow the database: {}", following.error().message);
       (*store)->close();
       return kExitFailure;
     }
-    poller = std::move(*following);
+    follower = std::move(*following);
     take_over = std::make_unique<TakeOver>(cfg, intake, **store, metrics);
   } else {
     spdlog::error("{}", started.error().message);
@@ -176,7 +180,7 @@ int run_stdio(const std::vector<std::string>& argv) {
   session->close();
   if (take_over) http = take_over->stop();
   if (http) http->stop(std::chrono::milliseconds(3000));
-  if (poller) poller->stop();
+  if (follower) follower->stop();
   (*store)->close();
   server.reset();
   // What the session had queued still reaches the client when it is reading.

@@ -71,6 +71,20 @@ std::string_view to_string(RejectReason reason) {
   return "unknown";
 }
 
+std::string_view to_string(StoreTask task) {
+  switch (task) {
+    case StoreTask::kIndex:
+      return "index";
+    case StoreTask::kRetention:
+      return "retention";
+    case StoreTask::kProbe:
+      return "probe";
+    case StoreTask::kCount_:
+      break;
+  }
+  return "unknown";
+}
+
 std::string Metrics::render_prometheus() const {
   std::string out;
   auto counter = [&out](std::string_view name, std::string_view help, const Counter& c) {
@@ -118,6 +132,18 @@ std::string Metrics::render_prometheus() const {
   counter("hookmcp_search_snippets_bounded_total",
           "Search excerpts made from the first matches or bytes of a field only.",
           search_snippets_bounded);
+
+  header(out, "hookmcp_store_maintenance_failures_total", "counter",
+         "Store upkeep steps that failed, by task (each is retried a second later).");
+  for (size_t i = 0; i < store_maintenance_failures.size(); ++i) {
+    std::string labels = "task=\"";
+    labels.append(to_string(static_cast<StoreTask>(i))).append("\"");
+    sample(out, "hookmcp_store_maintenance_failures_total", labels,
+           static_cast<double>(store_maintenance_failures[i].value()));
+  }
+  counter("hookmcp_store_bind_failures_total",
+          "Store statements refused because a value could not be bound to them.",
+          store_bind_failures);
 
   std::lock_guard lock(limits_mu_);
   if (!limits_.empty()) {

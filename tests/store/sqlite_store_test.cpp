@@ -1,11 +1,17 @@
 #include <sqlite3.h>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <mutex>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -49,6 +55,7 @@ class StoreTest : public ::testing::Test {
   void exec_on_file(const char* sql) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);  // the store's writer may be in a transaction
     EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
@@ -666,6 +673,123 @@ TEST_F(StoreTest, TypesAreDistinctSortedAndFiltered) {
             (std::vector<std::string>{"pull_request", "push"}));
   EXPECT_EQ(*store->types(std::string("nope"), "", 10), std::vector<std::string>{});
   EXPECT_EQ(store->types(std::nullopt, "", 1)->size(), 1u);
+}
+
+// What is logged while it lives, in place of the default logger.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  // The lines logged that hold `text`.
+  size_t count(const std::string& text) { return sink_->count(text); }
+
+ private:
+  class Sink : public spdlog::sinks::base_sink<std::mutex> {
+   public:
+    size_t count(const std::string& text) {
+      std::lock_guard lock(mutex_);
+      return std::count_if(lines_.begin(), lines_.end(), [&](const std::string& line) {
+        return line.find(text) != std::string::npos;
+      });
+    }
+
+   protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+      lines_.emplace_back(msg.payload.data(), msg.payload.size());
+    }
+    void flush_() override {}
+
+   private:
+    std::vector<std::string> lines_;  // guarded by mutex_
+  };
+
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<Sink> sink_ = std::make_shared<Sink>();
+};
+
+// Waits, with a deadline, until `done` holds.
+bool wait_until(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The value of one sample of /metrics, -1 when it is not there.
+double sample(const Metrics& metrics, const std::string& name) {
+  std::istringstream text(metrics.render_prometheus());
+  std::string line;
+  while (std::getline(text, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+// Upkeep retried every second: each failure counted, the first of a run and the recovery logged.
+TEST_F(StoreTest, AFailingFullTextIndexIsCountedLoggedOnceAndCatchesUp) {
+  LogCapture log;
+  auto store = open();
+  exec_on_file(
+      "CREATE TRIGGER refuse_index BEFORE INSERT ON meta WHEN NEW.key = 'fts_through' "
+      "BEGIN SELECT RAISE(ABORT, 'indexing refused'); END");
+  ASSERT_TRUE(insert_sync(*store, event("a", R"({"word":"walrus"})")));
+  const std::string failures = "hookmcp_store_maintenance_failures_total{task=\"index\"}";
+  ASSERT_TRUE(wait_until([&] { return sample(metrics_, failures) >= 2; }));
+  EXPECT_EQ(log.count("full-text indexing failed"), 1u);
+  EXPECT_EQ(log.count("indexing refused"), 1u);
+
+  exec_on_file("DROP TRIGGER refuse_index");
+  ASSERT_TRUE(wait_until([&] { return log.count("index works again") == 1; }));
+  EXPECT_EQ(store->search("walrus", {}, 0)->hits.size(), 1u);
+  EXPECT_EQ(log.count("full-text indexing failed"), 1u);
+}
+
+TEST_F(StoreTest, AFailingRetentionIsCountedLoggedOnceAndCatchesUp) {
+  options_.retention_max_events = 1;
+  LogCapture log;
+  auto store = open();
+  exec_on_file(
+      "CREATE TRIGGER refuse_delete BEFORE DELETE ON events "
+      "BEGIN SELECT RAISE(ABORT, 'deletes refused'); END");
+  ASSERT_TRUE(insert_sync(*store, event("a")));
+  ASSERT_TRUE(insert_sync(*store, event("b")));
+  const std::string failures = "hookmcp_store_maintenance_failures_total{task=\"retention\"}";
+  ASSERT_TRUE(wait_until([&] { return sample(metrics_, failures) >= 2; }));
+  EXPECT_EQ(log.count("retention failed: delete: deletes refused"), 1u);
+
+  exec_on_file("DROP TRIGGER refuse_delete");
+  EXPECT_TRUE(wait_for_count(*store, 1));
+  ASSERT_TRUE(wait_until([&] { return log.count("retention works again") == 1; }));
+  EXPECT_EQ(log.count("retention failed"), 1u);
+}
+
+TEST_F(StoreTest, AFailingHealthProbeIsCountedLoggedOnceAndHealthReturns) {
+  LogCapture log;
+  auto store = open();
+  exec_on_file(
+      "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
+      "BEGIN SELECT RAISE(ABORT, 'disk says no'); END;"
+      "CREATE TRIGGER refuse_probe BEFORE INSERT ON meta WHEN NEW.key = 'probe' "
+      "BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+  EXPECT_FALSE(insert_sync(*store, event("a")));
+  EXPECT_FALSE(store->healthy());
+  const std::string failures = "hookmcp_store_maintenance_failures_total{task=\"probe\"}";
+  ASSERT_TRUE(wait_until([&] { return sample(metrics_, failures) >= 2; }));
+  EXPECT_FALSE(store->healthy());
+  EXPECT_EQ(log.count("the database still cannot commit: probe: disk says no"), 1u);
+
+  exec_on_file("DROP TRIGGER refuse_events; DROP TRIGGER refuse_probe");
+  ASSERT_TRUE(wait_until([&] { return store->healthy(); }));
+  EXPECT_EQ(log.count("probe works again"), 1u);
+  EXPECT_TRUE(insert_sync(*store, event("b")));
+  EXPECT_EQ(sample(metrics_, "hookmcp_store_bind_failures_total"), 0);
 }
 
 }  // namespace

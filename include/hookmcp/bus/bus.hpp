@@ -1,24 +1,20 @@
 // New-event fan-out: committed events go to every subscriber.
 //
-// Fed by the store's commit listener in the process that writes, or by a Poller in a process
-// that follows a database another process writes. Subscribers are handlers called on the
-// publishing thread (the store's writer, or the poller), so a handler must return quickly:
+// Fed by the store's commit listener in the process that writes, or by a store::Follower in a
+// process that follows a database another process writes. Subscribers are handlers called on the
+// publishing thread (the store's writer, or the follower), so a handler must return quickly:
 // it queues work for its own threads and never touches the database itself.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "hookmcp/core/event.hpp"
-#include "hookmcp/store/store.hpp"
 
 namespace hookmcp::bus {
 
@@ -65,37 +61,6 @@ class Bus : public std::enable_shared_from_this<Bus> {
   uint64_t next_id_ = 1;                                     // guarded by mu_
   std::map<uint64_t, std::shared_ptr<const Handler>> subs_;  // guarded by mu_
   std::atomic<int64_t> last_id_{0};
-};
-
-// Follows a database that another process writes: every `interval` it asks the store for
-// events with ids above the last one seen and publishes them. Owns one thread.
-class Poller {
- public:
-  // Starts after the current highest id: only events stored from now on are published.
-  static Result<std::unique_ptr<Poller>> start(store::Store& store, std::shared_ptr<Bus> bus,
-                                               std::chrono::milliseconds interval);
-  ~Poller();
-  Poller(const Poller&) = delete;
-  Poller& operator=(const Poller&) = delete;
-
-  // Stops and joins the thread. Idempotent.
-  void stop();
-
- private:
-  Poller(store::Store& store, std::shared_ptr<Bus> bus, std::chrono::milliseconds interval,
-         int64_t last_id);
-  void run();
-  // Publishes everything above last_id_, a page at a time.
-  void poll_once();
-
-  store::Store& store_;
-  const std::shared_ptr<Bus> bus_;
-  const std::chrono::milliseconds interval_;
-  int64_t last_id_;  // poller thread only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
 };
 
 }  // namespace hookmcp::bus

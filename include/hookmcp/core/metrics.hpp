@@ -60,6 +60,16 @@ enum class RejectReason {
 };
 std::string_view to_string(RejectReason reason);
 
+// The store's upkeep between commits; each is one label value of
+// hookmcp_store_maintenance_failures_total.
+enum class StoreTask {
+  kIndex,      // full-text indexing of what was committed
+  kRetention,  // pruning past the age or count limit
+  kProbe,      // the commit that tries the database again after a failed one
+  kCount_,
+};
+std::string_view to_string(StoreTask task);
+
 struct Metrics {
   Counter webhooks_received;
   Counter webhooks_stored;
@@ -80,7 +90,15 @@ struct Metrics {
 
   Counter mcp_requests_abandoned;  // cancelled because their client left and did not resume
 
+  // Store upkeep steps that failed (each retried a second later), and statements refused
+  // because a value could not be bound to them.
+  std::array<Counter, static_cast<size_t>(StoreTask::kCount_)> store_maintenance_failures;
+  Counter store_bind_failures;
+
   void reject(RejectReason reason) { webhooks_rejected[static_cast<size_t>(reason)].inc(); }
+  Counter& maintenance_failures(StoreTask task) {
+    return store_maintenance_failures[static_cast<size_t>(task)];
+  }
   // A limit in force, shown as hookmcp_limit{name="..."} so that an operator can see what a
   // refusal ran into. Thread-safe; set by the component that enforces it.
   void set_limit(std::string name, double value);
