@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Format and lint checks: clang-format (no diff allowed) and clang-tidy over src/.
+# Format and lint checks: clang-format (no diff allowed), module boundaries (each include of
+# another module listed in its CMake deps) and clang-tidy over src/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,6 +8,7 @@ scripts/setup.sh
 files=$(git ls-files -co --exclude-standard -- '*.cpp' '*.hpp')
 clang-format --dry-run --Werror $files
 echo "lint: clang-format clean"
+scripts/check_module_deps.sh
 
 [ -f build/compile_commands.json ] || scripts/build.sh
 # Each translation unit of the project's own modules and binary.

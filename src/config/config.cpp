@@ -1,5 +1,6 @@
 #include "hookmcp/config/config.hpp"
 
+#include "hookmcp/core/event.hpp"
 #include "hookmcp/core/headers.hpp"
 #include "hookmcp/core/json.hpp"
 
@@ -190,14 +191,6 @@ Status apply_source(const std::string& name, const json& v, const Getenv& getenv
 }
 
 }  // namespace
-
-bool valid_source_name(std::string_view name) {
-  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
-}
 
 std::string Secret::redacted() const {
   if (reference.rfind("env:", 0) == 0) return reference;

@@ -127,9 +127,9 @@ void Intake::handle(Request req, Respond respond) {
     respond(error_response(status, message));
   };
 
-  if (!config::valid_source_name(req.source)) {
+  if (!valid_source_name(req.source)) {
     refuse(RejectReason::kUnknownSource, 404,
-           "\"" + req.source + "\" is not valid: " + config::kSourceNameRule);
+           "\"" + req.source + "\" is not valid: " + kSourceNameRule);
     return;
   }
   const SourceEntry* source = find_source(req.source);

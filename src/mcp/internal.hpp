@@ -20,8 +20,10 @@
 
 #include "hookmcp/core/json.hpp"
 #include "hookmcp/core/result.hpp"
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/mcp/server.hpp"
 #include "hookmcp/rpc/rpc.hpp"
+#include "hookmcp/view/event_view.hpp"
 
 namespace hookmcp::mcp {
 
@@ -106,27 +108,13 @@ const json& tool_schema(const std::string& name);
 std::optional<std::string> check_schema(const json& schema, const json& value,
                                         const std::string& where = "");
 
-// --- render.cpp: events as the model sees them.
+// --- render.cpp: events as the model sees them (their JSON view: view/event_view.hpp).
 
+// A time argument: RFC 3339 with its offset, or kInvalidArgument saying how to write it.
 Result<int64_t> parse_rfc3339(std::string_view text);
-bool valid_utf8(std::string_view text);
-std::string base64_encode(std::string_view bytes);
-// The value at a JSON Pointer (RFC 6901), or nullptr when there is none or it is malformed.
-const json* resolve_pointer(const json& doc, std::string_view pointer);
-bool valid_pointer(std::string_view pointer);
-// A string the sender chose (type, action, delivery id) shortened for one line of our text.
-std::string clip(std::string_view text, size_t max = 80);
-
-json summary_json(const Event& e);
+// A string the sender chose (type, action, delivery id) on one line of our text, clipped.
+std::string one_line(std::string_view text, size_t max = 80);
 std::string summary_line(const Event& e);
-// Who wrote the payload and whether its signature was checked.
-std::string payload_notice(const Event& e);
-// Why a payload that is JSON is given as text: it nests deeper than kMaxJsonDepth.
-std::string too_deep_note();
-// The event as get_event returns it: summary, headers, payload (decoded when it is JSON that
-// nests at most kMaxJsonDepth deep, narrowed by `pointer`, cut at `max_bytes`). kNotFound when the
-// pointer matches nothing.
-Result<json> event_json(const Event& e, const std::string& pointer, int64_t max_bytes);
 // Text the sender wrote, fenced so that it cannot pass as ours: a marker with a per-process
 // random nonce opens and closes it, and the notice says whose words they are.
 std::string fence(const std::string& nonce, const Event& e, std::string_view text);

@@ -1,7 +1,7 @@
 // Resources (feeds and single events), subscriptions, prompts and completions.
 #include <algorithm>
 
-#include "hookmcp/config/config.hpp"
+#include "hookmcp/core/event.hpp"
 #include "internal.hpp"
 #include "tools_common.hpp"
 
@@ -34,7 +34,7 @@ Result<Target> parse_uri(const json& params) {
   if (u == kEventsUri) return Target{};
   if (u.compare(0, kSourcesPrefix.size(), kSourcesPrefix) == 0) {
     std::string source = u.substr(kSourcesPrefix.size());
-    if (!config::valid_source_name(source)) return not_found;
+    if (!valid_source_name(source)) return not_found;
     return Target{Target::kFeed, source, 0};
   }
   if (u.compare(0, kEventPrefix.size(), kEventPrefix) == 0) {
@@ -168,7 +168,7 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, co
       if (!e->has_value()) {
         return make_error(ErrorCode::kNotFound, "resource not found: " + uri + " (no such event)");
       }
-      auto shown = event_json(**e, "", state->options.default_max_bytes);
+      auto shown = view::event_json(**e, "", state->options.default_max_bytes);
       if (!shown) return shown.error();
       body = std::move(*shown);
     } else {
@@ -178,7 +178,7 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, co
       auto events = state->store.list(f);
       if (!events) return events.error();
       json list = json::array();
-      for (const auto& e : *events) list.push_back(summary_json(e));
+      for (const auto& e : *events) list.push_back(view::summary_json(e));
       body = {{"events", std::move(list)}};
     }
     return json{
@@ -320,7 +320,7 @@ void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const
         return make_error(ErrorCode::kInvalidArgument,
                           "no event has id " + std::to_string(id) + "; list_events shows the ids");
       }
-      auto shown = event_json(**e, "", state->options.default_max_bytes);
+      auto shown = view::event_json(**e, "", state->options.default_max_bytes);
       if (!shown) return shown.error();
       std::string uri = std::string(kEventPrefix) + std::to_string(id);
       json resource = {
@@ -334,7 +334,7 @@ void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const
       std::string text = "Explain webhook event " + std::to_string(id) +
                          ", attached as a resource: who sent it, what happened, and whether "
                          "anything needs doing. " +
-                         payload_notice(**e);
+                         view::payload_notice(**e);
       return json{{"description", "Explain event " + std::to_string(id)},
                   {"messages", json::array({user(std::move(text)), std::move(resource)})}};
     });

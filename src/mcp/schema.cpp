@@ -55,7 +55,8 @@ std::optional<std::string> check(const json& root, const json& schema, const jso
                                  const std::string& where) {
   if (auto ref = schema.find("$ref"); ref != schema.end() && ref->is_string()) {
     const std::string& r = ref->get_ref<const std::string&>();
-    const json* target = r.size() > 1 && r[0] == '#' ? resolve_pointer(root, r.substr(1)) : nullptr;
+    const json* target =
+        r.size() > 1 && r[0] == '#' ? resolve_json_pointer(root, r.substr(1)) : nullptr;
     if (target == nullptr) return "schema error: unresolved $ref " + r;
     return check(root, *target, v, where);
   }

@@ -103,8 +103,8 @@ namespace {
 // notifications/claude/channel for one event: a short summary and its metadata.
 SharedNotification channel_notification(const Event& e) {
   std::string content = "New webhook event " + std::to_string(e.id) + " from source \"" + e.source +
-                        "\": " + (e.type.empty() ? "(no type)" : clip(e.type));
-  if (!e.action.empty()) content += " (" + clip(e.action) + ")";
+                        "\": " + (e.type.empty() ? "(no type)" : one_line(e.type));
+  if (!e.action.empty()) content += " (" + one_line(e.action) + ")";
   content += e.verified ? ", signature verified" : ", unsigned (signature not verified)";
   content += ", received " + format_rfc3339_ms(e.received_at_ms) + ". Fetch it whole with " +
              "get_event {\"id\": " + std::to_string(e.id) + "} or read hookmcp://events/" +

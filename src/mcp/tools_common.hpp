@@ -16,8 +16,6 @@ Result<store::EventFilter> parse_filter(const json& args);
 // `done`; a storage failure becomes a message that says to retry.
 void on_worker(ToolCall call, ToolDone done, std::function<Result<ToolOutput>(ToolCall&)> work);
 
-Result<std::string> base64_decode(std::string_view in);
-
 // get_event's text: the summary, then the payload fenced as the sender's words.
 std::string render_event(const std::string& nonce, const Event& e, const json& shown);
 

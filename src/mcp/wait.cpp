@@ -220,11 +220,11 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
       auto doc = parse_json(e.body);
       if (!doc.ok()) return true;
       for (const auto& [pointer, expected] : match_) {
-        const json* at = resolve_pointer(doc.value, pointer);
+        const json* at = resolve_json_pointer(doc.value, pointer);
         if (at == nullptr || *at != expected) return true;
       }
     }
-    auto shown = event_json(e, "", state.options.default_max_bytes);
+    auto shown = view::event_json(e, "", state.options.default_max_bytes);
     if (!shown) return true;
     std::string text = "A matching event arrived.\n" + render_event(state.nonce, e, *shown);
     finish(Result<ToolOutput>(ToolOutput{{{"event", std::move(*shown)}}, std::move(text)}));
@@ -315,7 +315,7 @@ void wait_for_event(ToolCall call, ToolDone done) {
   std::vector<std::pair<std::string, json>> match;
   if (auto m = call.args.find("match"); m != call.args.end()) {
     for (const auto& [pointer, expected] : m->items()) {
-      if (!valid_pointer(pointer) || pointer.empty()) {
+      if (!valid_json_pointer(pointer) || pointer.empty()) {
         done(make_error(ErrorCode::kInvalidArgument,
                         "match key \"" + pointer +
                             "\" is not a JSON Pointer into the payload; write keys like "

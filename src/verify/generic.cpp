@@ -2,6 +2,7 @@
 // "none" (unsigned). Both take the type and delivery id from configurable headers or the payload.
 #include <algorithm>
 
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

@@ -1,6 +1,7 @@
 // GitHub: HMAC of the raw body in X-Hub-Signature-256 ("sha256=" + hex), or the legacy
 // X-Hub-Signature ("sha1=" + hex) when no sha256 header is sent.
 // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "hookmcp/core/event.hpp"
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

@@ -6,6 +6,7 @@
 // interactivity as a form with one field `payload` holding JSON, and slash commands as a form.
 #include <nlohmann/json.hpp>
 
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

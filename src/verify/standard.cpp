@@ -2,6 +2,7 @@
 // content is "ID.TIMESTAMP.BODY", the key is the base64 text after "whsec_", and
 // webhook-signature is a space-separated list of "v1,BASE64" entries, any one of which may match.
 // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

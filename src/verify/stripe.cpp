@@ -2,6 +2,7 @@
 // "TIMESTAMP.BODY" keyed with the whole endpoint secret ("whsec_..." as text, not decoded).
 // Several v1 entries appear while Stripe rolls a secret; any one may match.
 // https://docs.stripe.com/webhooks#verify-manually
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 

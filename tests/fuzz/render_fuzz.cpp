@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   e.headers_json = R"({"content-type":"application/json"})";
   for (int64_t max_bytes : {int64_t{0}, int64_t{7}, int64_t{65536}}) {
     for (const char* pointer : {"", "/0", "/a/b~1c/0"}) {
-      auto shown = mcp::event_json(e, pointer, max_bytes);
+      auto shown = view::event_json(e, pointer, max_bytes);
       if (!shown) continue;
       const auto& encoding = (*shown)["payload_encoding"];
       if (!encoding.is_string()) std::abort();
@@ -35,6 +35,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // wait_for_event's match reads the payload the same way.
   auto doc = parse_json(e.body);
-  if (doc.ok()) (void)mcp::resolve_pointer(doc.value, "/0");
+  if (doc.ok()) (void)resolve_json_pointer(doc.value, "/0");
   return 0;
 }

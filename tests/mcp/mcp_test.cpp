@@ -772,15 +772,14 @@ TEST(McpRender, Rfc3339AndPointers) {
   EXPECT_EQ(*offset, *t - 250);
   EXPECT_FALSE(parse_rfc3339("2026-13-01T00:00:00Z"));
   EXPECT_FALSE(parse_rfc3339("yesterday"));
+  // A tool argument says its zone; the terminal may leave it out (core/time.hpp).
+  EXPECT_FALSE(parse_rfc3339("2026-01-31T09:00:00"));
   json doc = json::parse(R"({"a/b":{"c~d":[10,20]}})");
-  ASSERT_TRUE(resolve_pointer(doc, "/a~1b/c~0d/1"));
-  EXPECT_EQ(*resolve_pointer(doc, "/a~1b/c~0d/1"), 20);
-  EXPECT_FALSE(resolve_pointer(doc, "/a~1b/c~0d/01"));
-  EXPECT_FALSE(resolve_pointer(doc, "a"));
-  EXPECT_EQ(*resolve_pointer(doc, ""), doc);
-  EXPECT_TRUE(valid_utf8("h\xc3\xa9"));
-  EXPECT_FALSE(valid_utf8("h\xc3"));
-  EXPECT_EQ(base64_encode("hookmcp"), "aG9va21jcA==");
+  ASSERT_TRUE(resolve_json_pointer(doc, "/a~1b/c~0d/1"));
+  EXPECT_EQ(*resolve_json_pointer(doc, "/a~1b/c~0d/1"), 20);
+  EXPECT_FALSE(resolve_json_pointer(doc, "/a~1b/c~0d/01"));
+  EXPECT_FALSE(resolve_json_pointer(doc, "a"));
+  EXPECT_EQ(*resolve_json_pointer(doc, ""), doc);
 }
 
 TEST_F(McpTest, CatalogToolsResourcesAndPromptsSitBesideHookmcps) {

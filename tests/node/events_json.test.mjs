@@ -55,3 +55,35 @@ test('events show --json matches get_event, for JSON and binary payloads', () =>
   assert.equal(blob.payload_encoding, 'base64');
   assert.deepEqual([...Buffer.from(blob.payload, 'base64')], [0, 1, 2, 255, 254]);
 });
+
+// One strict UTF-8 check decides text or base64 everywhere: an encoded surrogate or an overlong
+// form is not text, so the CLI, get_event and the event's resource all give the same bytes back
+// as base64 (a lenient check once called them text, and the JSON dump then replaced them).
+test('events show --json, get_event and resources/read agree on bodies that are not UTF-8', async () => {
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  const client = new Client({ name: 'hookmcp-events-json-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+  try {
+    const bodies = {
+      surrogate: [0x61, 0xed, 0xa0, 0x80],
+      overlong3: [0x61, 0xe0, 0x80, 0x80],
+      overlong4: [0x61, 0xf0, 0x80, 0x80, 0x80],
+    };
+    for (const [name, bytes] of Object.entries(bodies)) {
+      const id = await post('utf8', Buffer.from(bytes), { 'Content-Type': 'text/plain' });
+      const cli = events('show', String(id));
+      assert.equal(cli.payload_encoding, 'base64', name);
+      assert.deepEqual([...Buffer.from(cli.payload, 'base64')], bytes, name);
+      const tool = await client.callTool({ name: 'get_event', arguments: { id } });
+      assert.equal(tool.structuredContent.payload_encoding, 'base64', name);
+      assert.equal(tool.structuredContent.payload, cli.payload, name);
+      const read = await client.readResource({ uri: `hookmcp://events/${id}` });
+      const resource = JSON.parse(read.contents[0].text);
+      assert.equal(resource.payload_encoding, 'base64', name);
+      assert.equal(resource.payload, cli.payload, name);
+    }
+  } finally {
+    await client.close();
+  }
+});

@@ -103,11 +103,6 @@ Result<Endpoint> parse_endpoint(const std::string& text);
 // localhost, ::1 (bracketed or not) or a dotted quad in 127.0.0.0/8.
 bool is_loopback_host(std::string_view host);
 
-// A source name, in config and in /hooks/{source}: 1 to 64 of [A-Za-z0-9._-], and not "." or
-// "..", which a URI path (hookmcp://sources/{source}, /hooks/{source}) would resolve away.
-bool valid_source_name(std::string_view name);
-inline constexpr const char* kSourceNameRule =
-    "a source name is 1 to 64 letters, digits, '-', '_' or '.', and not \".\" or \"..\"";
 
 // $XDG_DATA_HOME/hookmcp/events.db, else ~/.local/share/hookmcp/events.db.
 std::string default_database_path(const Getenv& getenv);

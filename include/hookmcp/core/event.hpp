@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "hookmcp/core/time.hpp"
 
 namespace hookmcp {
 
@@ -38,7 +41,10 @@ struct Event {
   std::string ack_note;
 };
 
-// RFC 3339 UTC with milliseconds: 2026-11-29T07:04:38.123Z
-std::string format_rfc3339_ms(int64_t epoch_ms);
+// A source name, in config and in /hooks/{source}: 1 to 64 of [A-Za-z0-9._-], and not "." or
+// "..", which a URI path (hookmcp://sources/{source}, /hooks/{source}) would resolve away.
+bool valid_source_name(std::string_view name);
+inline constexpr const char* kSourceNameRule =
+    "a source name is 1 to 64 letters, digits, '-', '_' or '.', and not \".\" or \"..\"";
 
 }  // namespace hookmcp
