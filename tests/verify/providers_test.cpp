@@ -5,6 +5,7 @@
 #include <cctype>
 #include <random>
 
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "hookmcp/verify/verifier.hpp"
 

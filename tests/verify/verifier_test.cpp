@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 
 namespace hookmcp::verify {
