@@ -1,10 +1,7 @@
 #include "hookmcp/verify/sign.hpp"
 
-#include <openssl/rand.h>
-
-#include <random>
-
 #include "hookmcp/core/event.hpp"
+#include "hookmcp/core/random.hpp"
 #include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
@@ -13,24 +10,15 @@ namespace hookmcp::verify {
 
 namespace {
 
-std::string random_bytes(size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) == 1) {
-    return out;
-  }
-  // Ids need to be unique, not secret: the OS source is good enough when OpenSSL's is not.
-  std::random_device device;
-  for (auto& c : out) c = static_cast<char>(device() & 0xff);
-  return out;
-}
-
 Error invalid(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-std::string id_or_random(const SignRequest& r, std::string_view prefix = {}) {
+Result<std::string> id_or_random(const SignRequest& r, std::string_view prefix = {}) {
   if (!r.delivery_id.empty()) return r.delivery_id;
-  return std::string(prefix) + (prefix.empty() ? random_uuid() : hex_encode(random_bytes(16)));
+  auto id = prefix.empty() ? random_uuid() : random_hex(16);
+  if (!id) return id.error();
+  return std::string(prefix) + *id;
 }
 
 // What Slack declares: JSON for the Events API, a form for commands and interactivity.
@@ -40,8 +28,10 @@ std::string slack_content_type(std::string_view body) {
 
 }  // namespace
 
-std::string random_uuid() {
-  std::string b = random_bytes(16);
+Result<std::string> random_uuid() {
+  auto hex16 = random_hex(16);
+  if (!hex16) return hex16.error();
+  std::string b = hex_decode(*hex16).value_or(std::string(16, '\0'));
   b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   std::string hex = hex_encode(b);
@@ -62,7 +52,9 @@ Result<Headers> sign(const SignRequest& r) {
   if (p == "github") {
     h.add("Content-Type", "application/json");
     if (!r.type.empty()) h.add("X-GitHub-Event", r.type);
-    h.add("X-GitHub-Delivery", id_or_random(r));
+    auto id = id_or_random(r);
+    if (!id) return id.error();
+    h.add("X-GitHub-Delivery", *id);
     h.add("X-Hub-Signature", "sha1=" + hex_encode(hmac(Digest::kSha1, r.secret, r.body)));
     h.add("X-Hub-Signature-256", "sha256=" + hex_encode(hmac(Digest::kSha256, r.secret, r.body)));
   } else if (p == "stripe") {
@@ -79,27 +71,34 @@ Result<Headers> sign(const SignRequest& r) {
     if (text.substr(0, 6) == "whsec_") text.remove_prefix(6);
     auto key = base64_decode(text);
     if (!key || key->empty()) return invalid("a standard secret is \"whsec_\" and base64");
-    std::string id = id_or_random(r, "msg_");
+    auto id = id_or_random(r, "msg_");
+    if (!id) return id.error();
     h.add("Content-Type", "application/json");
-    h.add("webhook-id", id);
+    h.add("webhook-id", *id);
     h.add("webhook-timestamp", ts);
     h.add("webhook-signature",
-          "v1," + base64_encode(hmac(Digest::kSha256, *key, id + "." + ts + "." + r.body)));
+          "v1," + base64_encode(hmac(Digest::kSha256, *key, *id + "." + ts + "." + r.body)));
   } else if (p == "shopify") {
     h.add("Content-Type", "application/json");
     if (!r.type.empty()) h.add("X-Shopify-Topic", r.type);
-    h.add("X-Shopify-Webhook-Id", id_or_random(r));
+    auto id = id_or_random(r);
+    if (!id) return id.error();
+    h.add("X-Shopify-Webhook-Id", *id);
     h.add("X-Shopify-Triggered-At", format_rfc3339_ms(r.now_s * 1000));
     h.add("X-Shopify-Hmac-Sha256", base64_encode(hmac(Digest::kSha256, r.secret, r.body)));
   } else if (p == "gitlab") {
     h.add("Content-Type", "application/json");
     if (!r.type.empty()) h.add("X-Gitlab-Event", r.type);
-    h.add("X-Gitlab-Event-UUID", id_or_random(r));
+    auto id = id_or_random(r);
+    if (!id) return id.error();
+    h.add("X-Gitlab-Event-UUID", *id);
     h.add("X-Gitlab-Token", r.secret);
   } else if (p == "hmac" || p == "none") {
     h.add("Content-Type", "application/json");
     if (!r.type.empty()) h.add("X-Event-Type", r.type);
-    h.add("X-Delivery-Id", id_or_random(r));
+    auto id = id_or_random(r);
+    if (!id) return id.error();
+    h.add("X-Delivery-Id", *id);
     if (p == "hmac") {
       h.add("X-Signature", "sha256=" + hex_encode(hmac(Digest::kSha256, r.secret, r.body)));
     }

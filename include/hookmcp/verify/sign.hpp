@@ -33,7 +33,7 @@ Result<Headers> sign(const SignRequest& request);
 // Whether the provider names the event type in a header (so that SignRequest::type is used).
 bool has_type_header(std::string_view provider);
 
-// A random version 4 UUID, lowercase.
-std::string random_uuid();
+// A random version 4 UUID, lowercase; kUnavailable when no random bytes can be had.
+Result<std::string> random_uuid();
 
 }  // namespace hookmcp::verify
