@@ -103,7 +103,6 @@ Result<Endpoint> parse_endpoint(const std::string& text);
 // localhost, ::1 (bracketed or not) or a dotted quad in 127.0.0.0/8.
 bool is_loopback_host(std::string_view host);
 
-
 // $XDG_DATA_HOME/hookmcp/events.db, else ~/.local/share/hookmcp/events.db.
 std::string default_database_path(const Getenv& getenv);
 
