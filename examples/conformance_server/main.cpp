@@ -18,11 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "hookmcp/bus/bus.hpp"
-#include "hookmcp/core/clock.hpp"
-#include "hookmcp/intake/intake.hpp"
+#include "hookmcp/app/node.hpp"
 #include "hookmcp/mcp/server.hpp"
-#include "hookmcp/store/store.hpp"
 #include "hookmcp/transport/http_server.hpp"
 
 namespace {
@@ -394,52 +391,30 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir = dir_template;
   cfg.database = (dir / "events.db").string();
 
-  hookmcp::SystemClock clock;
-  hookmcp::Metrics metrics;
-  hookmcp::store::Options store_options;
-  store_options.path = cfg.database;
-  store_options.fsync_each_commit = false;  // a throwaway database
-  store_options.clock = &clock;
-  store_options.metrics = &metrics;
-  auto store = hookmcp::store::open_sqlite(store_options);
-  if (!store) {
-    std::cerr << "conformance_server: " << store.error().message << "\n";
-    std::filesystem::remove_all(dir);
-    return 1;
-  }
-  auto bus = std::make_shared<hookmcp::bus::Bus>();
-  (*store)->add_commit_listener([bus](const std::vector<hookmcp::Event>& e) { bus->publish(e); });
-
   auto catalog = std::make_shared<hookmcp::mcp::Catalog>();
   catalog->tools = tools();
   catalog->resources = resources();
   catalog->prompts = prompts();
-  hookmcp::mcp::ServerOptions options;
-  options.version = "0.0.0";
-  options.catalog = std::move(catalog);
-  auto mcp_server =
-      std::make_unique<hookmcp::mcp::Server>(**store, bus, metrics, std::move(options));
-
-  hookmcp::intake::Intake intake(cfg, **store, clock, metrics);
-  hookmcp::transport::HttpOptions http;
-  http.listen = cfg.listen;
-  http.mcp = mcp_server.get();
-  auto server = hookmcp::transport::HttpServer::start(
-      http, intake, [&s = **store] { return s.healthy(); }, metrics);
-  if (!server) {
-    std::cerr << "conformance_server: " << server.error().message << "\n";
-    (*store)->close();
+  hookmcp::app::NodeOptions options;
+  options.config = cfg;
+  options.store.path = cfg.database;
+  options.store.fsync_each_commit = false;  // a throwaway database
+  options.mcp.version = "0.0.0";
+  options.mcp.catalog = std::move(catalog);
+  options.http.listen = cfg.listen;
+  options.on_listening = [](const hookmcp::transport::HttpServer& server) {
+    std::fprintf(stderr, "listening on %s\n", server.url().c_str());
+  };
+  auto node = hookmcp::app::Node::start(std::move(options));
+  if (!node) {
+    std::cerr << "conformance_server: " << node.error().message << "\n";
     std::filesystem::remove_all(dir);
     return 1;
   }
-  std::fprintf(stderr, "listening on %s\n", (*server)->url().c_str());
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  (*server)->stop(std::chrono::milliseconds(1000));
-  (*store)->close();
-  server->reset();
-  mcp_server.reset();
+  (*node)->stop(std::chrono::milliseconds(1000));
   std::filesystem::remove_all(dir);
   return 0;
 }

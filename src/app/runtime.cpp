@@ -55,19 +55,14 @@ void wait_for_stop_signal(const sigset_t& signals) {
   spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-Result<std::unique_ptr<store::Store>> open_store(const config::Config& cfg, const Clock& clock,
-                                                 Metrics& metrics) {
+store::Options store_options(const config::Config& cfg) {
   store::Options options;
   options.path = cfg.database;
   options.fsync_each_commit = cfg.durability == config::Durability::kFull;
   options.max_pending_bytes = cfg.max_pending_bytes;
   options.retention_max_age_days = cfg.retention_max_age_days;
   options.retention_max_events = cfg.retention_max_events;
-  options.clock = &clock;
-  options.metrics = &metrics;
-  auto store = store::open_sqlite(options);
-  if (store) spdlog::info("database {}", cfg.database);
-  return store;
+  return options;
 }
 
 transport::HttpOptions http_options(const config::Config& cfg) {
@@ -100,6 +95,16 @@ void announce(const transport::HttpServer& server) {
   } else {
     std::fprintf(stderr, "%s\n", line.c_str());
   }
+}
+
+NodeOptions node_options(const config::Config& cfg) {
+  NodeOptions options;
+  options.config = cfg;
+  options.store = store_options(cfg);
+  options.mcp = mcp_options(cfg);
+  options.http = http_options(cfg);
+  options.on_listening = announce;
+  return options;
 }
 
 }  // namespace hookmcp::app

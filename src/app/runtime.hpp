@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "hookmcp/app/node.hpp"
 #include "hookmcp/config/config.hpp"
 #include "hookmcp/core/clock.hpp"
 #include "hookmcp/core/metrics.hpp"
@@ -29,9 +30,8 @@ sigset_t block_stop_signals();
 // Waits for SIGINT or SIGTERM; logs which.
 void wait_for_stop_signal(const sigset_t& signals);
 
-// Opens the database the config names, with its durability and retention; logs where it is.
-Result<std::unique_ptr<store::Store>> open_store(const config::Config& cfg, const Clock& clock,
-                                                 Metrics& metrics);
+// The database the config names, with its durability and retention.
+store::Options store_options(const config::Config& cfg);
 
 // The listener's settings from the config.
 transport::HttpOptions http_options(const config::Config& cfg);
@@ -41,5 +41,8 @@ mcp::ServerOptions mcp_options(const config::Config& cfg);
 
 // The stderr line that tells a person (and the tests) where the listener is.
 void announce(const transport::HttpServer& server);
+
+// A node as the config describes it: its store, MCP server and listener, announced.
+NodeOptions node_options(const config::Config& cfg);
 
 }  // namespace hookmcp::app

@@ -4,11 +4,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "hookmcp/bus/bus.hpp"
-#include "hookmcp/intake/intake.hpp"
-#include "hookmcp/mcp/server.hpp"
-#include "hookmcp/store/store.hpp"
-#include "hookmcp/transport/http_server.hpp"
+#include "hookmcp/app/node.hpp"
 #include "runtime.hpp"
 
 namespace hookmcp::app {
@@ -41,38 +37,15 @@ int run_serve(const std::vector<std::string>& argv) {
   // Before any thread starts, so that only the sigwait below sees the stop signals.
   sigset_t stop_signals = block_stop_signals();
 
-  SystemClock clock;
-  Metrics metrics;
-  auto store = open_store(*cfg, clock, metrics);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return kExitFailure;
+  auto node = Node::start(node_options(*cfg));
+  if (!node) {
+    spdlog::error("{}", node.error().message);
+    return node.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
-
-  // New events fan out to the MCP sessions from the store's writer, right after each commit.
-  auto bus = std::make_shared<bus::Bus>();
-  (*store)->add_commit_listener([bus](const std::vector<Event>& events) { bus->publish(events); });
-  auto mcp_server = std::make_unique<mcp::Server>(**store, bus, metrics, mcp_options(*cfg));
-
-  intake::Intake intake(*cfg, **store, clock, metrics);
-  transport::HttpOptions http = http_options(*cfg);
-  http.mcp = mcp_server.get();
-  auto server = transport::HttpServer::start(
-      http, intake, [&s = **store] { return s.healthy(); }, metrics);
-  if (!server) {
-    spdlog::error("{}", server.error().message);
-    (*store)->close();
-    return server.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
-  }
-  announce(**server);
 
   wait_for_stop_signal(stop_signals);
   // Answer what is in flight, then commit what is queued; together well within 5 s.
-  (*server)->stop(std::chrono::milliseconds(3000));
-  (*store)->close();
-  // The listener's MCP sessions refer to the MCP server: the listener goes first.
-  server->reset();
-  mcp_server.reset();
+  (*node)->stop(std::chrono::milliseconds(3000));
   spdlog::info("stopped");
   return kExitOk;
 }

@@ -5,20 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "hookmcp/bus/bus.hpp"
-#include "hookmcp/intake/intake.hpp"
-#include "hookmcp/mcp/server.hpp"
-#include "hookmcp/store/follower.hpp"
+#include "hookmcp/app/node.hpp"
 #include "hookmcp/transport/stdio.hpp"
 #include "runtime.hpp"
 
@@ -46,62 +39,6 @@ Examples:
 Options:
 )";
 
-// How often a follower looks for events the other process stored.
-constexpr std::chrono::milliseconds kFollowInterval{25};
-// How often a follower tries to take the listener over.
-constexpr std::chrono::milliseconds kTakeOverInterval{500};
-
-// A follower's attempts to take the listener over, on a thread of their own, until one
-// succeeds or stop(). The store::Follower keeps publishing every stored event, its own
-// commits included, so that nothing the other process stored while letting go is missed and
-// nothing is told twice.
-class TakeOver {
- public:
-  TakeOver(const config::Config& cfg, intake::Intake& intake, store::Store& store, Metrics& metrics)
-      : thread_([this, &cfg, &intake, &store, &metrics] { run(cfg, intake, store, metrics); }) {}
-  ~TakeOver() { stop(); }
-  TakeOver(const TakeOver&) = delete;
-  TakeOver& operator=(const TakeOver&) = delete;
-
-  // Ends the attempts; returns the listener when one succeeded.
-  std::unique_ptr<transport::HttpServer> stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    std::lock_guard lock(mu_);
-    return std::move(http_);
-  }
-
- private:
-  void run(const config::Config& cfg, intake::Intake& intake, store::Store& store,
-           Metrics& metrics) {
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        if (cv_.wait_for(lock, kTakeOverInterval, [&] { return stopping_; })) return;
-      }
-      auto started = transport::HttpServer::start(
-          http_options(cfg), intake, [&store] { return store.healthy(); }, metrics);
-      if (!started) continue;  // still held, or not yet free to bind
-      spdlog::warn("{} was let go by the other hookmcp: receiving webhooks here now",
-                   cfg.listen.to_string());
-      announce(**started);
-      std::lock_guard lock(mu_);
-      http_ = std::move(*started);
-      return;
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;                        // guarded by mu_
-  std::unique_ptr<transport::HttpServer> http_;  // guarded by mu_
-  std::thread thread_;                           // last: it uses the members above
-};
-
 }  // namespace
 
 int run_stdio(const std::vector<std::string>& argv) {
@@ -112,58 +49,20 @@ int run_stdio(const std::vector<std::string>& argv) {
   // Before any thread starts, so that only the sigwait below sees the stop signals.
   sigset_t stop_signals = block_stop_signals();
 
-  SystemClock clock;
-  Metrics metrics;
-  auto store = open_store(cfg, clock, metrics);
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return kExitFailure;
-  }
-  auto bus = std::make_shared<bus::Bus>();
-  // The process holding the listener tells its sessions of its own commits as they happen. A
-  // follower's store::Follower tells them of every stored event instead, its own commits after a
-  // take-over included.
-  auto leading = std::make_shared<std::atomic<bool>>(true);
-  (*store)->add_commit_listener([bus, leading](const std::vector<Event>& events) {
-    if (leading->load()) bus->publish(events);
-  });
-
-  intake::Intake intake(cfg, **store, clock, metrics);
-  std::unique_ptr<transport::HttpServer> http;
-  std::unique_ptr<store::Follower> follower;
-  std::unique_ptr<TakeOver> take_over;
-  auto started = transport::HttpServer::start(
-      http_options(cfg), intake, [&s = **store] { return s.healthy(); }, metrics);
-  if (started) {
-    http = std::move(*started);
-    announce(*http);
-  } else if (started.error().code == ErrorCode::kInUse) {
-    leading->store(false);
-    spdlog::warn(
-        "{} is already in use, by another hookmcp on this database: following {} for "
-        "the events it stores instead of receiving webhooks here",
-        cfg.listen.to_string(), cfg.database);
-    store::FollowOptions follow;
-    follow.interval = kFollowInterval;
-    auto following = store::Follower::start(
-        **store, follow, [bus](const std::vector<Event>& events) { bus->publish(events); });
-    if (!following) {
-      spdlog::error("cannot follow the database: {}", following.error().message);
-      (*store)->close();
-      return kExitFailure;
-    }
-    follower = std::move(*following);
-    take_over = std::make_unique<TakeOver>(cfg, intake, **store, metrics);
-  } else {
-    spdlog::error("{}", started.error().message);
-    (*store)->close();
+  NodeOptions options = node_options(cfg);
+  // MCP is answered on stdin/stdout; the listener takes webhooks. When another hookmcp holds its
+  // address, this process follows the database for the events it stores, so that its client
+  // still hears of every one, and takes the listener over once the other lets it go.
+  options.mcp_over_http = false;
+  options.follow_when_held = true;
+  auto node = Node::start(std::move(options));
+  if (!node) {
+    spdlog::error("{}", node.error().message);
     return kExitFailure;
   }
 
-  auto server = std::make_unique<mcp::Server>(**store, bus, metrics, mcp_options(cfg));
-
-  transport::StdioChannel channel(transport::StdioOptions{}, &metrics);
-  auto session = server->open_session([&channel](const nlohmann::json& message) {
+  transport::StdioChannel channel(transport::StdioOptions{}, &(*node)->metrics());
+  auto session = (*node)->mcp().open_session([&channel](const nlohmann::json& message) {
     // Notifications may be dropped when the client stops reading; responses never are.
     bool notification = !message.contains("id");
     channel.send(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
@@ -178,11 +77,7 @@ int run_stdio(const std::vector<std::string>& argv) {
   // the deadline is cancelled), then let go of the session.
   (void)session->wait_idle(std::chrono::milliseconds(1500));
   session->close();
-  if (take_over) http = take_over->stop();
-  if (http) http->stop(std::chrono::milliseconds(3000));
-  if (follower) follower->stop();
-  (*store)->close();
-  server.reset();
+  (*node)->stop(std::chrono::milliseconds(3000));
   // What the session had queued still reaches the client when it is reading.
   channel.stop(std::chrono::milliseconds(500));
   spdlog::info("stopped");

@@ -1,0 +1,183 @@
+#include "hookmcp/app/node.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "hookmcp/bus/bus.hpp"
+#include "hookmcp/intake/intake.hpp"
+#include "hookmcp/store/follower.hpp"
+
+namespace hookmcp::app {
+
+namespace {
+
+// A follower's attempts to take the listener over, on a thread of their own, until one
+// succeeds or stop(). The follower keeps publishing every stored event, this node's own commits
+// after the take-over included, so that nothing the other process stored while letting go is
+// missed and nothing is told twice.
+class TakeOver {
+ public:
+  using Attempt = std::function<Result<std::unique_ptr<transport::HttpServer>>()>;
+  TakeOver(std::chrono::milliseconds interval, Attempt attempt,
+           std::function<void(const transport::HttpServer&)> on_listening)
+      : interval_(interval),
+        attempt_(std::move(attempt)),
+        on_listening_(std::move(on_listening)),
+        thread_([this](const std::stop_token& stop) { run(stop); }) {}
+  TakeOver(const TakeOver&) = delete;
+  TakeOver& operator=(const TakeOver&) = delete;
+
+  // Ends the attempts; returns the listener when one succeeded.
+  std::unique_ptr<transport::HttpServer> stop() {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    return std::move(http_);
+  }
+
+ private:
+  void run(const std::stop_token& stop) {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, stop, interval_, [] { return false; })) return;
+        if (stop.stop_requested()) return;
+      }
+      auto started = attempt_();
+      if (!started) continue;  // still held, or not yet free to bind
+      if (on_listening_) on_listening_(**started);
+      std::lock_guard lock(mu_);
+      http_ = std::move(*started);
+      return;
+    }
+  }
+
+  const std::chrono::milliseconds interval_;
+  const Attempt attempt_;
+  const std::function<void(const transport::HttpServer&)> on_listening_;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::unique_ptr<transport::HttpServer> http_;  // guarded by mu_
+  std::jthread thread_;                          // last: it uses the members above
+};
+
+}  // namespace
+
+// Declared in build order; destroyed in the reverse order.
+struct Node::Parts {
+  NodeOptions options;
+  SystemClock clock;
+  Metrics metrics;
+  std::unique_ptr<store::Store> store;
+  std::shared_ptr<bus::Bus> bus = std::make_shared<bus::Bus>();
+  // Whether this node's own commits reach the bus from the writer; a follower's reach it
+  // through the follower instead.
+  std::shared_ptr<std::atomic<bool>> leading = std::make_shared<std::atomic<bool>>(true);
+  std::unique_ptr<mcp::Server> mcp;
+  std::unique_ptr<intake::Intake> intake;
+  std::unique_ptr<transport::HttpServer> http;
+  std::unique_ptr<store::Follower> follower;
+  std::unique_ptr<TakeOver> take_over;
+  bool stopped = false;
+
+  Result<std::unique_ptr<transport::HttpServer>> listen() {
+    transport::HttpOptions http_options = options.http;
+    http_options.mcp = options.mcp_over_http ? mcp.get() : nullptr;
+    return transport::HttpServer::start(
+        http_options, *intake, [&s = *store] { return s.healthy(); }, metrics);
+  }
+
+  Status follow() {
+    leading->store(false);
+    spdlog::warn(
+        "{} is already in use, by another hookmcp on this database: following {} for the events "
+        "it stores instead of receiving webhooks here",
+        options.config.listen.to_string(), options.store.path);
+    store::FollowOptions follow;
+    follow.interval = options.follow_interval;
+    auto following = store::Follower::start(
+        *store, follow, [b = bus](const std::vector<Event>& events) { b->publish(events); });
+    if (!following) {
+      return make_error(following.error().code,
+                        "cannot follow the database: " + following.error().message);
+    }
+    follower = std::move(*following);
+    take_over = std::make_unique<TakeOver>(
+        options.take_over_interval,
+        [this] {
+          auto started = listen();
+          if (started) {
+            spdlog::warn("{} was let go by the other hookmcp: receiving webhooks here now",
+                         options.config.listen.to_string());
+          }
+          return started;
+        },
+        options.on_listening);
+    return {};
+  }
+};
+
+Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
+  auto p = std::make_unique<Parts>();
+  p->options = std::move(options);
+  p->options.store.clock = &p->clock;
+  p->options.store.metrics = &p->metrics;
+  auto store = store::open_sqlite(p->options.store);
+  if (!store) {
+    // A database that cannot be used is not a usage error, even when the store calls it an
+    // invalid argument (a file that is not a hookmcp database): kInvalidArgument is the listener's.
+    auto code =
+        store.error().code == ErrorCode::kInvalidArgument ? ErrorCode::kIo : store.error().code;
+    return make_error(code, store.error().message);
+  }
+  p->store = std::move(*store);
+  spdlog::info("database {}", p->options.store.path);
+  // New events fan out to the MCP sessions from the store's writer, right after each commit.
+  p->store->add_commit_listener([bus = p->bus, leading = p->leading](const auto& events) {
+    if (leading->load()) bus->publish(events);
+  });
+  p->mcp = std::make_unique<mcp::Server>(*p->store, p->bus, p->metrics, p->options.mcp);
+  p->intake = std::make_unique<intake::Intake>(p->options.config, *p->store, p->clock, p->metrics);
+  auto started = p->listen();
+  if (started) {
+    p->http = std::move(*started);
+    if (p->options.on_listening) p->options.on_listening(*p->http);
+  } else if (started.error().code == ErrorCode::kInUse && p->options.follow_when_held) {
+    if (auto s = p->follow(); !s) {
+      p->store->close();
+      return s.error();
+    }
+  } else {
+    p->store->close();
+    return started.error();
+  }
+  return std::unique_ptr<Node>(new Node(std::move(p)));
+}
+
+Node::Node(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Node::~Node() { stop(std::chrono::milliseconds(3000)); }
+
+mcp::Server& Node::mcp() { return *parts_->mcp; }
+Metrics& Node::metrics() { return parts_->metrics; }
+const Clock& Node::clock() const { return parts_->clock; }
+
+void Node::stop(std::chrono::milliseconds grace) {
+  auto& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  if (p.take_over) p.http = p.take_over->stop();
+  // Answer what is in flight, then commit what is queued.
+  if (p.http) p.http->stop(grace);
+  if (p.follower) p.follower->stop();
+  p.store->close();
+  // The listener's MCP sessions refer to the MCP server: the listener goes first.
+  p.http.reset();
+  p.mcp.reset();
+}
+
+}  // namespace hookmcp::app
