@@ -586,23 +586,27 @@ TEST_F(McpTest, WaitForEventWithAfterIdSeesStoredEvents) {
 // Past max_fan_out_events waiting, the fan-out drops a commit's notifications. A wait_for_event
 // still finds a matching event among them: in the store, once the fan-out catches up.
 TEST_F(McpTest, WaitForEventFindsAnEventTheFanOutDropped) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> held{false};
+  // Shared with the sink, which the fan-out thread may still call after this body returns
+  // (until the fixture stops the server): nothing it touches may live on this stack.
+  struct Hold {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> held{false};
+    std::atomic<bool> let_go{false};
+    void go() {
+      if (!let_go.exchange(true)) release.set_value();
+    }
+  };
+  auto hold = std::make_shared<Hold>();
   // Lets the fan-out thread go however the test ends, so that the server can stop.
   struct LetGo {
-    std::promise<void>& release;
-    bool done = false;
-    void operator()() {
-      if (!done) release.set_value();
-      done = true;
-    }
-    ~LetGo() { (*this)(); }
-  } let_go{release};
-  before_sink_ = [&](const json& m) {
+    std::shared_ptr<Hold> hold;
+    ~LetGo() { hold->go(); }
+  } let_go{hold};
+  before_sink_ = [hold](const json& m) {
     // The first event's notification holds the fan-out thread until the test lets it go.
-    if (m.value("method", "") == "notifications/claude/channel" && !held.exchange(true)) {
-      released.wait();
+    if (m.value("method", "") == "notifications/claude/channel" && !hold->held.exchange(true)) {
+      hold->released.wait();
     }
   };
   ServerOptions options;
@@ -616,14 +620,14 @@ TEST_F(McpTest, WaitForEventFindsAnEventTheFanOutDropped) {
        {"params",
         {{"name", "wait_for_event"},
          {"arguments", {{"after_id", first}, {"match", {{"/n", 2}}}, {"timeout_s", 10}}}}}});
-  for (int i = 0; i < 5000 && !held; ++i) std::this_thread::sleep_for(milliseconds(1));
-  ASSERT_TRUE(held) << "the fan-out never sent the first event's notification";
+  for (int i = 0; i < 5000 && !hold->held; ++i) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_TRUE(hold->held) << "the fan-out never sent the first event's notification";
   // Time for the wait to look at what is stored (nothing after `first`) before the match is.
   std::this_thread::sleep_for(milliseconds(300));
   int64_t queued = insert("ci", "build", R"({"n":1})");   // waits behind the held one
   int64_t dropped = insert("ci", "build", R"({"n":2})");  // one too many: dropped
   EXPECT_EQ(metrics_.notifications_dropped.value(), 1U);
-  let_go();
+  hold->go();
   ASSERT_TRUE(wait_for([&](const json& m) {
     return m.value("method", "") == "notifications/claude/channel" &&
            m["params"]["meta"]["event_id"] == std::to_string(queued);
