@@ -110,6 +110,17 @@ class ClientWatch {
   std::shared_ptr<State> state_;
 };
 
+// Wakes a coroutine waiting on `timer` from any thread: the cancel runs on the connection's
+// executor `ex` (its strand), and does nothing once the coroutine has let the timer go.
+template <typename Executor>
+auto waker(Executor ex, const std::weak_ptr<asio::steady_timer>& timer) {
+  return [ex, timer] {
+    asio::post(ex, [timer] {
+      if (auto t = timer.lock()) t->cancel();
+    });
+  };
+}
+
 }  // namespace
 
 awaitable<void> Listener::expire_sessions() {
@@ -352,13 +363,7 @@ awaitable<bool> Listener::write_sse(Stream& stream, const Request& req,
                                     std::optional<uint64_t> last_seq, bool prime) {
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex);
-  std::weak_ptr<asio::steady_timer> weak_timer = timer;
-  // Wakes this coroutine from any thread: the cancel runs on the connection's strand.
-  auto wake = [ex, weak_timer] {
-    asio::post(ex, [weak_timer] {
-      if (auto t = weak_timer.lock()) t->cancel();
-    });
-  };
+  auto wake = waker(ex, timer);
   auto token = sse->attach(wake, last_seq);
   if (!token) {
     co_return co_await write(stream,
@@ -439,12 +444,7 @@ awaitable<bool> Listener::write_json(Stream& stream, const Request& req,
                                      std::shared_ptr<HttpSession> session, bool batch) {
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex);
-  std::weak_ptr<asio::steady_timer> weak_timer = timer;
-  auto wake = [ex, weak_timer] {
-    asio::post(ex, [weak_timer] {
-      if (auto t = weak_timer.lock()) t->cancel();
-    });
-  };
+  auto wake = waker(ex, timer);
   // A fresh stream of this POST alone: nothing else can be attached to it.
   auto token = answers->attach(wake, uint64_t{0}, SseStream::Takes::kMessages);
   ClientWatch client(lowest(stream).socket(), wake);
