@@ -245,6 +245,13 @@ TEST_F(HostileRequestsTest, TransferEncodingOtherThanChunkedIsRefusedAndTheBodyN
                "\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_smuggled);
   EXPECT_EQ(ok.status, 202) << ok.head << ok.body;
   EXPECT_EQ(stored(), 1);
+  // Field lines of one name are one list (RFC 9110 5.3): an empty element on one line and
+  // chunked on the next is chunked alone.
+  auto split = exchange("POST /hooks/demo HTTP/1.1\r\nHost: " + host_ +
+                        "\r\nConnection: close\r\nTransfer-Encoding: ,\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n8\r\n{\"n\": 2}\r\n0\r\n\r\n");
+  EXPECT_EQ(split.status, 202) << split.head << split.body;
+  EXPECT_EQ(stored(), 2);
 }
 
 // Malformed requests get a status, a short JSON error and Connection: close,
