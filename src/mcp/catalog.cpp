@@ -30,12 +30,12 @@ class CallToolContext final : public ToolContext {
   }
 
   void log(std::string_view level, json data) override {
-    if (auto session = live()) session->log(level, std::move(data), &*call_->id());
+    if (auto session = live()) session->log_for(*call_, level, std::move(data));
   }
 
   bool client_supports(std::string_view capability) const override {
     auto session = session_.lock();
-    return session && session->client_supports(capability);
+    return session && session->client_supports(call_.get(), capability);
   }
 
   void request(const std::string& method, json params,
@@ -43,6 +43,15 @@ class CallToolContext final : public ToolContext {
     auto session = live();
     if (!session) {
       on_result(make_error(ErrorCode::kClosed, "the tool call is over"));
+      return;
+    }
+    if (session->era_of(call_.get())) {
+      // MCP 2026-07-28 has no requests from server to client: a tool needing input answers
+      // input_required instead.
+      on_result(make_error(ErrorCode::kInvalidArgument,
+                           "a request of MCP 2026-07-28 cannot be answered with a request to the "
+                           "client (" +
+                               method + ")"));
       return;
     }
     session->request_client(method, std::move(params), std::move(on_result), &*call_->id());
@@ -172,8 +181,12 @@ void SessionImpl::request_client(const std::string& method, json params,
   conn_->request(method, std::move(params), std::move(on_result), related);
 }
 
-bool SessionImpl::client_supports(std::string_view capability) const {
+bool SessionImpl::client_supports(const rpc::CallContext* call, std::string_view capability) const {
   std::lock_guard lock(mu_);
+  // A stateless request declares its client's capabilities for itself alone.
+  if (auto it = eras_.find(call); it != eras_.end()) {
+    return it->second.client_capabilities.contains(std::string(capability));
+  }
   return client_capabilities_.contains(std::string(capability));
 }
 

@@ -119,6 +119,26 @@ std::string summary_line(const Event& e);
 // random nonce opens and closes it, and the notice says whose words they are.
 std::string fence(const std::string& nonce, const Event& e, std::string_view text);
 
+// --- stateless.cpp: MCP 2026-07-28 as one request sees it.
+
+// The index of a logging level (RFC 5424 names, "debug" lowest), or -1 for an unknown name.
+int log_level_index(std::string_view level);
+
+// What a stateless request says of itself in params._meta (checked already by
+// check_stateless_request): its version, the client's capabilities for this request alone, and
+// the log level it asked for (-1: no notifications/message at all).
+struct RequestEra {
+  std::string version;
+  json client_capabilities = json::object();
+  int log_level = -1;
+};
+// nullopt for a request of the session-based revisions.
+std::optional<RequestEra> stateless_era(const json& params);
+// A result as the stateless era answers it: resultType, and caching hints on list and read
+// results.
+json stateless_result(std::string_view method, json result);
+json discover_result(const ServerOptions& options, json capabilities, std::string instructions);
+
 // --- the session and the state it shares with the others.
 
 class SessionImpl;
@@ -215,12 +235,9 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   SessionImpl(std::shared_ptr<Server::State> state, ExchangeSink sink, rpc::ExchangeDone done);
   void start();  // builds the method table; call once after make_shared
 
-  bool receive(std::string_view text, rpc::Exchange exchange) override {
-    return conn_->receive(text, exchange);
-  }
-  bool receive_json(const json& message, rpc::Exchange exchange) override {
-    return conn_->receive_json(message, exchange);
-  }
+  // A stateless request that fails check_stateless_request is answered here, never dispatched.
+  bool receive(std::string_view text, rpc::Exchange exchange) override;
+  bool receive_json(const json& message, rpc::Exchange exchange) override;
   size_t cancel_exchange(rpc::Exchange exchange) override {
     return conn_->cancel_exchange(exchange);
   }
@@ -230,15 +247,24 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   std::string protocol_version() const override;
 
   Server::State& state() { return *state_; }
-  bool at_least(std::string_view version) const;  // negotiated version >= version
+  // Whether the request's version (a stateless request's own, else the session's) is at least
+  // `version`.
+  bool at_least(const rpc::CallContext* call, std::string_view version) const;
+  // The era of a stateless request in flight, nullopt for a session's request.
+  std::optional<RequestEra> era_of(const rpc::CallContext* call) const;
   // `related`: the id of the client's request in flight the message belongs to, or null.
   void notify(const std::string& method, json params, const json* related = nullptr);
   // notifications/message when `level` is at or above the one the client set.
   void log(std::string_view level, json data, const json* related = nullptr);
+  // notifications/message on behalf of the request `call`: at the level its _meta asked for in
+  // the stateless era (none unless it asked), at the session's otherwise.
+  void log_for(const rpc::CallContext& call, std::string_view level, json data);
   // A request to the client on behalf of the request `related`.
   void request_client(const std::string& method, json params, rpc::ResponseHandler on_result,
                       const json* related);
-  bool client_supports(std::string_view capability) const;
+  // Whether the client declared `capability`: for this request in the stateless era, at
+  // initialize otherwise.
+  bool client_supports(const rpc::CallContext* call, std::string_view capability) const;
   // notifications/resources/updated when the client subscribed to `uri`.
   void resource_updated(const std::string& uri);
   // Called on the fan-out thread; queues work, never blocks. `channel`: the events'
@@ -259,6 +285,10 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
     bool before_initialize;  // allowed before initialize (ping, initialize itself)
   };
   static const std::vector<MethodSpec>& methods();
+  // Serves a stateless request: no session needed, its era noted for the handler, its result
+  // given the era's fields.
+  void serve_stateless(const MethodSpec& spec, const std::shared_ptr<rpc::CallContext>& call,
+                       const json& params, const rpc::Reply& reply, RequestEra era);
 
   // Lifecycle.
   void on_initialize(const std::shared_ptr<rpc::CallContext>&, const json& params,
@@ -271,6 +301,8 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
                     const rpc::Reply& reply);
   void on_set_level(const std::shared_ptr<rpc::CallContext>&, const json& params,
                     const rpc::Reply& reply);
+  void on_discover(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                   const rpc::Reply& reply);
   // Tools.
   void on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
                      const rpc::Reply& reply);
@@ -316,6 +348,8 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   int log_level_ = 1;                                         // index into kLogLevels; guarded
   std::set<std::string> subscriptions_;                       // guarded by mu_
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters_;  // guarded by mu_
+  // The stateless requests in flight, and what their _meta said.
+  std::map<const rpc::CallContext*, RequestEra> eras_;  // guarded by mu_
 };
 
 }  // namespace hookmcp::mcp

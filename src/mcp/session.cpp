@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hookmcp/core/random.hpp"
+#include "hookmcp/mcp/stateless.hpp"
 #include "internal.hpp"
 
 namespace hookmcp::mcp {
@@ -15,11 +16,6 @@ namespace {
 // RFC 5424 severities, lowest first, as logging/setLevel names them.
 constexpr std::array<std::string_view, 8> kLogLevels = {"debug", "info",     "notice", "warning",
                                                         "error", "critical", "alert",  "emergency"};
-
-int log_level_index(std::string_view level) {
-  auto it = std::find(kLogLevels.begin(), kLogLevels.end(), level);
-  return it == kLogLevels.end() ? -1 : static_cast<int>(it - kLogLevels.begin());
-}
 
 constexpr const char* kInstructions =
     R"(hookmcp receives webhooks (GitHub, Stripe, Slack, Standard Webhooks/Svix, Shopify, GitLab or any HMAC sender) at POST /hooks/{source}, verifies their signatures, stores every delivery, and gives you the stored events.
@@ -57,7 +53,31 @@ json tool_result(const Result<ToolOutput>& r, bool structured) {
   return out;
 }
 
+// The server's capabilities, the same in both eras but for what only one has: Claude Code's
+// channel lives in sessions alone (it opens stdio on 2025-11-25).
+json capabilities(bool stateless) {
+  json out = {
+      {"tools", {{"listChanged", false}}},
+      {"resources", {{"subscribe", true}, {"listChanged", true}}},
+      {"prompts", {{"listChanged", false}}},
+      {"logging", json::object()},
+      {"completions", json::object()},
+  };
+  if (stateless) {
+    out["extensions"] = json::object();
+  } else {
+    // Claude Code accepts pushes from servers that declare this (see README).
+    out["experimental"] = {{"claude/channel", json::object()}};
+  }
+  return out;
+}
+
 }  // namespace
+
+int log_level_index(std::string_view level) {
+  auto it = std::find(kLogLevels.begin(), kLogLevels.end(), level);
+  return it == kLogLevels.end() ? -1 : static_cast<int>(it - kLogLevels.begin());
+}
 
 // --- Server
 
@@ -272,6 +292,7 @@ const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
       {"prompts/list", &SessionImpl::on_prompts_list, false},
       {"prompts/get", &SessionImpl::on_prompts_get, false},
       {"completion/complete", &SessionImpl::on_complete, false},
+      {"server/discover", &SessionImpl::on_discover, false},
   };
   return kMethods;
 }
@@ -285,6 +306,17 @@ void SessionImpl::start() {
       if (!self) return;
       if (!params.is_object()) {
         reply(make_error(ErrorCode::kInvalidArgument, "params must be an object"));
+        return;
+      }
+      if (auto era = stateless_era(params)) {
+        // Checked on receipt (check_stateless_request): a version and a method of the era.
+        self->serve_stateless(spec, call, params, reply, std::move(*era));
+        return;
+      }
+      if (std::string_view(spec.name) == "server/discover") {
+        reply(make_error(ErrorCode::kInvalidArgument, "server/discover needs params._meta with " +
+                                                          std::string(kMetaProtocolVersion) +
+                                                          " and " + kMetaClientCapabilities));
         return;
       }
       if (!spec.before_initialize && !self->initialized()) {
@@ -307,6 +339,55 @@ void SessionImpl::start() {
       [sink = sink_](const json& m, rpc::Exchange exchange) { sink(m, exchange, nullptr); },
       exchange_done_);
   state_->metrics.mcp_sessions.add(1);
+}
+
+bool SessionImpl::receive(std::string_view text, rpc::Exchange exchange) {
+  auto parsed = parse_json(text);
+  // What cannot be parsed is the Connection's to answer, with the parse error.
+  if (!parsed.ok()) return conn_->receive(text, exchange);
+  return receive_json(parsed.value, exchange);
+}
+
+bool SessionImpl::receive_json(const json& message, rpc::Exchange exchange) {
+  if (is_stateless_message(message)) {
+    if (auto refusal = check_stateless_request(message)) {
+      sink_(refusal->response, exchange, nullptr);
+      return false;
+    }
+  }
+  return conn_->receive_json(message, exchange);
+}
+
+void SessionImpl::serve_stateless(const MethodSpec& spec,
+                                  const std::shared_ptr<rpc::CallContext>& call, const json& params,
+                                  const rpc::Reply& reply, RequestEra era) {
+  {
+    std::lock_guard lock(mu_);
+    eras_[call.get()] = std::move(era);
+  }
+  std::weak_ptr<SessionImpl> weak = weak_from_this();
+  rpc::Reply answer = [weak, reply, call, method = std::string(spec.name)](Result<json> result) {
+    if (auto self = weak.lock()) {
+      std::lock_guard lock(self->mu_);
+      self->eras_.erase(call.get());
+    }
+    if (!result) {
+      // A resource that does not exist is an invalid argument in this era (SEP-2164).
+      Error error = result.error();
+      if (error.code == ErrorCode::kNotFound) error.code = ErrorCode::kInvalidArgument;
+      reply(std::move(error));
+      return;
+    }
+    reply(stateless_result(method, std::move(*result)));
+  };
+  (this->*spec.method)(call, params, answer);
+}
+
+std::optional<RequestEra> SessionImpl::era_of(const rpc::CallContext* call) const {
+  std::lock_guard lock(mu_);
+  auto it = eras_.find(call);
+  if (it == eras_.end()) return std::nullopt;
+  return it->second;
 }
 
 void SessionImpl::close() {
@@ -332,9 +413,10 @@ std::string SessionImpl::protocol_version() const {
   return version_;
 }
 
-bool SessionImpl::at_least(std::string_view version) const {
+bool SessionImpl::at_least(const rpc::CallContext* call, std::string_view version) const {
   // The dated versions compare as strings.
   std::lock_guard lock(mu_);
+  if (auto it = eras_.find(call); it != eras_.end()) return it->second.version >= version;
   return version_ >= version;
 }
 
@@ -355,6 +437,18 @@ void SessionImpl::log(std::string_view level, json data, const json* related) {
   notify("notifications/message",
          {{"level", std::string(level)}, {"logger", "hookmcp"}, {"data", std::move(data)}},
          related);
+}
+
+void SessionImpl::log_for(const rpc::CallContext& call, std::string_view level, json data) {
+  if (auto era = era_of(&call)) {
+    // The request asked for a level in its _meta, or for no log messages at all.
+    if (era->log_level < 0 || log_level_index(level) < era->log_level || !call.id()) return;
+    notify("notifications/message",
+           {{"level", std::string(level)}, {"logger", "hookmcp"}, {"data", std::move(data)}},
+           &*call.id());
+    return;
+  }
+  log(level, std::move(data), call.id() ? &*call.id() : nullptr);
 }
 
 void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, const json& params,
@@ -380,21 +474,17 @@ void SessionImpl::on_initialize(const std::shared_ptr<rpc::CallContext>&, const 
       client_capabilities_ = *caps;
     }
   }
-  json capabilities = {
-      {"tools", {{"listChanged", false}}},
-      {"resources", {{"subscribe", true}, {"listChanged", true}}},
-      {"prompts", {{"listChanged", false}}},
-      {"logging", json::object()},
-      {"completions", json::object()},
-      // Claude Code accepts pushes from servers that declare this (see README).
-      {"experimental", {{"claude/channel", json::object()}}},
-  };
   json info = {{"name", "hookmcp"}, {"version", state_->options.version}};
   if (version >= "2025-06-18") info["title"] = "hookmcp: webhooks for assistants";
   reply(json{{"protocolVersion", version},
-             {"capabilities", std::move(capabilities)},
+             {"capabilities", capabilities(/*stateless=*/false)},
              {"serverInfo", std::move(info)},
              {"instructions", kInstructions}});
+}
+
+void SessionImpl::on_discover(const std::shared_ptr<rpc::CallContext>&, const json&,
+                              const rpc::Reply& reply) {
+  reply(discover_result(state_->options, capabilities(/*stateless=*/true), kInstructions));
 }
 
 void SessionImpl::on_initialized(const std::shared_ptr<rpc::CallContext>&, const json&,
@@ -435,10 +525,10 @@ void SessionImpl::on_set_level(const std::shared_ptr<rpc::CallContext>&, const j
   reply(json::object());
 }
 
-void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json&,
+void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>& call, const json&,
                                 const rpc::Reply& reply) {
-  bool structured = at_least("2025-06-18");
-  bool annotated = at_least("2025-03-26");
+  bool structured = at_least(call.get(), "2025-06-18");
+  bool annotated = at_least(call.get(), "2025-03-26");
   json list = json::array();
   for (const auto& t : tools()) {
     json tool = {{"name", t.name},
@@ -492,7 +582,7 @@ void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, c
   }
   json args = json::object();
   if (auto a = params.find("arguments"); a != params.end() && !a->is_null()) args = *a;
-  bool structured = at_least("2025-06-18");
+  bool structured = at_least(call.get(), "2025-06-18");
   if (auto problem = check_schema(tool_schema(std::string(tool->name) + ".input"), args)) {
     // Bad arguments are the model's to fix, so they come back as a tool result it reads.
     reply(tool_result(make_error(ErrorCode::kInvalidArgument,
@@ -508,15 +598,19 @@ void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, c
   std::string tool_name = tool->name;
   auto started = std::chrono::steady_clock::now();
   std::weak_ptr<SessionImpl> weak = weak_from_this();
-  tool->start(std::move(tc), [reply, structured, weak, tool_name,
-                              started](const Result<ToolOutput>& result) {
+  tool->start(std::move(tc), [reply, structured, weak, tool_name, started,
+                              call](const Result<ToolOutput>& result) {
     if (auto self = weak.lock()) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();
-      self->log(result ? "debug" : "info",
-                tool_name + (result ? " answered" : " failed: " + result.error().message) + " in " +
-                    std::to_string(ms) + " ms");
+      std::string line = tool_name + (result ? " answered" : " failed: " + result.error().message) +
+                         " in " + std::to_string(ms) + " ms";
+      if (self->era_of(call.get())) {
+        self->log_for(*call, result ? "debug" : "info", std::move(line));
+      } else {
+        self->log(result ? "debug" : "info", std::move(line));
+      }
     }
     reply(tool_result(result, structured));
   });

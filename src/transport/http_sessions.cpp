@@ -160,6 +160,14 @@ Result<std::shared_ptr<HttpSession>> HttpSessions::create(bool legacy) {
   return session;
 }
 
+std::shared_ptr<HttpSession> HttpSessions::stateless() {
+  SseStream::Limits limits;
+  limits.budget = queue_budget_;
+  auto session = std::make_shared<HttpSession>(std::string(), /*legacy=*/false, metrics_, limits);
+  session->open(server_);
+  return session;
+}
+
 std::shared_ptr<HttpSession> HttpSessions::find(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = sessions_.find(id);

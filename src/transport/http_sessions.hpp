@@ -101,6 +101,9 @@ class HttpSessions {
   // A new session with a fresh cryptographically random id. kOverloaded past max_sessions;
   // kUnavailable, opening nothing, when no random id can be drawn.
   Result<std::shared_ptr<HttpSession>> create(bool legacy);
+  // A session for one request of MCP 2026-07-28: no id, not kept here, closed by its caller
+  // once the request's answers are sent (or its client has gone).
+  std::shared_ptr<HttpSession> stateless();
   std::shared_ptr<HttpSession> find(const std::string& id);
   void erase(const std::string& id);
   // Closes sessions unused for longer than the idle timeout.

@@ -96,6 +96,9 @@ class Listener final : public HttpServer {
   awaitable<bool> serve_mcp(Stream& stream, Request& req);
   template <typename Stream>
   awaitable<bool> mcp_post(Stream& stream, Request& req);
+  // One request of MCP 2026-07-28, served by a session that lives as long as it.
+  template <typename Stream>
+  awaitable<bool> mcp_stateless_post(Stream& stream, Request& req, const nlohmann::json& body);
   template <typename Stream>
   awaitable<bool> mcp_get(Stream& stream, Request& req);
   template <typename Stream>

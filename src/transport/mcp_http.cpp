@@ -17,6 +17,7 @@
 #include <cerrno>
 
 #include "hookmcp/core/json.hpp"
+#include "hookmcp/mcp/stateless.hpp"
 #include "http_sessions.hpp"
 #include "listener.hpp"
 
@@ -64,6 +65,19 @@ Response session_refused(const Request& req, const Error& why) {
 bool supported_version(std::string_view v) {
   return std::any_of(std::begin(mcp::kProtocolVersions), std::end(mcp::kProtocolVersions),
                      [&](const char* known) { return v == known; });
+}
+
+// GET and DELETE on /mcp are the session-based revisions' (the standalone stream, ending a
+// session): a client of MCP 2026-07-28 gets 405, and listens with subscriptions/listen instead.
+std::optional<Response> stateless_refusal(const Request& req) {
+  auto version = header(req, "MCP-Protocol-Version");
+  if (!version || !mcp::is_stateless_version(*version)) return std::nullopt;
+  Response res = error(req, 405,
+                       "MCP " + std::string(*version) +
+                           " has no sessions: POST each request, and subscriptions/listen for "
+                           "notifications");
+  res.set(http::field::allow, "POST");
+  return res;
 }
 
 // Watches the socket of a client that waits for an answer, so that one that hangs up is noticed
@@ -173,10 +187,6 @@ awaitable<bool> Listener::serve_mcp(Stream& stream, Request& req) {
 // as JSON when the client does not accept SSE), everything else with 202.
 template <typename Stream>
 awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
-  if (auto version = header(req, "MCP-Protocol-Version"); version && !supported_version(*version)) {
-    co_return co_await write(
-        stream, error(req, 400, "unsupported MCP-Protocol-Version " + std::string(*version)));
-  }
   auto parsed = parse_body(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) {
     co_return co_await write(stream, std::move(*refusal));
@@ -187,6 +197,18 @@ awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
         stream, rpc_error(req, 400, -32600,
                           "Invalid Request: a POST carries one JSON-RPC message (an object) or "
                           "a batch of them (a non-empty array)"));
+  }
+  auto version = header(req, "MCP-Protocol-Version");
+  // MCP 2026-07-28: a request that says so in its _meta, or one sent with that version and no
+  // session, is served on its own; an Mcp-Session-Id it carries is ignored.
+  if (mcp::is_stateless_message(body) ||
+      (body.is_object() && !header(req, "Mcp-Session-Id") && version &&
+       mcp::is_stateless_version(*version) && !is_initialize(body))) {
+    co_return co_await mcp_stateless_post(stream, req, body);
+  }
+  if (version && !supported_version(*version)) {
+    co_return co_await write(
+        stream, error(req, 400, "unsupported MCP-Protocol-Version " + std::string(*version)));
   }
   std::shared_ptr<HttpSession> session;
   if (auto id = header(req, "Mcp-Session-Id")) {
@@ -217,6 +239,33 @@ awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
   co_return keep;
 }
 
+// A request of MCP 2026-07-28: checked (headers against the body, _meta, version, method),
+// then served by a session of its own that ends with it. Its answer, and what is sent on its
+// behalf (progress, log messages at the level it asked for), go on this POST's stream; a client
+// that leaves cancels it, since nothing could resume it.
+template <typename Stream>
+awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const json& body) {
+  mcp::StatelessHeaders headers{header(req, "MCP-Protocol-Version"), header(req, "Mcp-Method"),
+                                header(req, "Mcp-Name")};
+  if (auto refusal = mcp::check_stateless_request(body, &headers)) {
+    co_return co_await write(
+        stream,
+        make_response(req, static_cast<unsigned>(refusal->http_status),
+                      refusal->response.dump(-1, ' ', false, json::error_handler_t::replace)));
+  }
+  auto session = sessions_->stateless();
+  auto answers = session->receive_post(body);
+  if (!answers) {
+    session->close();
+    co_return co_await write(stream, make_response(req, 202, ""));
+  }
+  bool keep = accepts(req, "text/event-stream")
+                  ? co_await write_sse(stream, req, answers, session, uint64_t{0}, /*prime=*/false)
+                  : co_await write_json(stream, req, answers, session, /*batch=*/false);
+  session->close();
+  co_return keep;
+}
+
 // A POST's client left before its answers were all sent. It may resume the stream with
 // Last-Event-ID (MCP: a disconnection is not a cancellation); if none has by the end of the
 // grace period, the requests are cancelled, which frees what they hold (a wait_for_event's
@@ -235,6 +284,8 @@ void Listener::abandon_unless_resumed(std::shared_ptr<HttpSession> session,
 // client resumes with Last-Event-ID.
 template <typename Stream>
 awaitable<bool> Listener::mcp_get(Stream& stream, Request& req) {
+  if (auto stateless = stateless_refusal(req))
+    co_return co_await write(stream, std::move(*stateless));
   if (!accepts(req, "text/event-stream")) {
     co_return co_await write(stream, error(req, 406, "GET /mcp serves text/event-stream"));
   }
@@ -257,6 +308,8 @@ awaitable<bool> Listener::mcp_get(Stream& stream, Request& req) {
 
 template <typename Stream>
 awaitable<bool> Listener::mcp_delete(Stream& stream, Request& req) {
+  if (auto stateless = stateless_refusal(req))
+    co_return co_await write(stream, std::move(*stateless));
   auto id = header(req, "Mcp-Session-Id");
   if (!id) co_return co_await write(stream, error(req, 400, "Mcp-Session-Id header is required"));
   if (!sessions_->find(std::string(*id))) {
@@ -375,7 +428,7 @@ awaitable<bool> Listener::write_sse(Stream& stream, const Request& req,
   res.set(http::field::server, "hookmcp");
   res.set(http::field::content_type, "text/event-stream");
   res.set(http::field::cache_control, "no-cache, no-transform");
-  res.set("Mcp-Session-Id", session->id());
+  if (!session->id().empty()) res.set("Mcp-Session-Id", session->id());
   res.keep_alive(req.keep_alive());
   res.chunked(true);
   http::response_serializer<http::empty_body> serializer{res};
@@ -476,7 +529,7 @@ awaitable<bool> Listener::write_json(Stream& stream, const Request& req,
     body += "]";
   }
   Response res = make_response(req, 200, std::move(body));
-  res.set("Mcp-Session-Id", session->id());
+  if (!session->id().empty()) res.set("Mcp-Session-Id", session->id());
   co_return co_await write(stream, std::move(res));
 }
 

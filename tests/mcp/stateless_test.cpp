@@ -1,0 +1,188 @@
+// MCP 2026-07-28 beside the session-based revisions: the era of each request, the checks a
+// stateless request passes (mcp/stateless.hpp), and what the era adds to its answers.
+#include "hookmcp/mcp/stateless.hpp"
+
+#include "mcp_fixture.hpp"
+
+namespace hookmcp::mcp {
+namespace {
+
+const json kMeta = {{kMetaProtocolVersion, "2026-07-28"},
+                    {kMetaClientCapabilities, json::object()},
+                    {kMetaClientInfo, {{"name", "test"}, {"version", "1"}}}};
+
+class StatelessTest : public McpTest {
+ protected:
+  // The server and a session nobody initialized.
+  void open() {
+    ServerOptions options;
+    options.version = "1.2.3";
+    server_ = std::make_unique<Server>(*store_, bus_, metrics_, options);
+    session_ = server_->open_session([this](const json& m) {
+      std::lock_guard lock(mu_);
+      out_.push_back(m);
+      cv_.notify_all();
+    });
+  }
+
+  // A request of the stateless era: `meta` joins (and overrides) the era's _meta.
+  json stateless(const std::string& method, json params = json::object(),
+                 const json& meta = json::object()) {
+    json m = kMeta;
+    m.update(meta);
+    params["_meta"] = std::move(m);
+    return request(method, std::move(params));
+  }
+};
+
+TEST_F(StatelessTest, EachRequestHasItsOwnEraOnOneSession) {
+  open();
+  json tools = stateless("tools/list");
+  ASSERT_TRUE(tools.contains("result")) << tools.dump();
+  EXPECT_EQ(tools["result"]["resultType"], "complete");
+  EXPECT_EQ(tools["result"]["cacheScope"], "public");
+  EXPECT_GT(tools["result"]["ttlMs"].get<int64_t>(), 0);
+  // The newest revision's fields: titles and output schemas.
+  EXPECT_TRUE(tools["result"]["tools"][0].contains("outputSchema"));
+  // No initialize happened: a request of the older revisions is still refused...
+  EXPECT_TRUE(request("tools/list").contains("error"));
+  EXPECT_FALSE(session_->initialized());
+  // ...until initialize opens the session, which leaves stateless requests as they were.
+  json init = request("initialize", {{"protocolVersion", "2025-03-26"},
+                                     {"capabilities", json::object()},
+                                     {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  EXPECT_EQ(init["result"]["protocolVersion"], "2025-03-26");
+  json old = request("tools/list");
+  EXPECT_FALSE(old["result"].contains("resultType"));
+  EXPECT_FALSE(old["result"]["tools"][0].contains("outputSchema"));
+  json again = stateless("tools/list");
+  EXPECT_TRUE(again["result"]["tools"][0].contains("outputSchema"));
+  EXPECT_EQ(again["result"]["tools"], tools["result"]["tools"]);
+}
+
+TEST_F(StatelessTest, DiscoverNamesTheVersionsCapabilitiesAndServer) {
+  open();
+  json r = stateless("server/discover")["result"];
+  EXPECT_EQ(r["supportedVersions"], json::array({"2026-07-28"}));
+  EXPECT_EQ(r["resultType"], "complete");
+  EXPECT_TRUE(r.contains("ttlMs") && r.contains("cacheScope"));
+  EXPECT_EQ(r["_meta"][kMetaServerInfo]["name"], "hookmcp");
+  EXPECT_EQ(r["_meta"][kMetaServerInfo]["version"], "1.2.3");
+  for (const char* c : {"tools", "resources", "prompts", "completions", "extensions"}) {
+    EXPECT_TRUE(r["capabilities"].contains(c)) << c;
+  }
+  EXPECT_FALSE(r["capabilities"].contains("experimental"));
+  EXPECT_NE(r["instructions"].get<std::string>().find("not by the user"), std::string::npos);
+  // server/discover is of the stateless era alone.
+  json bare = request("server/discover");
+  EXPECT_EQ(bare["error"]["code"], -32602) << bare.dump();
+}
+
+TEST_F(StatelessTest, RefusalsCarryTheRequestIdAndTheEraCodes) {
+  open();
+  json unsupported =
+      stateless("tools/list", json::object(), {{kMetaProtocolVersion, "2099-01-01"}});
+  EXPECT_EQ(unsupported["error"]["code"], kUnsupportedProtocolVersion);
+  EXPECT_EQ(unsupported["error"]["data"],
+            json({{"supported", {"2026-07-28"}}, {"requested", "2099-01-01"}}));
+  for (const char* method : {"ping", "initialize", "logging/setLevel", "resources/subscribe"}) {
+    json r = stateless(method);
+    EXPECT_EQ(r["error"]["code"], -32601) << method << r.dump();
+  }
+  json no_caps = request("tools/list", {{"_meta", {{kMetaProtocolVersion, "2026-07-28"}}}});
+  EXPECT_EQ(no_caps["error"]["code"], -32602);
+  // The session was not opened by any of it.
+  EXPECT_FALSE(session_->initialized());
+}
+
+TEST_F(StatelessTest, AMissingResourceIsAnInvalidParameter) {
+  open();
+  json missing = stateless("resources/read", {{"uri", "hookmcp://events/42"}});
+  EXPECT_EQ(missing["error"]["code"], -32602) << missing.dump();
+  json read = stateless("resources/read", {{"uri", "hookmcp://events"}});
+  EXPECT_EQ(read["result"]["cacheScope"], "private");
+  EXPECT_EQ(read["result"]["ttlMs"], 0);
+}
+
+TEST_F(StatelessTest, LogMessagesOnlyAtTheLevelTheRequestAskedFor) {
+  open();
+  json quiet = stateless("tools/call", {{"name", "list_sources"}, {"arguments", json::object()}});
+  EXPECT_EQ(quiet["result"]["resultType"], "complete");
+  json loud = stateless("tools/call", {{"name", "list_sources"}, {"arguments", json::object()}},
+                        {{kMetaLogLevel, "debug"}});
+  ASSERT_TRUE(loud.contains("result"));
+  auto log = notification("notifications/message");
+  ASSERT_TRUE(log);
+  EXPECT_NE((*log)["params"]["data"].get<std::string>().find("list_sources answered"),
+            std::string::npos);
+  // Only the one: the quiet call sent none.
+  EXPECT_FALSE(notification("notifications/message", milliseconds(200)));
+}
+
+// What the HTTP transport checks before a stateless request is served, in the order the
+// revision gives.
+TEST(StatelessChecks, HeadersMustAgreeWithTheBody) {
+  json discover = {
+      {"jsonrpc", "2.0"}, {"id", 5}, {"method", "server/discover"}, {"params", {{"_meta", kMeta}}}};
+  StatelessHeaders ok{"2026-07-28", "server/discover", std::nullopt};
+  EXPECT_FALSE(check_stateless_request(discover, &ok));
+  EXPECT_FALSE(check_stateless_request(discover));
+
+  StatelessHeaders no_version{std::nullopt, "server/discover", std::nullopt};
+  auto r = check_stateless_request(discover, &no_version);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->http_status, 400);
+  EXPECT_EQ(r->response["error"]["code"], kHeaderMismatch);
+  EXPECT_EQ(r->response["id"], 5);
+
+  StatelessHeaders other_method{"2026-07-28", "tools/list", std::nullopt};
+  EXPECT_EQ(check_stateless_request(discover, &other_method)->response["error"]["code"],
+            kHeaderMismatch);
+
+  json call = {{"jsonrpc", "2.0"},
+               {"id", "x"},
+               {"method", "tools/call"},
+               {"params", {{"name", "get_event"}, {"_meta", kMeta}}}};
+  StatelessHeaders named{"2026-07-28", "tools/call", "get_event"};
+  EXPECT_FALSE(check_stateless_request(call, &named));
+  StatelessHeaders unnamed{"2026-07-28", "tools/call", std::nullopt};
+  EXPECT_EQ(check_stateless_request(call, &unnamed)->response["error"]["code"], kHeaderMismatch);
+  StatelessHeaders misnamed{"2026-07-28", "tools/call", "ack_events"};
+  EXPECT_EQ(check_stateless_request(call, &misnamed)->response["error"]["code"], kHeaderMismatch);
+
+  // A _meta that is missing comes before a header that disagrees with it.
+  json bare = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"}, {"params", {}}};
+  auto missing = check_stateless_request(bare, &ok);
+  EXPECT_EQ(missing->response["error"]["code"], -32602);
+  EXPECT_EQ(missing->http_status, 400);
+  // A version nobody serves, named alike in header and body.
+  json future = discover;
+  future["params"]["_meta"][kMetaProtocolVersion] = "v999.0.0";
+  StatelessHeaders future_headers{"v999.0.0", "server/discover", std::nullopt};
+  EXPECT_EQ(check_stateless_request(future, &future_headers)->response["error"]["code"],
+            kUnsupportedProtocolVersion);
+  EXPECT_EQ(check_stateless_request(future, &ok)->response["error"]["code"], kHeaderMismatch);
+  // Methods of the sessions: 404.
+  json ping = discover;
+  ping["method"] = "ping";
+  StatelessHeaders ping_headers{"2026-07-28", "ping", std::nullopt};
+  auto refused = check_stateless_request(ping, &ping_headers);
+  EXPECT_EQ(refused->http_status, 404);
+  EXPECT_EQ(refused->response["error"]["code"], -32601);
+  // Notifications are never answered.
+  json cancelled = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {}}};
+  EXPECT_FALSE(check_stateless_request(cancelled, &no_version));
+}
+
+TEST(StatelessChecks, TheEraOfAMessage) {
+  EXPECT_TRUE(is_stateless_message({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"}}));
+  EXPECT_TRUE(is_stateless_message(
+      {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/list"}, {"params", {{"_meta", kMeta}}}}));
+  EXPECT_FALSE(is_stateless_message({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}}));
+  EXPECT_FALSE(is_stateless_message(
+      {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/list"}, {"params", {{"_meta", {}}}}}));
+  EXPECT_FALSE(is_stateless_message(json::array()));
+}
+
+}  // namespace
+}  // namespace hookmcp::mcp
