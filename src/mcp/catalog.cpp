@@ -190,14 +190,6 @@ bool SessionImpl::client_supports(const rpc::CallContext* call, std::string_view
   return client_capabilities_.contains(std::string(capability));
 }
 
-void SessionImpl::resource_updated(const std::string& uri) {
-  {
-    std::lock_guard lock(mu_);
-    if (!ready_ || !subscriptions_.count(uri)) return;
-  }
-  notify("notifications/resources/updated", {{"uri", uri}});
-}
-
 void Server::resource_updated(const std::string& uri) {
   std::vector<std::shared_ptr<SessionImpl>> targets;
   {

@@ -139,6 +139,13 @@ std::optional<RequestEra> stateless_era(const json& params);
 json stateless_result(std::string_view method, json result);
 json discover_result(const ServerOptions& options, json capabilities, std::string instructions);
 
+// --- resources.cpp, for subscriptions of either era.
+
+// Whether `uri` is a resource that changes: a feed, or a subscribable one of the catalog.
+bool can_subscribe(const ServerOptions& options, const std::string& uri);
+// Whether the feed `uri` gained some of `events` (hookmcp://events, hookmcp://sources/{source}).
+bool feed_changed(std::string_view uri, const std::vector<Event>& events);
+
 // --- the session and the state it shares with the others.
 
 class SessionImpl;
@@ -303,6 +310,14 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
                     const rpc::Reply& reply);
   void on_discover(const std::shared_ptr<rpc::CallContext>&, const json& params,
                    const rpc::Reply& reply);
+  // subscriptions/listen (listen.cpp): a request answered only when the server ends it, whose
+  // stream carries the notifications it asked for.
+  void on_listen(const std::shared_ptr<rpc::CallContext>& call, const json& params,
+                 const rpc::Reply& reply);
+  // Hands the listeners what a commit changed; on the fan-out thread.
+  void notify_listeners(const std::vector<Event>& events, bool new_source);
+  // Answers every listener: its subscription is over.
+  void end_listeners();
   // Tools.
   void on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
                      const rpc::Reply& reply);
@@ -350,6 +365,14 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters_;  // guarded by mu_
   // The stateless requests in flight, and what their _meta said.
   std::map<const rpc::CallContext*, RequestEra> eras_;  // guarded by mu_
+  // The open subscriptions/listen requests.
+  struct Listener {
+    json id;  // the request's id, which tags everything sent on its stream
+    bool resources_list_changed = false;
+    std::set<std::string> resources;
+    rpc::Reply reply;
+  };
+  std::map<const rpc::CallContext*, Listener> listeners_;  // guarded by mu_
 };
 
 }  // namespace hookmcp::mcp

@@ -189,6 +189,22 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, co
   });
 }
 
+bool can_subscribe(const ServerOptions& options, const std::string& uri) {
+  if (const CatalogResource* r = find_catalog_resource(options, uri, nullptr)) {
+    return r->subscribable;
+  }
+  auto target = parse_uri(json{{"uri", uri}});
+  return target && target->kind == Target::kFeed;
+}
+
+bool feed_changed(std::string_view uri, const std::vector<Event>& events) {
+  if (uri == kEventsUri) return !events.empty();
+  if (!uri.starts_with(kSourcesPrefix)) return false;
+  std::string_view source = uri.substr(kSourcesPrefix.size());
+  return std::any_of(events.begin(), events.end(),
+                     [&](const Event& e) { return e.source == source; });
+}
+
 void SessionImpl::on_subscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
                                const rpc::Reply& reply) {
   if (auto uri = params.find("uri"); uri != params.end() && uri->is_string()) {

@@ -293,6 +293,7 @@ const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
       {"prompts/get", &SessionImpl::on_prompts_get, false},
       {"completion/complete", &SessionImpl::on_complete, false},
       {"server/discover", &SessionImpl::on_discover, false},
+      {"subscriptions/listen", &SessionImpl::on_listen, false},
   };
   return kMethods;
 }
@@ -313,10 +314,12 @@ void SessionImpl::start() {
         self->serve_stateless(spec, call, params, reply, std::move(*era));
         return;
       }
-      if (std::string_view(spec.name) == "server/discover") {
-        reply(make_error(ErrorCode::kInvalidArgument, "server/discover needs params._meta with " +
-                                                          std::string(kMetaProtocolVersion) +
-                                                          " and " + kMetaClientCapabilities));
+      if (std::string_view(spec.name) == "server/discover" ||
+          std::string_view(spec.name) == "subscriptions/listen") {
+        reply(make_error(ErrorCode::kInvalidArgument,
+                         std::string(spec.name) +
+                             " is MCP 2026-07-28's: it needs params._meta with " +
+                             kMetaProtocolVersion + " and " + kMetaClientCapabilities));
         return;
       }
       if (!spec.before_initialize && !self->initialized()) {
@@ -391,6 +394,8 @@ std::optional<RequestEra> SessionImpl::era_of(const rpc::CallContext* call) cons
 }
 
 void SessionImpl::close() {
+  // A listener whose client is still there hears that its subscription ended.
+  end_listeners();
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters;
   {
     std::lock_guard lock(mu_);
@@ -647,18 +652,12 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
     if (closed_) return;
     ready = ready_;
     for (const auto& uri : subscriptions_) {
-      constexpr std::string_view kSourcePrefix = "hookmcp://sources/";
-      bool hit = uri == "hookmcp://events";
-      if (!hit && uri.compare(0, kSourcePrefix.size(), kSourcePrefix) == 0) {
-        std::string_view source = std::string_view(uri).substr(kSourcePrefix.size());
-        hit = std::any_of(events.begin(), events.end(),
-                          [&](const Event& e) { return e.source == source; });
-      }
-      if (hit) updated.push_back(uri);
+      if (feed_changed(uri, events)) updated.push_back(uri);
     }
     for (const auto& [key, w] : waiters_) waiters.push_back(w);
   }
   for (const auto& w : waiters) offer_events(w, events, after_gap);
+  notify_listeners(events, new_source);
   if (!ready) return;
   if (new_source) {
     notify("notifications/resources/list_changed", json::object());

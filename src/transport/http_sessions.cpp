@@ -165,6 +165,12 @@ std::shared_ptr<HttpSession> HttpSessions::stateless() {
   limits.budget = queue_budget_;
   auto session = std::make_shared<HttpSession>(std::string(), /*legacy=*/false, metrics_, limits);
   session->open(server_);
+  std::lock_guard lock(mu_);
+  if (stateless_.size() >= prune_stateless_at_) {
+    std::erase_if(stateless_, [](const auto& w) { return w.expired(); });
+    prune_stateless_at_ = std::max<size_t>(64, 2 * stateless_.size());
+  }
+  stateless_.push_back(session);
   return session;
 }
 
@@ -207,11 +213,16 @@ void HttpSessions::expire_idle() {
 
 void HttpSessions::close_all() {
   std::map<std::string, std::shared_ptr<HttpSession>> all;
+  std::vector<std::weak_ptr<HttpSession>> stateless;
   {
     std::lock_guard lock(mu_);
     all.swap(sessions_);
+    stateless.swap(stateless_);
   }
   for (auto& [id, s] : all) s->close();
+  for (auto& w : stateless) {
+    if (auto s = w.lock()) s->close();
+  }
 }
 
 }  // namespace hookmcp::transport

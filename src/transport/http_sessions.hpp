@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -122,6 +123,10 @@ class HttpSessions {
       std::make_shared<QueueBudget>(size_t{256} << 20);
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions_;  // guarded by mu_
+  // The stateless ones still serving, so that stopping ends them too (a subscriptions/listen
+  // lasts until then); expired entries are dropped as the list grows.
+  std::vector<std::weak_ptr<HttpSession>> stateless_;  // guarded by mu_
+  size_t prune_stateless_at_ = 64;                     // guarded by mu_
 };
 
 }  // namespace hookmcp::transport

@@ -2,6 +2,8 @@
 // stateless request passes (mcp/stateless.hpp), and what the era adds to its answers.
 #include "hookmcp/mcp/stateless.hpp"
 
+#include <set>
+
 #include "mcp_fixture.hpp"
 
 namespace hookmcp::mcp {
@@ -117,6 +119,81 @@ TEST_F(StatelessTest, LogMessagesOnlyAtTheLevelTheRequestAskedFor) {
             std::string::npos);
   // Only the one: the quiet call sent none.
   EXPECT_FALSE(notification("notifications/message", milliseconds(200)));
+}
+
+TEST_F(StatelessTest, ListenAcknowledgesThenCarriesWhatItAskedForTagged) {
+  open();
+  json meta = kMeta;
+  session_->receive_json({{"jsonrpc", "2.0"},
+                          {"id", "sub-1"},
+                          {"method", "subscriptions/listen"},
+                          {"params",
+                           {{"_meta", meta},
+                            {"notifications",
+                             {{"resourcesListChanged", true},
+                              {"toolsListChanged", true},
+                              {"resourceSubscriptions",
+                               {"hookmcp://events", "hookmcp://sources/github",
+                                "hookmcp://events/1", "nope://x"}}}}}}});
+  auto ack = notification("notifications/subscriptions/acknowledged");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ((*ack)["params"]["_meta"][kMetaSubscriptionId], "sub-1");
+  // Agreed: what can change. Events never change once stored, and hookmcp's tools never do.
+  EXPECT_EQ((*ack)["params"]["notifications"],
+            json({{"resourcesListChanged", true},
+                  {"resourceSubscriptions", {"hookmcp://events", "hookmcp://sources/github"}}}));
+
+  insert("github", "push", R"({"a":1})");
+  auto listed = notification("notifications/resources/list_changed");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ((*listed)["params"]["_meta"][kMetaSubscriptionId], "sub-1");
+  std::set<std::string> updated;
+  for (int i = 0; i < 2; ++i) {
+    auto u = notification("notifications/resources/updated");
+    ASSERT_TRUE(u);
+    EXPECT_EQ((*u)["params"]["_meta"][kMetaSubscriptionId], "sub-1");
+    updated.insert((*u)["params"]["uri"].get<std::string>());
+  }
+  EXPECT_EQ(updated, (std::set<std::string>{"hookmcp://events", "hookmcp://sources/github"}));
+  // Another source's event touches only the feed of all events, and is no new source twice.
+  insert("github", "push", R"({"a":2})");
+  insert("stripe", "charge", R"({"a":3})");
+  int events_updates = 0;
+  while (auto u = notification("notifications/resources/updated", milliseconds(300))) {
+    if ((*u)["params"]["uri"] == "hookmcp://events") ++events_updates;
+  }
+  EXPECT_GE(events_updates, 1);
+  // The old era's notifications never reach a listener: no channel pushes, no log messages.
+  EXPECT_FALSE(notification("notifications/claude/channel", milliseconds(100)));
+  EXPECT_FALSE(notification("notifications/message", milliseconds(100)));
+
+  // Ending the server answers the listener: its subscription is over.
+  server_.reset();
+  auto end = wait_for([](const json& m) { return m.value("id", json()) == "sub-1"; });
+  ASSERT_TRUE(end);
+  EXPECT_EQ((*end)["result"]["resultType"], "complete");
+  EXPECT_EQ((*end)["result"]["_meta"][kMetaSubscriptionId], "sub-1");
+}
+
+TEST_F(StatelessTest, ACancelledListenHearsNothingMore) {
+  open();
+  session_->receive_json(
+      {{"jsonrpc", "2.0"},
+       {"id", 9},
+       {"method", "subscriptions/listen"},
+       {"params",
+        {{"_meta", kMeta}, {"notifications", {{"resourceSubscriptions", {"hookmcp://events"}}}}}}});
+  ASSERT_TRUE(notification("notifications/subscriptions/acknowledged"));
+  session_->receive_json(
+      {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 9}}}});
+  insert("github", "push", "{}");
+  EXPECT_FALSE(notification("notifications/resources/updated", milliseconds(300)));
+  // And nothing answers the cancelled request.
+  EXPECT_FALSE(
+      wait_for([](const json& m) { return m.value("id", json()) == 9; }, milliseconds(100)));
+  // Without notifications to name, the request is refused.
+  json bad = stateless("subscriptions/listen");
+  EXPECT_EQ(bad["error"]["code"], -32602);
 }
 
 // What the HTTP transport checks before a stateless request is served, in the order the

@@ -200,3 +200,75 @@ test('one hookmcp stdio answers both eras, each request in its own', async (t) =
   const again = await send({ jsonrpc: '2.0', id: 8, method: 'tools/list', params: { _meta: META } });
   assert.equal(again.result.resultType, 'complete');
 });
+
+// Reads SSE frames from a fetch response as they arrive.
+function frames(res) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const queue = [];
+  return {
+    async next(ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (queue.length === 0) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('no frame in time');
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no frame in time')), left)),
+        ]);
+        if (chunk.done) throw new Error('stream ended');
+        buffer += decoder.decode(chunk.value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
+          if (data) queue.push(JSON.parse(data));
+        }
+      }
+      return queue.shift();
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}
+
+test('subscriptions/listen over HTTP: acknowledged, then each webhook on the stream, tagged', async (t) => {
+  const server = await startServe();
+  t.after(() => server.stop());
+  const res = await fetch(`${server.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': VERSION,
+      'Mcp-Method': 'subscriptions/listen',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0', id: 41, method: 'subscriptions/listen',
+      params: { _meta: META, notifications: { resourcesListChanged: true, resourceSubscriptions: ['hookmcp://sources/demo'] } },
+    }),
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /text\/event-stream/);
+  const stream = frames(res);
+  t.after(() => stream.cancel());
+  const ack = await stream.next();
+  assert.equal(ack.method, 'notifications/subscriptions/acknowledged');
+  assert.equal(ack.params._meta['io.modelcontextprotocol/subscriptionId'], 41);
+  assert.deepEqual(ack.params.notifications, { resourcesListChanged: true, resourceSubscriptions: ['hookmcp://sources/demo'] });
+
+  const hook = await fetch(`${server.url}/hooks/demo`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"hello":"world"}',
+  });
+  assert.equal(hook.status, 202);
+  const seen = [await stream.next(), await stream.next()];
+  const methods = seen.map((m) => m.method).sort();
+  assert.deepEqual(methods, ['notifications/resources/list_changed', 'notifications/resources/updated']);
+  for (const m of seen) assert.equal(m.params._meta['io.modelcontextprotocol/subscriptionId'], 41);
+  assert.equal(seen.find((m) => m.method === 'notifications/resources/updated').params.uri, 'hookmcp://sources/demo');
+
+  // Other requests go on while the stream is open.
+  const tools = await post(server.url, 'tools/list');
+  assert.equal(tools.body.result.resultType, 'complete');
+});
