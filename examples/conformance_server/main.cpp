@@ -21,6 +21,7 @@
 #include "hookmcp/app/node.hpp"
 #include "hookmcp/mcp/server.hpp"
 #include "hookmcp/transport/http_server.hpp"
+#include "multi_round.hpp"
 
 namespace {
 
@@ -30,6 +31,7 @@ using hookmcp::Result;
 using hookmcp::mcp::CatalogPrompt;
 using hookmcp::mcp::CatalogResource;
 using hookmcp::mcp::CatalogTool;
+using hookmcp::mcp::RoundTrip;
 using hookmcp::mcp::ToolContext;
 using nlohmann::json;
 using Done = std::function<void(Result<json>)>;
@@ -302,7 +304,7 @@ std::vector<CatalogPrompt> prompts() {
   CatalogPrompt simple;
   simple.name = "test_simple_prompt";
   simple.description = "A prompt without arguments";
-  simple.get = [user](const std::map<std::string, std::string>&) -> Result<json> {
+  simple.get = [user](const std::map<std::string, std::string>&, const RoundTrip&) -> Result<json> {
     return json{{"messages", json::array({user(text("This is a simple prompt for testing."))})}};
   };
   out.push_back(std::move(simple));
@@ -313,7 +315,8 @@ std::vector<CatalogPrompt> prompts() {
   with_args.arguments = json::array(
       {{{"name", "arg1"}, {"description", "First test argument"}, {"required", true}},
        {{"name", "arg2"}, {"description", "Second test argument"}, {"required", true}}});
-  with_args.get = [user](const std::map<std::string, std::string>& args) -> Result<json> {
+  with_args.get = [user](const std::map<std::string, std::string>& args,
+                         const RoundTrip&) -> Result<json> {
     return json{
         {"messages", json::array({user(text("Prompt with arguments: arg1='" + args.at("arg1") +
                                             "', arg2='" + args.at("arg2") + "'"))})}};
@@ -326,7 +329,8 @@ std::vector<CatalogPrompt> prompts() {
   embedded.arguments = json::array({{{"name", "resourceUri"},
                                      {"description", "URI of the resource to embed"},
                                      {"required", true}}});
-  embedded.get = [user](const std::map<std::string, std::string>& args) -> Result<json> {
+  embedded.get = [user](const std::map<std::string, std::string>& args,
+                        const RoundTrip&) -> Result<json> {
     json resource = {{"type", "resource"},
                      {"resource",
                       {{"uri", args.at("resourceUri")},
@@ -341,7 +345,8 @@ std::vector<CatalogPrompt> prompts() {
   CatalogPrompt with_image;
   with_image.name = "test_prompt_with_image";
   with_image.description = "A prompt with an image";
-  with_image.get = [user](const std::map<std::string, std::string>&) -> Result<json> {
+  with_image.get = [user](const std::map<std::string, std::string>&,
+                          const RoundTrip&) -> Result<json> {
     return json{
         {"messages", json::array({user(image()), user(text("Please analyze the image above."))})}};
   };
@@ -393,8 +398,10 @@ int main(int argc, char** argv) {
 
   auto catalog = std::make_shared<hookmcp::mcp::Catalog>();
   catalog->tools = tools();
+  for (auto& t : conformance::multi_round_tools()) catalog->tools.push_back(std::move(t));
   catalog->resources = resources();
   catalog->prompts = prompts();
+  for (auto& p : conformance::multi_round_prompts()) catalog->prompts.push_back(std::move(p));
   hookmcp::app::NodeOptions options;
   options.config = cfg;
   options.store.path = cfg.database;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "hookmcp/mcp/stateless.hpp"
 #include "internal.hpp"
 
 namespace hookmcp::mcp {
@@ -14,10 +15,11 @@ namespace {
 class CallToolContext final : public ToolContext {
  public:
   CallToolContext(std::weak_ptr<SessionImpl> session, std::shared_ptr<rpc::CallContext> call,
-                  std::optional<json> progress_token)
+                  std::optional<json> progress_token, RoundTrip round)
       : session_(std::move(session)),
         call_(std::move(call)),
-        progress_token_(std::move(progress_token)) {}
+        progress_token_(std::move(progress_token)),
+        round_(std::move(round)) {}
 
   void progress(double progress, std::optional<double> total, const std::string& message) override {
     if (!progress_token_) return;
@@ -58,6 +60,7 @@ class CallToolContext final : public ToolContext {
   }
 
   bool cancelled() const override { return call_->cancelled(); }
+  const RoundTrip& round_trip() const override { return round_; }
 
   // The call has been answered: nothing more goes out on its behalf.
   void finish() { finished_.store(true); }
@@ -71,6 +74,7 @@ class CallToolContext final : public ToolContext {
   const std::weak_ptr<SessionImpl> session_;
   const std::shared_ptr<rpc::CallContext> call_;
   const std::optional<json> progress_token_;
+  const RoundTrip round_;
   std::atomic<bool> finished_{false};
 };
 
@@ -160,9 +164,34 @@ void SessionImpl::call_catalog_tool(const CatalogTool& tool,
   if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
     if (auto t = meta->find("progressToken"); t != meta->end()) token = *t;
   }
-  auto context = std::make_shared<CallToolContext>(weak_from_this(), call, std::move(token));
+  auto round = round_trip_of(call.get(), params);
+  if (!round) {
+    reply(round.error());
+    return;
+  }
+  if (round->stateless) {
+    // MCP 2026-07-28: the client declares per request what it supports; a tool that cannot run
+    // without something it lacks is refused before it starts.
+    json missing = json::object();
+    for (const auto& [name, value] : tool.required_client_capabilities.items()) {
+      if (!client_supports(call.get(), name)) missing[name] = value;
+    }
+    if (!missing.empty()) {
+      reply(rpc::protocol_error(ErrorCode::kInvalidArgument, kMissingClientCapability,
+                                "tool " + tool.name + " needs the client capabilities " +
+                                    missing.dump() + ", which this request did not declare",
+                                {{"requiredCapabilities", missing}}));
+      return;
+    }
+  }
+  auto context = std::make_shared<CallToolContext>(weak_from_this(), call, std::move(token),
+                                                   std::move(*round));
   auto done = [context, reply, failed](Result<json> result) {
     context->finish();
+    if (!result && result.error().protocol_code != 0) {
+      reply(result.error());  // the tool's own protocol error, answered as such
+      return;
+    }
     reply(result ? std::move(*result) : failed(result.error().message));
   };
   // On a worker: the handler may take a while, and this thread reads the client's next message
@@ -174,6 +203,28 @@ void SessionImpl::call_catalog_tool(const CatalogTool& tool,
       done(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what()));
     }
   });
+}
+
+Result<RoundTrip> SessionImpl::round_trip_of(const rpc::CallContext* call,
+                                             const json& params) const {
+  RoundTrip round;
+  if (!era_of(call)) return round;
+  round.stateless = true;
+  if (auto r = params.find("inputResponses"); r != params.end() && !r->is_null()) {
+    if (!r->is_object()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "params.inputResponses must be an object keyed like inputRequests");
+    }
+    round.input_responses = *r;
+  }
+  if (auto s = params.find("requestState"); s != params.end() && !s->is_null()) {
+    if (!s->is_string()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "params.requestState must be the string the server handed out");
+    }
+    round.request_state = s->get<std::string>();
+  }
+  return round;
 }
 
 void SessionImpl::request_client(const std::string& method, json params,

@@ -341,6 +341,10 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void on_complete(const std::shared_ptr<rpc::CallContext>&, const json& params,
                    const rpc::Reply& reply);
 
+  // What a stateless request brings back for a tool or prompt that asked for input; an
+  // invalid argument when its inputResponses or requestState are of the wrong type.
+  Result<RoundTrip> round_trip_of(const rpc::CallContext* call, const json& params) const;
+
   // An embedding program's tool (ServerOptions::catalog).
   void call_catalog_tool(const CatalogTool& tool, const std::shared_ptr<rpc::CallContext>& call,
                          const json& params, const rpc::Reply& reply);

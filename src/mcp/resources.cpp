@@ -269,7 +269,7 @@ void SessionImpl::on_prompts_list(const std::shared_ptr<rpc::CallContext>&, cons
   reply(json{{"prompts", std::move(list)}});
 }
 
-void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const json& params,
+void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>& call, const json& params,
                                  const rpc::Reply& reply) {
   auto name = params.find("name");
   std::string prompt = name != params.end() && name->is_string() ? name->get<std::string>() : "";
@@ -291,7 +291,14 @@ void SessionImpl::on_prompts_get(const std::shared_ptr<rpc::CallContext>&, const
         return;
       }
     }
-    on_worker(reply, [p, args = std::move(args)] { return p->get(args); });
+    auto round = round_trip_of(call.get(), params);
+    if (!round) {
+      reply(round.error());
+      return;
+    }
+    on_worker(reply, [p, args = std::move(args), round = std::move(*round)] {
+      return p->get(args, round);
+    });
     return;
   }
   auto user = [](std::string text) {

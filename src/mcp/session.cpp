@@ -369,16 +369,23 @@ void SessionImpl::serve_stateless(const MethodSpec& spec,
     eras_[call.get()] = std::move(era);
   }
   std::weak_ptr<SessionImpl> weak = weak_from_this();
-  rpc::Reply answer = [weak, reply, call, method = std::string(spec.name)](Result<json> result) {
+  json uri = std::string_view(spec.name) == "resources/read" ? params.value("uri", json()) : json();
+  rpc::Reply answer = [weak, reply, call, method = std::string(spec.name),
+                       uri = std::move(uri)](Result<json> result) {
     if (auto self = weak.lock()) {
       std::lock_guard lock(self->mu_);
       self->eras_.erase(call.get());
     }
     if (!result) {
-      // A resource that does not exist is an invalid argument in this era (SEP-2164).
-      Error error = result.error();
-      if (error.code == ErrorCode::kNotFound) error.code = ErrorCode::kInvalidArgument;
-      reply(std::move(error));
+      // A resource that does not exist is an invalid argument in this era, naming the URI
+      // (SEP-2164).
+      const Error& error = result.error();
+      if (error.code == ErrorCode::kNotFound && error.protocol_code == 0) {
+        reply(rpc::protocol_error(ErrorCode::kInvalidArgument, rpc::kInvalidParams, error.message,
+                                  uri.is_null() ? json() : json{{"uri", uri}}));
+        return;
+      }
+      reply(error);
       return;
     }
     reply(stateless_result(method, std::move(*result)));

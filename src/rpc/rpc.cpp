@@ -17,7 +17,21 @@ bool valid_id(const json& id) { return id.is_string() || id.is_number_integer();
 
 }  // namespace
 
+Error protocol_error(ErrorCode category, int code, std::string message, const json& data) {
+  Error error{category, std::move(message)};
+  error.protocol_code = code;
+  if (!data.is_null()) error.protocol_data = data.dump();
+  return error;
+}
+
 ErrorObject to_error_object(const Error& error) {
+  if (error.protocol_code != 0) {
+    ErrorObject out{error.protocol_code, error.message, nullptr};
+    if (!error.protocol_data.empty()) {
+      out.data = json::parse(error.protocol_data, nullptr, /*allow_exceptions=*/false);
+    }
+    return out;
+  }
   switch (error.code) {
     case ErrorCode::kInvalidArgument:
       return {kInvalidParams, error.message};
@@ -292,6 +306,7 @@ void Connection::send_error(const std::optional<json>& id, const ErrorObject& er
   json out = {{"jsonrpc", kVersion},
               {"id", id ? *id : json(nullptr)},
               {"error", {{"code", error.code}, {"message", error.message}}}};
+  if (!error.data.is_null() && !error.data.is_discarded()) out["error"]["data"] = error.data;
   send_(out, exchange);
 }
 

@@ -67,6 +67,20 @@ bool supported_version(std::string_view v) {
                      [&](const char* known) { return v == known; });
 }
 
+// The HTTP status of a stateless request's answer: 400 for the errors MCP 2026-07-28 gives
+// one (-32020, -32021, -32022), 200 for anything else.
+unsigned stateless_error_status(const std::string& message) {
+  json m = json::parse(message, nullptr, false);
+  if (!m.is_object() || !m.contains("error") || !m["error"].is_object()) return 200;
+  auto code = m["error"].find("code");
+  if (code == m["error"].end() || !code->is_number_integer()) return 200;
+  int c = code->get<int>();
+  return c == mcp::kHeaderMismatch || c == mcp::kMissingClientCapability ||
+                 c == mcp::kUnsupportedProtocolVersion
+             ? 400
+             : 200;
+}
+
 // GET and DELETE on /mcp are the session-based revisions' (the standalone stream, ending a
 // session): a client of MCP 2026-07-28 gets 405, and listens with subscriptions/listen instead.
 std::optional<Response> stateless_refusal(const Request& req) {
@@ -258,6 +272,14 @@ awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const
   if (!answers) {
     session->close();
     co_return co_await write(stream, make_response(req, 202, ""));
+  }
+  // Refused at once, before anything ran (a client capability the tool needs and the request
+  // did not declare): the era's errors have their HTTP status, so the answer is plain JSON.
+  if (auto only = answers->sole_message()) {
+    if (unsigned status = stateless_error_status(*only); status != 200) {
+      session->close();
+      co_return co_await write(stream, make_response(req, status, *only));
+    }
   }
   bool keep = accepts(req, "text/event-stream")
                   ? co_await write_sse(stream, req, answers, session, uint64_t{0}, /*prime=*/false)

@@ -57,6 +57,12 @@ void SseStream::push(std::shared_ptr<const std::string> data, const char* event)
   if (wake) wake();
 }
 
+std::shared_ptr<const std::string> SseStream::sole_message() {
+  std::lock_guard lock(mu_);
+  if (!finished_ || next_seq_ != 2 || replay_.size() != 1) return nullptr;
+  return replay_.front().data;
+}
+
 void SseStream::finish() {
   std::function<void()> wake;
   {

@@ -127,6 +127,10 @@ class SseStream {
   };
   Batch take(uint64_t token);
 
+  // The one message of a stream that has finished with just that one (a request answered at
+  // once), else null.
+  std::shared_ptr<const std::string> sole_message();
+
   // The SSE text of a comment line, for keep-alives.
   static std::string keep_alive() { return ": keep-alive\n\n"; }
 

@@ -657,7 +657,7 @@ TEST_F(McpTest, CatalogToolsResourcesAndPromptsSitBesideHookmcps) {
   greet.name = "greet";
   greet.description = "Greets someone";
   greet.arguments = json::array({{{"name", "who"}, {"required", true}}});
-  greet.get = [](const std::map<std::string, std::string>& args) -> Result<json> {
+  greet.get = [](const std::map<std::string, std::string>& args, const RoundTrip&) -> Result<json> {
     return json{
         {"messages",
          json::array({{{"role", "user"},

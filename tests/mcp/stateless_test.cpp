@@ -101,6 +101,7 @@ TEST_F(StatelessTest, AMissingResourceIsAnInvalidParameter) {
   open();
   json missing = stateless("resources/read", {{"uri", "hookmcp://events/42"}});
   EXPECT_EQ(missing["error"]["code"], -32602) << missing.dump();
+  EXPECT_EQ(missing["error"]["data"]["uri"], "hookmcp://events/42");
   json read = stateless("resources/read", {{"uri", "hookmcp://events"}});
   EXPECT_EQ(read["result"]["cacheScope"], "private");
   EXPECT_EQ(read["result"]["ttlMs"], 0);
@@ -194,6 +195,76 @@ TEST_F(StatelessTest, ACancelledListenHearsNothingMore) {
   // Without notifications to name, the request is refused.
   json bad = stateless("subscriptions/listen");
   EXPECT_EQ(bad["error"]["code"], -32602);
+}
+
+// A catalog tool that asks for input the 2026 way: its answer is input_required, and the next
+// round brings the client's answers and the state back to it.
+TEST_F(StatelessTest, ToolsAskForInputAcrossRoundsAndDeclareWhatTheyNeed) {
+  auto catalog = std::make_shared<Catalog>();
+  CatalogTool ask;
+  ask.name = "ask";
+  ask.call = [](const json&, const std::shared_ptr<ToolContext>& ctx,
+                const std::function<void(Result<json>)>& done) {
+    const RoundTrip& round = ctx->round_trip();
+    if (!round.stateless) {
+      done(make_error(ErrorCode::kInvalidArgument, "only in MCP 2026-07-28"));
+      return;
+    }
+    if (round.request_state && *round.request_state == "forged") {
+      done(rpc::protocol_error(ErrorCode::kInvalidArgument, rpc::kInvalidParams, "bad state"));
+      return;
+    }
+    if (round.input_responses.is_null()) {
+      done(json{{"resultType", "input_required"},
+                {"inputRequests", {{"q", {{"method", "roots/list"}, {"params", json::object()}}}}},
+                {"requestState", "s1"}});
+      return;
+    }
+    done(json{{"content", json::array({{{"type", "text"},
+                                        {"text", round.input_responses.dump() + " " +
+                                                     round.request_state.value_or("-")}}})}});
+  };
+  catalog->tools.push_back(ask);
+  CatalogTool needy;
+  needy.name = "needy";
+  needy.required_client_capabilities = {{"sampling", json::object()}};
+  needy.call = [](const json&, const std::shared_ptr<ToolContext>&,
+                  const std::function<void(Result<json>)>& done) {
+    done(json{{"content", json::array()}});
+  };
+  catalog->tools.push_back(needy);
+  ServerOptions options;
+  options.catalog = catalog;
+  server_ = std::make_unique<Server>(*store_, bus_, metrics_, options);
+  session_ = server_->open_session([this](const json& m) {
+    std::lock_guard lock(mu_);
+    out_.push_back(m);
+    cv_.notify_all();
+  });
+
+  json first = stateless("tools/call", {{"name", "ask"}});
+  EXPECT_EQ(first["result"]["resultType"], "input_required") << first.dump();
+  EXPECT_EQ(first["result"]["requestState"], "s1");
+  json second = stateless("tools/call", {{"name", "ask"},
+                                         {"inputResponses", {{"q", {{"roots", json::array()}}}}},
+                                         {"requestState", "s1"}});
+  EXPECT_EQ(second["result"]["resultType"], "complete");
+  EXPECT_EQ(second["result"]["content"][0]["text"], R"({"q":{"roots":[]}} s1)");
+  // A protocol error of the tool's own is that JSON-RPC error, not a tool result.
+  json forged =
+      stateless("tools/call",
+                {{"name", "ask"}, {"inputResponses", json::object()}, {"requestState", "forged"}});
+  EXPECT_EQ(forged["error"]["code"], -32602) << forged.dump();
+  json wrong = stateless("tools/call", {{"name", "ask"}, {"inputResponses", 12345}});
+  EXPECT_EQ(wrong["error"]["code"], -32602) << wrong.dump();
+
+  // Declared per request: without sampling the tool does not run.
+  json refused = stateless("tools/call", {{"name", "needy"}});
+  EXPECT_EQ(refused["error"]["code"], kMissingClientCapability) << refused.dump();
+  EXPECT_EQ(refused["error"]["data"]["requiredCapabilities"], json({{"sampling", json::object()}}));
+  json served = stateless("tools/call", {{"name", "needy"}},
+                          {{kMetaClientCapabilities, {{"sampling", json::object()}}}});
+  EXPECT_EQ(served["result"]["resultType"], "complete") << served.dump();
 }
 
 // What the HTTP transport checks before a stateless request is served, in the order the

@@ -229,6 +229,14 @@ TEST(RpcErrors, OneMappingFromFailureToCode) {
   EXPECT_EQ(to_error_object(make_error(ErrorCode::kNotFound, "x")).code, kResourceNotFound);
   EXPECT_EQ(to_error_object(make_error(ErrorCode::kIo, "x")).code, kInternalError);
   EXPECT_EQ(to_error_object(make_error(ErrorCode::kInternal, "x")).message, "x");
+  // A protocol's own code and data pass through unchanged.
+  auto own =
+      to_error_object(protocol_error(ErrorCode::kInvalidArgument, -32021, "needs sampling",
+                                     {{"requiredCapabilities", {{"sampling", json::object()}}}}));
+  EXPECT_EQ(own.code, -32021);
+  EXPECT_EQ(own.message, "needs sampling");
+  EXPECT_EQ(own.data, json({{"requiredCapabilities", {{"sampling", json::object()}}}}));
+  EXPECT_TRUE(to_error_object(make_error(ErrorCode::kIo, "x")).data.is_null());
 }
 
 TEST_F(RpcTest, RequestsToThePeerGetTheirResponses) {

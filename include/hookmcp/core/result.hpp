@@ -23,6 +23,11 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
+  // For a protocol with error codes of its own (JSON-RPC's, see rpc::protocol_error): the code
+  // to answer with instead of the one `code` maps to, and the error's data as JSON text. 0 and
+  // empty otherwise.
+  int protocol_code = 0;
+  std::string protocol_data;
 };
 
 inline Error make_error(ErrorCode code, std::string message) { return {code, std::move(message)}; }

@@ -32,6 +32,17 @@ namespace hookmcp::mcp {
 inline constexpr const char* kProtocolVersions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
                                                     "2024-11-05"};
 
+// What a request of MCP 2026-07-28 brings back to a tool or prompt that needed input from the
+// client (the multi-round-trip pattern): that revision has no requests from server to client,
+// so a tool answers {"resultType": "input_required", "inputRequests": {KEY: {"method": ...,
+// "params": ...}}, "requestState": "..."} and the client sends the same request again with its
+// answers under the same keys, and the state unchanged.
+struct RoundTrip {
+  bool stateless = false;          // the request is of MCP 2026-07-28: ask with input_required
+  nlohmann::json input_responses;  // the client's answers by key; null when it sent none
+  std::optional<std::string> request_state;  // as the tool handed it out (unverified)
+};
+
 // What a tool of a Catalog may do while it runs. Thread-safe; everything it sends is tied to
 // the tools/call request (over HTTP it goes out on that request's stream), and nothing is sent
 // once the call is answered, cancelled or the session closed.
@@ -50,12 +61,17 @@ class ToolContext {
   virtual void request(const std::string& method, nlohmann::json params,
                        std::function<void(Result<nlohmann::json>)> on_result) = 0;
   virtual bool cancelled() const = 0;
+  // The round this call is of, when the tool asked the client for input before.
+  virtual const RoundTrip& round_trip() const = 0;
 };
 
 // A tool an embedding program adds beside hookmcp's own. `call` runs on a worker thread with
 // the arguments (already checked against `input_schema`); it calls `done` exactly once, from
 // any thread, with a CallToolResult ({"content": [...]}, optionally "isError",
-// "structuredContent"), or with an error that becomes an isError result the model reads.
+// "structuredContent"; or input_required, see RoundTrip), or with an error that becomes an
+// isError result the model reads (an rpc::protocol_error is answered as that JSON-RPC error).
+// `required_client_capabilities`: what the client must declare for the tool to run at all (MCP
+// 2026-07-28 refuses a call without them, -32021), e.g. {"sampling": {}}.
 struct CatalogTool {
   std::string name;
   std::string title;
@@ -63,6 +79,7 @@ struct CatalogTool {
   nlohmann::json input_schema = {{"type", "object"}};
   std::optional<nlohmann::json> output_schema;
   nlohmann::json annotations = nlohmann::json::object();
+  nlohmann::json required_client_capabilities = nlohmann::json::object();
   std::function<void(nlohmann::json args, std::shared_ptr<ToolContext> context,
                      std::function<void(Result<nlohmann::json>)> done)>
       call;
@@ -85,13 +102,16 @@ struct CatalogResource {
 };
 
 // A prompt: `arguments` is the PromptArgument array prompts/list shows; `get` turns the
-// client's arguments (strings by name) into a GetPromptResult, on a worker thread.
+// client's arguments (strings by name) into a GetPromptResult (or input_required, see
+// RoundTrip), on a worker thread.
 struct CatalogPrompt {
   std::string name;
   std::string title;
   std::string description;
   nlohmann::json arguments = nlohmann::json::array();
-  std::function<Result<nlohmann::json>(const std::map<std::string, std::string>& arguments)> get;
+  std::function<Result<nlohmann::json>(const std::map<std::string, std::string>& arguments,
+                                       const RoundTrip& round)>
+      get;
 };
 
 // Tools, resources and prompts of an embedding program, served beside hookmcp's own (which

@@ -34,11 +34,16 @@ inline constexpr int kResourceNotFound = -32002;
 struct ErrorObject {
   int code = kInternalError;
   std::string message;
+  json data;  // null: none
 };
 
 // The one mapping from a failure to its JSON-RPC error: kInvalidArgument is -32602, kNotFound
-// -32002, everything else -32603.
+// -32002, everything else -32603; a protocol_error keeps its own code and data.
 ErrorObject to_error_object(const Error& error);
+
+// A failure answered with this JSON-RPC code and data (`category` is what it means to code that
+// does not speak JSON-RPC).
+Error protocol_error(ErrorCode category, int code, std::string message, const json& data = nullptr);
 
 // The transport's tag for one received message or batch (over HTTP: one POST). Every answer to
 // it, and every message sent on behalf of its requests while they run, carries the tag, so that
