@@ -3,7 +3,15 @@
 // (hookmcp stdio), POSTs webhooks at a steady rate, and timestamps each
 // notifications/claude/channel on receipt against the moment its POST was sent.
 //
-// Usage: node bench/notify_latency.mjs [RATE_PER_S=1000] [SECONDS=5] [RUNS=3]
+// Then the two eras' channels for resource updates, side by side on `hookmcp serve`: a session
+// of 2025-11-25 subscribed with resources/subscribe, hearing on its GET stream ("http-get"), and
+// MCP 2026-07-28's subscriptions/listen stream ("http-listen"). An update names a feed, not an
+// event, and comes once per commit, so the webhooks go round-robin to SOURCES sources, each
+// subscribed as hookmcp://sources/{source}: an update for a source is matched to that source's
+// oldest POST not yet heard of. Two events of one source in one commit (one every SOURCES
+// events apart) leave the second matched to a later update, which can only overstate latency.
+//
+// Usage: node bench/notify_latency.mjs [RATE_PER_S=1000] [SECONDS=5] [RUNS=3] [SOURCES=50]
 // (run from the repository root after scripts/build.sh; it loads the SDK from tests/node).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -21,6 +29,7 @@ const binary = process.env.HOOKMCP_BINARY ?? new URL('../build/hookmcp', import.
 const rate = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 5);
 const runs = Number(process.argv[4] ?? 3);
+const sourceCount = Number(process.argv[5] ?? 50);
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -41,9 +50,9 @@ function waitForPort(stderr) {
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function post(port, body) {
+function post(port, body, source = 'bench') {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/hooks/bench', method: 'POST', agent,
+    const req = http.request({ host: '127.0.0.1', port, path: `/hooks/${source}`, method: 'POST', agent,
       headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
       let data = '';
       res.on('data', (c) => { data += c; });
@@ -108,10 +117,110 @@ async function measure(transportName) {
            p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
 }
 
-for (const t of ['http', 'stdio']) {
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+// Opens subscriptions/listen for every source's feed; calls `heard(uri)` per update. Resolves
+// once acknowledged, with a function that ends the stream.
+async function listen(port, uris, heard) {
+  const controller = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+               'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'subscriptions/listen' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen',
+                           params: { _meta: META, notifications: { resourceSubscriptions: uris } } }),
+  });
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let acknowledged;
+  const ack = new Promise((r) => { acknowledged = r; });
+  (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          for (const line of event.split('\n')) {
+            if (!line.startsWith('data:')) continue;
+            const m = JSON.parse(line.slice(5));
+            if (m.method === 'notifications/subscriptions/acknowledged') acknowledged();
+            else if (m.method === 'notifications/resources/updated') heard(m.params.uri, performance.now());
+          }
+        }
+      }
+    } catch {
+      // aborted at the end of the run
+    }
+  })();
+  await ack;
+  return () => controller.abort();
+}
+
+// Resource updates per source feed, on the old era's GET stream or the 2026 listen stream.
+async function measureFeeds(era) {
+  const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
+  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', join(dir, 'events.db'), '--log-level', 'warn'],
+                       { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await waitForPort(server.stderr);
+  const sources = Array.from({ length: sourceCount }, (_, i) => `bench${i}`);
+  const uris = sources.map((s) => `hookmcp://sources/${s}`);
+  const waiting = new Map(sources.map((s) => [s, []]));  // source -> send times not yet heard of
+  const latencies = [];
+  const heard = (uri, now) => {
+    const queue = waiting.get(uri.slice('hookmcp://sources/'.length));
+    if (queue && queue.length) latencies.push(now - queue.shift());
+  };
+  let stop;
+  let client;
+  if (era === 'http-listen') {
+    stop = await listen(port, uris, heard);
+  } else {
+    client = new Client({ name: 'notify-latency', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === 'notifications/resources/updated') heard(n.params.uri, performance.now());
+    };
+    for (const uri of uris) await client.subscribeResource({ uri });
+    stop = () => client.close();
+  }
+  const total = rate * seconds;
+  const start = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const source = sources[i % sources.length];
+    waiting.get(source).push(performance.now());
+    pending.push(post(port, JSON.stringify({ type: 'bench.tick', n: i }), source));
+  }
+  await Promise.all(pending);
+  const deadline = performance.now() + 3000;
+  while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const elapsed = (performance.now() - start) / 1000;
+  await stop();
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  return { sent: total, received: latencies.length, rate: total / elapsed,
+           p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
+}
+
+const modes = (process.env.MODES ?? 'http,stdio,http-get,http-listen').split(',');
+for (const t of modes) {
   const results = [];
   for (let r = 0; r < runs; r++) {
-    const res = await measure(t);
+    const res = t.startsWith('http-') ? await measureFeeds(t) : await measure(t);
     results.push(res);
     console.log(`${t} run ${r + 1}: sent=${res.sent} received=${res.received} rate=${res.rate.toFixed(0)}/s p50=${res.p50.toFixed(2)}ms p99=${res.p99.toFixed(2)}ms max=${res.max.toFixed(2)}ms`);
   }
