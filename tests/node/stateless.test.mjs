@@ -272,3 +272,28 @@ test('subscriptions/listen over HTTP: acknowledged, then each webhook on the str
   const tools = await post(server.url, 'tools/list');
   assert.equal(tools.body.result.resultType, 'complete');
 });
+
+test('wait_for_event in MCP 2026-07-28: a long request answered on its own stream', async (t) => {
+  const server = await startServe();
+  t.after(() => server.stop());
+  const waiting = post(server.url, 'tools/call', {
+    name: 'wait_for_event',
+    // after_id 0: the webhook may be stored before the wait starts or while it waits.
+    arguments: { source: 'ci', timeout_s: 20, after_id: 0 },
+    _meta: { ...META, progressToken: 'w1' },
+  });
+  const hook = await fetch(`${server.url}/hooks/ci`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"status":"done"}',
+  });
+  assert.equal(hook.status, 202);
+  const answer = await waiting;
+  assert.equal(answer.status, 200);
+  const result = answer.body.result;
+  assert.equal(result.resultType, 'complete');
+  assert.equal(result.structuredContent.event.source, 'ci');
+  assert.deepEqual(result.structuredContent.event.payload, { status: 'done' });
+  for (const m of answer.messages.filter((x) => x.id === undefined)) {
+    assert.equal(m.method, 'notifications/progress');
+    assert.equal(m.params.progressToken, 'w1');
+  }
+});
