@@ -246,14 +246,41 @@ std::vector<CatalogTool> tools() {
       {"type", "object"},
       {"$defs",
        {{"address",
-         {{"type", "object"},
+         {{"$anchor", "addressDef"},
+          {"type", "object"},
           {"properties", {{"street", {{"type", "string"}}}, {"city", {{"type", "string"}}}}}}}}},
-      {"properties", {{"name", {{"type", "string"}}}, {"address", {{"$ref", "#/$defs/address"}}}}},
+      {"properties",
+       {{"name", {{"type", "string"}}},
+        {"address", {{"$ref", "#/$defs/address"}}},
+        {"contactMethod", {{"type", "string"}, {"enum", {"phone", "email"}}}},
+        {"phone", {{"type", "string"}}},
+        {"email", {{"type", "string"}}}}},
+      // 2020-12's composition and conditionals, listed as written.
+      {"allOf",
+       json::array(
+           {{{"anyOf", json::array({{{"required", {"phone"}}}, {{"required", {"email"}}}})}}})},
+      {"if",
+       {{"properties", {{"contactMethod", {{"const", "phone"}}}}},
+        {"required", {"contactMethod"}}}},
+      {"then", {{"required", {"phone"}}}},
+      {"else", {{"required", {"email"}}}},
       {"additionalProperties", false}};
   schema2020.call = [](const json& args, const std::shared_ptr<ToolContext>&, const Done& done) {
     done(result(json::array({text("Received: " + args.dump())})));
   };
   out.push_back(std::move(schema2020));
+
+  // MCP 2026-07-28's custom headers (SEP-2243): clients mirror `region` in Mcp-Param-Region.
+  CatalogTool header_param;
+  header_param.name = "test_custom_header_param";
+  header_param.description = "Echoes its region, which a client also sends as Mcp-Param-Region";
+  header_param.input_schema = object_schema(
+      {{"region", {{"type", "string"}, {"description", "Any text"}, {"x-mcp-header", "Region"}}}},
+      {"region"});
+  header_param.call = [](const json& args, const std::shared_ptr<ToolContext>&, const Done& done) {
+    done(result(json::array({text("Region: " + args.value("region", std::string()))})));
+  };
+  out.push_back(std::move(header_param));
 
   out.push_back(fixed_tool("test_reconnection", "Answers on its own stream (SSE polling test)",
                            result(json::array({text("Reconnection test completed")}))));

@@ -227,6 +227,14 @@ Result<RoundTrip> SessionImpl::round_trip_of(const rpc::CallContext* call,
   return round;
 }
 
+std::optional<json> Server::tool_input_schema(std::string_view name) const {
+  for (const auto& t : tools()) {
+    if (name == t.name) return tool_schema(std::string(t.name) + ".input");
+  }
+  if (const CatalogTool* t = find_catalog_tool(state_->options, name)) return t->input_schema;
+  return std::nullopt;
+}
+
 void SessionImpl::request_client(const std::string& method, json params,
                                  rpc::ResponseHandler on_result, const json* related) {
   conn_->request(method, std::move(params), std::move(on_result), related);
@@ -235,8 +243,8 @@ void SessionImpl::request_client(const std::string& method, json params,
 bool SessionImpl::client_supports(const rpc::CallContext* call, std::string_view capability) const {
   std::lock_guard lock(mu_);
   // A stateless request declares its client's capabilities for itself alone.
-  if (auto it = eras_.find(call); it != eras_.end()) {
-    return it->second.client_capabilities.contains(std::string(capability));
+  if (const RequestEra* era = find_era(call)) {
+    return era->client_capabilities.contains(std::string(capability));
   }
   return client_capabilities_.contains(std::string(capability));
 }

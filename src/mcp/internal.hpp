@@ -367,8 +367,16 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   int log_level_ = 1;                                         // index into kLogLevels; guarded
   std::set<std::string> subscriptions_;                       // guarded by mu_
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters_;  // guarded by mu_
-  // The stateless requests in flight, and what their _meta said.
-  std::map<const rpc::CallContext*, RequestEra> eras_;  // guarded by mu_
+  // The stateless requests in flight, and what their _meta said. An entry lives until its
+  // request is answered; one whose call is gone (never answered) is never read again, even if a
+  // new call takes its address.
+  struct CallEra {
+    std::weak_ptr<const rpc::CallContext> call;
+    RequestEra era;
+  };
+  std::map<const rpc::CallContext*, CallEra> eras_;  // guarded by mu_
+  // The era of `call` in eras_, or null; with mu_ held.
+  const RequestEra* find_era(const rpc::CallContext* call) const;
   // The open subscriptions/listen requests.
   struct Listener {
     json id;  // the request's id, which tags everything sent on its stream

@@ -366,7 +366,7 @@ void SessionImpl::serve_stateless(const MethodSpec& spec,
                                   const rpc::Reply& reply, RequestEra era) {
   {
     std::lock_guard lock(mu_);
-    eras_[call.get()] = std::move(era);
+    eras_[call.get()] = CallEra{call, std::move(era)};
   }
   std::weak_ptr<SessionImpl> weak = weak_from_this();
   json uri = std::string_view(spec.name) == "resources/read" ? params.value("uri", json()) : json();
@@ -395,9 +395,16 @@ void SessionImpl::serve_stateless(const MethodSpec& spec,
 
 std::optional<RequestEra> SessionImpl::era_of(const rpc::CallContext* call) const {
   std::lock_guard lock(mu_);
+  const RequestEra* era = find_era(call);
+  if (era == nullptr) return std::nullopt;
+  return *era;
+}
+
+const RequestEra* SessionImpl::find_era(const rpc::CallContext* call) const {
   auto it = eras_.find(call);
-  if (it == eras_.end()) return std::nullopt;
-  return it->second;
+  if (it == eras_.end()) return nullptr;
+  auto live = it->second.call.lock();
+  return live.get() == call ? &it->second.era : nullptr;
 }
 
 void SessionImpl::close() {
@@ -428,7 +435,7 @@ std::string SessionImpl::protocol_version() const {
 bool SessionImpl::at_least(const rpc::CallContext* call, std::string_view version) const {
   // The dated versions compare as strings.
   std::lock_guard lock(mu_);
-  if (auto it = eras_.find(call); it != eras_.end()) return it->second.version >= version;
+  if (const RequestEra* era = find_era(call)) return era->version >= version;
   return version_ >= version;
 }
 

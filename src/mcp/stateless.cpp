@@ -152,6 +152,76 @@ std::optional<StatelessRefusal> check_stateless_request(const json& message,
   return std::nullopt;
 }
 
+namespace {
+
+// What a Mcp-Param-* header carries: its value, decoded from =?base64?...?= when so wrapped;
+// nullopt when the wrapped part is not base64.
+std::optional<std::string> header_value(std::string_view raw) {
+  constexpr std::string_view kOpen = "=?base64?";
+  constexpr std::string_view kClose = "?=";
+  if (raw.size() < kOpen.size() + kClose.size() || !raw.starts_with(kOpen) ||
+      !raw.ends_with(kClose)) {
+    return std::string(raw);
+  }
+  std::string_view encoded = raw.substr(kOpen.size(), raw.size() - kOpen.size() - kClose.size());
+  // Padded, as RFC 4648 writes it: a length of whole quanta, '=' only at the end.
+  size_t padding = encoded.size() - std::min(encoded.size(), encoded.find_last_not_of('=') + 1);
+  if (encoded.size() % 4 != 0 || padding > 2) return std::nullopt;
+  return base64_decode(encoded);
+}
+
+// Whether the header's text stands for the argument `value` of JSON type `type`.
+bool header_agrees(const std::string& text, const json& value) {
+  if (value.is_string()) return text == value.get_ref<const std::string&>();
+  if (value.is_boolean()) return text == (value.get<bool>() ? "true" : "false");
+  if (value.is_number_integer() || value.is_number_float()) {
+    // Integers compare as numbers: "42" agrees with 42 and with 42.0.
+    json parsed = json::parse(text, nullptr, false);
+    return parsed.is_number() && parsed.get<double>() == value.get<double>();
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<StatelessRefusal> check_param_headers(
+    const json& message, const json& input_schema,
+    const std::function<std::optional<std::string_view>(const std::string& name)>& header) {
+  if (!message.is_object() || !input_schema.is_object()) return std::nullopt;
+  auto properties = input_schema.find("properties");
+  if (properties == input_schema.end() || !properties->is_object()) return std::nullopt;
+  json arguments = json::object();
+  if (auto params = message.find("params"); params != message.end() && params->is_object()) {
+    if (auto a = params->find("arguments"); a != params->end() && a->is_object()) arguments = *a;
+  }
+  for (const auto& [property, schema] : properties->items()) {
+    if (!schema.is_object()) continue;
+    auto name = schema.find("x-mcp-header");
+    if (name == schema.end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+      continue;
+    }
+    auto value = arguments.find(property);
+    if (value == arguments.end() || value->is_null()) continue;
+    const auto& header_name = name->get_ref<const std::string&>();
+    auto raw = header(header_name);
+    if (!raw) {
+      return refuse(message, 400, kHeaderMismatch,
+                    "the Mcp-Param-" + header_name + " header is required: argument " + property +
+                        " is in the body");
+    }
+    auto text = header_value(*raw);
+    if (!text) {
+      return refuse(message, 400, kHeaderMismatch,
+                    "the Mcp-Param-" + header_name + " header is not valid =?base64?...?=");
+    }
+    if (!header_agrees(*text, *value)) {
+      return refuse(message, 400, kHeaderMismatch,
+                    "the Mcp-Param-" + header_name + " header does not match argument " + property);
+    }
+  }
+  return std::nullopt;
+}
+
 // --- What the Session uses (internal.hpp).
 
 std::optional<RequestEra> stateless_era(const json& params) {

@@ -105,6 +105,7 @@ class HttpSessions {
   // A session for one request of MCP 2026-07-28: no id, not kept here, closed by its caller
   // once the request's answers are sent (or its client has gone).
   std::shared_ptr<HttpSession> stateless();
+  mcp::Server& server() { return server_; }
   std::shared_ptr<HttpSession> find(const std::string& id);
   void erase(const std::string& id);
   // Closes sessions unused for longer than the idle timeout.

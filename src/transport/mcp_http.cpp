@@ -261,7 +261,19 @@ template <typename Stream>
 awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const json& body) {
   mcp::StatelessHeaders headers{header(req, "MCP-Protocol-Version"), header(req, "Mcp-Method"),
                                 header(req, "Mcp-Name")};
-  if (auto refusal = mcp::check_stateless_request(body, &headers)) {
+  auto refusal = mcp::check_stateless_request(body, &headers);
+  if (!refusal && body.value("method", "") == "tools/call") {
+    // Arguments the tool asks clients to mirror in Mcp-Param-* headers must agree with them.
+    json params = body.value("params", json::object());
+    if (auto name = params.find("name"); name != params.end() && name->is_string()) {
+      if (auto schema = sessions_->server().tool_input_schema(name->get<std::string>())) {
+        refusal = mcp::check_param_headers(body, *schema, [&req](const std::string& header_name) {
+          return header(req, "Mcp-Param-" + header_name);
+        });
+      }
+    }
+  }
+  if (refusal) {
     co_return co_await write(
         stream,
         make_response(req, static_cast<unsigned>(refusal->http_status),

@@ -322,6 +322,50 @@ TEST(StatelessChecks, HeadersMustAgreeWithTheBody) {
   EXPECT_FALSE(check_stateless_request(cancelled, &no_version));
 }
 
+TEST(StatelessChecks, ParameterHeadersMustAgreeWithTheArguments) {
+  json schema = {{"type", "object"},
+                 {"properties",
+                  {{"region", {{"type", "string"}, {"x-mcp-header", "Region"}}},
+                   {"count", {{"type", "integer"}, {"x-mcp-header", "Count"}}},
+                   {"dry", {{"type", "boolean"}, {"x-mcp-header", "Dry"}}},
+                   {"note", {{"type", "string"}}}}}};
+  auto call = [](json arguments) {
+    return json{{"jsonrpc", "2.0"},
+                {"id", 3},
+                {"method", "tools/call"},
+                {"params", {{"name", "t"}, {"arguments", std::move(arguments)}}}};
+  };
+  auto with = [](std::map<std::string, std::string> headers) {
+    return
+        [headers = std::move(headers)](const std::string& name) -> std::optional<std::string_view> {
+          auto it = headers.find(name);
+          if (it == headers.end()) return std::nullopt;
+          return std::string_view(it->second);
+        };
+  };
+  json args = {{"region", "Hello"}, {"count", 42}, {"dry", true}, {"note", "x"}};
+  EXPECT_FALSE(check_param_headers(call(args), schema,
+                                   with({{"Region", "Hello"}, {"Count", "42"}, {"Dry", "true"}})));
+  // Base64 when wrapped, literal otherwise.
+  EXPECT_FALSE(check_param_headers(
+      call(args), schema,
+      with({{"Region", "=?base64?SGVsbG8=?="}, {"Count", "42"}, {"Dry", "true"}})));
+  EXPECT_FALSE(check_param_headers(call({{"region", "=?base64?SGVsbG8="}}), schema,
+                                   with({{"Region", "=?base64?SGVsbG8="}})));
+  // Wrapped but not base64 (padding, alphabet), missing, or disagreeing: -32020.
+  for (const char* bad : {"=?base64?SGVsbG8?=", "=?base64?SGVs!!!bG8=?=", "Goodbye"}) {
+    auto r = check_param_headers(call({{"region", "Hello"}}), schema, with({{"Region", bad}}));
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->http_status, 400);
+    EXPECT_EQ(r->response["error"]["code"], kHeaderMismatch);
+    EXPECT_EQ(r->response["id"], 3);
+  }
+  EXPECT_TRUE(check_param_headers(call({{"count", 42}}), schema, with({})));
+  EXPECT_TRUE(check_param_headers(call({{"dry", false}}), schema, with({{"Dry", "true"}})));
+  // Absent or null arguments need no header.
+  EXPECT_FALSE(check_param_headers(call({{"region", nullptr}, {"note", "x"}}), schema, with({})));
+}
+
 TEST(StatelessChecks, TheEraOfAMessage) {
   EXPECT_TRUE(is_stateless_message({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "server/discover"}}));
   EXPECT_TRUE(is_stateless_message(

@@ -203,6 +203,9 @@ class Server {
 
   size_t session_count() const;
 
+  // The inputSchema of the tool `name` (hookmcp's, else the catalog's), nullopt for none.
+  std::optional<nlohmann::json> tool_input_schema(std::string_view name) const;
+
   struct State;  // shared with the sessions; defined in src/mcp
 
  private:

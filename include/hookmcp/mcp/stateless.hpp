@@ -8,6 +8,7 @@
 // the older revisions exactly as before. One server speaks both at once, chosen per request.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,5 +64,16 @@ struct StatelessHeaders {
 // or null on stdio.
 std::optional<StatelessRefusal> check_stateless_request(const nlohmann::json& message,
                                                         const StatelessHeaders* http = nullptr);
+
+// Custom headers from tool parameters (SEP-2243): a tool's inputSchema may mark a string,
+// integer or boolean property directly under `properties` with "x-mcp-header": NAME, and a
+// client calling it over HTTP mirrors that argument in the header Mcp-Param-NAME, as it is or,
+// when a header cannot carry it, as =?base64?...?=. Checks a tools/call `message` against the
+// tool's `input_schema`: a header missing for an argument that is there, one that does not
+// decode, or one that disagrees with the body is -32020. Null or absent arguments need none.
+// `header(NAME)`: the request's Mcp-Param-NAME, nullopt when absent.
+std::optional<StatelessRefusal> check_param_headers(
+    const nlohmann::json& message, const nlohmann::json& input_schema,
+    const std::function<std::optional<std::string_view>(const std::string& name)>& header);
 
 }  // namespace hookmcp::mcp
