@@ -5,7 +5,9 @@
 //
 // Then the two eras' channels for resource updates, side by side on `hookmcp serve`: a session
 // of 2025-11-25 subscribed with resources/subscribe, hearing on its GET stream ("http-get"), and
-// MCP 2026-07-28's subscriptions/listen stream ("http-listen"). An update names a feed, not an
+// MCP 2026-07-28's subscriptions/listen stream ("http-listen"). Both are read by the same few
+// lines of fetch and SSE parsing, not the SDK (whose per-message validation, on two busy cores,
+// costs the client more than the server's whole path), so that they differ on the server alone. An update names a feed, not an
 // event, and comes once per commit, so the webhooks go round-robin to SOURCES sources, each
 // subscribed as hookmcp://sources/{source}: an update for a source is matched to that source's
 // oldest POST not yet heard of. Two events of one source in one commit (one every SOURCES
@@ -122,23 +124,16 @@ const META = {
   'io.modelcontextprotocol/clientCapabilities': {},
 };
 
-// Opens subscriptions/listen for every source's feed; calls `heard(uri)` per update. Resolves
-// once acknowledged, with a function that ends the stream.
-async function listen(port, uris, heard) {
-  const controller = new AbortController();
-  const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
-               'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'subscriptions/listen' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen',
-                           params: { _meta: META, notifications: { resourceSubscriptions: uris } } }),
-  });
+// Reads an SSE response, calling `heard(uri, time)` for each notifications/resources/updated
+// and `opened()` once the stream is ready (at once, or on the acknowledgement of a listen).
+// Both eras' streams go through this one reader, so that they differ only on the server.
+function readUpdates(res, heard, waitForAck) {
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
   let acknowledged;
   const ack = new Promise((r) => { acknowledged = r; });
+  if (!waitForAck) acknowledged();
   (async () => {
     try {
       for (;;) {
@@ -150,7 +145,7 @@ async function listen(port, uris, heard) {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           for (const line of event.split('\n')) {
-            if (!line.startsWith('data:')) continue;
+            if (!line.startsWith('data:') || !line.slice(5).trim()) continue;  // priming events are empty
             const m = JSON.parse(line.slice(5));
             if (m.method === 'notifications/subscriptions/acknowledged') acknowledged();
             else if (m.method === 'notifications/resources/updated') heard(m.params.uri, performance.now());
@@ -161,7 +156,46 @@ async function listen(port, uris, heard) {
       // aborted at the end of the run
     }
   })();
-  await ack;
+  return ack;
+}
+
+// MCP 2026-07-28: subscriptions/listen for every source's feed. Resolves once acknowledged,
+// with a function that ends the stream.
+async function listen(port, uris, heard) {
+  const controller = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+               'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'subscriptions/listen' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen',
+                           params: { _meta: META, notifications: { resourceSubscriptions: uris } } }),
+  });
+  await readUpdates(res, heard, true);
+  return () => controller.abort();
+}
+
+// 2025-11-25: initialize, resources/subscribe for every feed, then the session's GET stream.
+async function subscribeSession(port, uris, heard) {
+  const url = `http://127.0.0.1:${port}/mcp`;
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
+  let id = 1;
+  const rpc = async (method, params, extra = {}) => {
+    const res = await fetch(url, { method: 'POST', headers: { ...headers, ...extra },
+                                   body: JSON.stringify({ jsonrpc: '2.0', id: id++, method, params }) });
+    await res.text();
+    return res;
+  };
+  const init = await rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {},
+                                         clientInfo: { name: 'notify-latency', version: '1' } });
+  const session = { 'Mcp-Session-Id': init.headers.get('mcp-session-id'), 'MCP-Protocol-Version': '2025-11-25' };
+  await fetch(url, { method: 'POST', headers: { ...headers, ...session },
+                     body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  for (const uri of uris) await rpc('resources/subscribe', { uri }, session);
+  const controller = new AbortController();
+  const res = await fetch(url, { method: 'GET', signal: controller.signal,
+                                 headers: { Accept: 'text/event-stream', ...session } });
+  await readUpdates(res, heard, false);
   return () => controller.abort();
 }
 
@@ -179,19 +213,8 @@ async function measureFeeds(era) {
     const queue = waiting.get(uri.slice('hookmcp://sources/'.length));
     if (queue && queue.length) latencies.push(now - queue.shift());
   };
-  let stop;
-  let client;
-  if (era === 'http-listen') {
-    stop = await listen(port, uris, heard);
-  } else {
-    client = new Client({ name: 'notify-latency', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
-    client.fallbackNotificationHandler = async (n) => {
-      if (n.method === 'notifications/resources/updated') heard(n.params.uri, performance.now());
-    };
-    for (const uri of uris) await client.subscribeResource({ uri });
-    stop = () => client.close();
-  }
+  const stop = era === 'http-listen' ? await listen(port, uris, heard)
+                                      : await subscribeSession(port, uris, heard);
   const total = rate * seconds;
   const start = performance.now();
   const pending = [];
