@@ -83,7 +83,11 @@ bool is_stateless_message(const json& message) {
 std::optional<StatelessRefusal> check_stateless_request(const json& message,
                                                         const StatelessHeaders* http) {
   if (!message.is_object() || !message.contains("id")) return std::nullopt;
-  std::string method = message.value("method", "");
+  auto m = message.find("method");
+  if (m == message.end() || !m->is_string()) {
+    return refuse(message, 400, rpc::kInvalidRequest, "Invalid Request: method must be a string");
+  }
+  const std::string& method = m->get_ref<const std::string&>();
   if (http && !http->protocol_version) {
     return refuse(message, 400, kHeaderMismatch, "the MCP-Protocol-Version header is required");
   }

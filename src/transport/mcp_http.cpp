@@ -31,10 +31,18 @@ using nlohmann::json;
 
 namespace {
 
+// A message's method, "" when it has none or one that is not a string (the peer's input:
+// json::value would throw on it).
+std::string_view method_of(const json& m) {
+  if (!m.is_object()) return {};
+  auto method = m.find("method");
+  return method != m.end() && method->is_string()
+             ? std::string_view(method->get_ref<const std::string&>())
+             : std::string_view();
+}
+
 bool is_initialize(const json& body) {
-  auto one = [](const json& m) {
-    return m.is_object() && m.contains("id") && m.value("method", "") == "initialize";
-  };
+  auto one = [](const json& m) { return m.contains("id") && method_of(m) == "initialize"; };
   if (body.is_array()) return std::any_of(body.begin(), body.end(), one);
   return one(body);
 }
@@ -262,7 +270,7 @@ awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const
   mcp::StatelessHeaders headers{header(req, "MCP-Protocol-Version"), header(req, "Mcp-Method"),
                                 header(req, "Mcp-Name")};
   auto refusal = mcp::check_stateless_request(body, &headers);
-  if (!refusal && body.value("method", "") == "tools/call") {
+  if (!refusal && method_of(body) == "tools/call") {
     // Arguments the tool asks clients to mirror in Mcp-Param-* headers must agree with them.
     json params = body.value("params", json::object());
     if (auto name = params.find("name"); name != params.end() && name->is_string()) {

@@ -297,3 +297,18 @@ test('wait_for_event in MCP 2026-07-28: a long request answered on its own strea
     assert.equal(m.params.progressToken, 'w1');
   }
 });
+
+test('a method that is not a string is a clear error in either era, not a dropped connection', async (t) => {
+  const server = await startServe();
+  t.after(() => server.stop());
+  for (const headers of [{}, { 'MCP-Protocol-Version': VERSION, 'Mcp-Method': 'tools/list' }]) {
+    const res = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 5, params: {} }),
+    });
+    assert.equal(res.status, 400, JSON.stringify(headers));
+    const body = await res.json();
+    assert.equal(body.error.code, -32600, JSON.stringify(body));
+  }
+});
