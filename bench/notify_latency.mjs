@@ -65,6 +65,24 @@ function post(port, body, source = 'bench') {
   });
 }
 
+// Sends rate * seconds webhooks at a steady rate (`send(i)` returns the POST's promise), then
+// waits up to 3 s for `latencies` to fill. Returns how many were sent and the seconds it took.
+async function offer(latencies, send) {
+  const total = rate * seconds;
+  const start = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(send(i));
+  }
+  await Promise.all(pending);
+  const deadline = performance.now() + 3000;
+  while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return { total, elapsed: (performance.now() - start) / 1000 };
+}
+
 async function measure(transportName) {
   const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
   const db = join(dir, 'events.db');
@@ -91,23 +109,13 @@ async function measure(transportName) {
     if (sentAt.has(id)) latencies.push(now - sentAt.get(id));
     else receivedAt.set(id, now);
   };
-  const total = rate * seconds;
-  const start = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  const { total, elapsed } = await offer(latencies, (i) => {
     const t0 = performance.now();
-    pending.push(post(port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
+    return post(port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
       sentAt.set(answer.id, t0);
       if (receivedAt.has(answer.id)) latencies.push(receivedAt.get(answer.id) - t0);
-    }));
-  }
-  await Promise.all(pending);
-  const deadline = performance.now() + 3000;
-  while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const elapsed = (performance.now() - start) / 1000;
+    });
+  });
   await client.close();
   if (server) {
     server.kill('SIGTERM');
@@ -215,21 +223,11 @@ async function measureFeeds(era) {
   };
   const stop = era === 'http-listen' ? await listen(port, uris, heard)
                                       : await subscribeSession(port, uris, heard);
-  const total = rate * seconds;
-  const start = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  const { total, elapsed } = await offer(latencies, (i) => {
     const source = sources[i % sources.length];
     waiting.get(source).push(performance.now());
-    pending.push(post(port, JSON.stringify({ type: 'bench.tick', n: i }), source));
-  }
-  await Promise.all(pending);
-  const deadline = performance.now() + 3000;
-  while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const elapsed = (performance.now() - start) / 1000;
+    return post(port, JSON.stringify({ type: 'bench.tick', n: i }), source);
+  });
   await stop();
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
