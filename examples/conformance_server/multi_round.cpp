@@ -134,6 +134,23 @@ CatalogTool tool(std::string name, std::string description,
   return t;
 }
 
+// Asks the user to confirm, handing out a sealed state; completes once both come back.
+void confirm_with_state(const std::shared_ptr<ToolContext>& ctx, const Done& done) {
+  const auto& round = ctx->round_trip();
+  auto state = brought_state(round);
+  if (!state) {
+    done(state.error());
+    return;
+  }
+  if (!*state || !answer(round, "confirm")) {
+    done(input_required(
+        {{"confirm", elicitation("Continue?", {{"ok", {{"type", "boolean"}}}}, {"ok"})}},
+        seal({{"step", 1}})));
+    return;
+  }
+  done(complete("state-ok: step " + std::to_string((**state).value("step", 0))));
+}
+
 }  // namespace
 
 std::vector<CatalogTool> multi_round_tools() {
@@ -174,41 +191,13 @@ std::vector<CatalogTool> multi_round_tools() {
                                      std::to_string(r->value("roots", json::array()).size()) +
                                      " roots"));
                      }));
-  out.push_back(
-      tool("test_input_required_result_request_state", "Carries a sealed state between rounds",
-           [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
-             const auto& round = ctx->round_trip();
-             auto state = brought_state(round);
-             if (!state) {
-               done(state.error());
-               return;
-             }
-             const json* r = answer(round, "confirm");
-             if (!*state || !r) {
-               done(input_required(
-                   {{"confirm", elicitation("Continue?", {{"ok", {{"type", "boolean"}}}}, {"ok"})}},
-                   seal({{"step", 1}})));
-               return;
-             }
-             done(complete("state-ok: step " + std::to_string((**state).value("step", 0))));
-           }));
-  out.push_back(
-      tool("test_input_required_result_tampered_state", "Refuses a requestState the client altered",
-           [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
-             const auto& round = ctx->round_trip();
-             auto state = brought_state(round);
-             if (!state) {
-               done(state.error());
-               return;
-             }
-             if (!*state || !answer(round, "confirm")) {
-               done(input_required(
-                   {{"confirm", elicitation("Continue?", {{"ok", {{"type", "boolean"}}}}, {"ok"})}},
-                   seal({{"issued", true}})));
-               return;
-             }
-             done(complete("state intact"));
-           }));
+  // One round of confirmation carried in a sealed state: request-state checks that the state
+  // comes back, tampered-state that an altered one is refused (by brought_state).
+  for (const char* name :
+       {"test_input_required_result_request_state", "test_input_required_result_tampered_state"}) {
+    out.push_back(tool(name, "Asks to continue, carrying a sealed state between the rounds",
+                       confirm_with_state));
+  }
   out.push_back(tool("test_input_required_result_multiple_inputs", "Asks for three things at once",
                      [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
                        const auto& round = ctx->round_trip();
