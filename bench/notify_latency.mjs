@@ -83,6 +83,18 @@ async function offer(latencies, send) {
   return { total, elapsed: (performance.now() - start) / 1000 };
 }
 
+// Stops the server (if the run started one), removes its directory, and sums the run up.
+async function finish(server, dir, latencies, total, elapsed) {
+  if (server) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  return { sent: total, received: latencies.length, rate: total / elapsed,
+           p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
+}
+
 async function measure(transportName) {
   const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
   const db = join(dir, 'events.db');
@@ -117,14 +129,7 @@ async function measure(transportName) {
     });
   });
   await client.close();
-  if (server) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  rmSync(dir, { recursive: true, force: true });
-  latencies.sort((a, b) => a - b);
-  return { sent: total, received: latencies.length, rate: total / elapsed,
-           p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
+  return finish(server, dir, latencies, total, elapsed);
 }
 
 const META = {
@@ -229,12 +234,7 @@ async function measureFeeds(era) {
     return post(port, JSON.stringify({ type: 'bench.tick', n: i }), source);
   });
   await stop();
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
-  latencies.sort((a, b) => a - b);
-  return { sent: total, received: latencies.length, rate: total / elapsed,
-           p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
+  return finish(server, dir, latencies, total, elapsed);
 }
 
 const modes = (process.env.MODES ?? 'http,stdio,http-get,http-listen').split(',');

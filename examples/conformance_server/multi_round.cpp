@@ -134,6 +134,17 @@ CatalogTool tool(std::string name, std::string description,
   return t;
 }
 
+// Asks the user's name; keeps nothing between rounds, so any round with the answer completes.
+void greet_by_name(const std::shared_ptr<ToolContext>& ctx, const Done& done) {
+  const json* r = answer(ctx->round_trip(), "user_name");
+  std::string name = r ? accepted(*r, "name") : std::string();
+  if (name.empty()) {
+    done(input_required({{"user_name", name_request()}}));
+    return;
+  }
+  done(complete("Hello, " + name + "!"));
+}
+
 // Asks the user to confirm, handing out a sealed state; completes once both come back.
 void confirm_with_state(const std::shared_ptr<ToolContext>& ctx, const Done& done) {
   const auto& round = ctx->round_trip();
@@ -155,17 +166,13 @@ void confirm_with_state(const std::shared_ptr<ToolContext>& ctx, const Done& don
 
 std::vector<CatalogTool> multi_round_tools() {
   std::vector<CatalogTool> out;
-  // Asks the user's name; keeps nothing between rounds, so any round with the answer completes.
-  out.push_back(tool("test_input_required_result_elicitation", "Asks the user's name, then greets",
-                     [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
-                       const json* r = answer(ctx->round_trip(), "user_name");
-                       std::string name = r ? accepted(*r, "name") : std::string();
-                       if (name.empty()) {
-                         done(input_required({{"user_name", name_request()}}));
-                         return;
-                       }
-                       done(complete("Hello, " + name + "!"));
-                     }));
+  // The input_required scenarios ask a name through it; server-stateless checks that it asks
+  // with input_required rather than a request to the client on the response stream.
+  for (const char* name :
+       {"test_input_required_result_elicitation", "test_streaming_elicitation"}) {
+    out.push_back(
+        tool(name, "Asks the user's name through input_required, then greets", greet_by_name));
+  }
   out.push_back(
       tool("test_input_required_result_sampling", "Asks the client's model a question",
            [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
@@ -273,16 +280,6 @@ std::vector<CatalogTool> multi_round_tools() {
                              });
   missing.required_client_capabilities = {{"sampling", json::object()}};
   out.push_back(std::move(missing));
-  // server-stateless: what replaced a request to the client on the response stream.
-  out.push_back(tool("test_streaming_elicitation", "Asks the user through input_required",
-                     [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
-                       const json* r = answer(ctx->round_trip(), "user_name");
-                       if (!r) {
-                         done(input_required({{"user_name", name_request()}}));
-                         return;
-                       }
-                       done(complete("Hello, " + accepted(*r, "name") + "!"));
-                     }));
   // server-stateless: log messages only at the level the request asked for.
   out.push_back(tool("test_logging_tool", "Logs at info while it runs",
                      [](const std::shared_ptr<ToolContext>& ctx, const Done& done) {
