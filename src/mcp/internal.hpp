@@ -314,8 +314,16 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   // stream carries the notifications it asked for.
   void on_listen(const std::shared_ptr<rpc::CallContext>& call, const json& params,
                  const rpc::Reply& reply);
-  // Hands the listeners what a commit changed; on the fan-out thread.
-  void notify_listeners(const std::vector<Event>& events, bool new_source);
+  // What a commit changed for each listener (with mu_ held, beside the session's own
+  // subscriptions), then sent on the fan-out thread.
+  struct ListenerUpdate {
+    json id;
+    bool list_changed;
+    std::vector<std::string> updated;
+  };
+  std::vector<ListenerUpdate> listener_updates(const std::vector<Event>& events,
+                                               bool new_source) const;
+  void send_listener_updates(const std::vector<ListenerUpdate>& updates);
   // Answers every listener: its subscription is over.
   void end_listeners();
   // Tools.

@@ -72,25 +72,21 @@ void SessionImpl::on_listen(const std::shared_ptr<rpc::CallContext>& call, const
   notify("notifications/subscriptions/acknowledged", tagged({{"notifications", agreed}}, id), &id);
 }
 
-void SessionImpl::notify_listeners(const std::vector<Event>& events, bool new_source) {
-  struct Out {
-    json id;
-    bool list_changed;
-    std::vector<std::string> updated;
-  };
-  std::vector<Out> out;
-  {
-    std::lock_guard lock(mu_);
-    if (closed_) return;
-    for (const auto& [key, l] : listeners_) {
-      Out o{l.id, new_source && l.resources_list_changed, {}};
-      for (const auto& uri : l.resources) {
-        if (feed_changed(uri, events)) o.updated.push_back(uri);
-      }
-      if (o.list_changed || !o.updated.empty()) out.push_back(std::move(o));
+std::vector<SessionImpl::ListenerUpdate> SessionImpl::listener_updates(
+    const std::vector<Event>& events, bool new_source) const {
+  std::vector<ListenerUpdate> out;
+  for (const auto& [key, l] : listeners_) {
+    ListenerUpdate o{l.id, new_source && l.resources_list_changed, {}};
+    for (const auto& uri : l.resources) {
+      if (feed_changed(uri, events)) o.updated.push_back(uri);
     }
+    if (o.list_changed || !o.updated.empty()) out.push_back(std::move(o));
   }
-  for (const auto& o : out) {
+  return out;
+}
+
+void SessionImpl::send_listener_updates(const std::vector<ListenerUpdate>& updates) {
+  for (const auto& o : updates) {
     if (o.list_changed) {
       notify("notifications/resources/list_changed", tagged(json::object(), o.id), &o.id);
     }

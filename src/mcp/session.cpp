@@ -457,6 +457,7 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
                             const std::vector<SharedNotification>& channel, bool after_gap) {
   std::vector<std::string> updated;
   std::vector<std::shared_ptr<Waiter>> waiters;
+  std::vector<ListenerUpdate> listening;
   bool ready;
   {
     std::lock_guard lock(mu_);
@@ -466,9 +467,10 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
       if (feed_changed(uri, events)) updated.push_back(uri);
     }
     for (const auto& [key, w] : waiters_) waiters.push_back(w);
+    listening = listener_updates(events, new_source);
   }
   for (const auto& w : waiters) offer_events(w, events, after_gap);
-  notify_listeners(events, new_source);
+  send_listener_updates(listening);
   if (!ready) return;
   if (new_source) {
     notify("notifications/resources/list_changed", json::object());
