@@ -21,6 +21,7 @@
 #include "hookmcp/core/json.hpp"
 #include "hookmcp/core/result.hpp"
 #include "hookmcp/core/text.hpp"
+#include "hookmcp/events/events.hpp"
 #include "hookmcp/mcp/server.hpp"
 #include "hookmcp/rpc/rpc.hpp"
 #include "hookmcp/view/event_view.hpp"
@@ -205,6 +206,26 @@ void offer_events(const std::shared_ptr<Waiter>& waiter, const std::vector<Event
 // Ends a wait without an answer (the session closed).
 void abandon(const std::shared_ptr<Waiter>& waiter);
 
+// --- events.cpp and event_stream.cpp: MCP Events' poll and push.
+
+// What events/poll, events/stream and events/subscribe share: the event and its arguments, where
+// to start, and how old an event may be to be replayed.
+struct EventsRequest {
+  events::Query query;
+  std::optional<int64_t> cursor;  // nullopt: from now
+  std::optional<int64_t> max_age_ms;
+};
+Result<EventsRequest> parse_events_request(const json& params);
+// Where the request starts reading (events::start_position); blocking.
+Result<events::Start> start_of(Server::State& state, const EventsRequest& request);
+
+// An events/stream in progress.
+class EventStream;
+void offer_events(const std::shared_ptr<EventStream>& stream, const std::vector<Event>& events,
+                  bool after_gap);
+// The server ends the stream: its request is answered.
+void end_stream(const std::shared_ptr<EventStream>& stream);
+
 // What a tool hands back: structuredContent and its text rendering, or a failure that becomes
 // an isError result telling the model how to correct the call.
 struct ToolOutput {
@@ -282,6 +303,9 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   // wait_for_event bookkeeping.
   bool add_waiter(const std::shared_ptr<Waiter>& waiter);
   void remove_waiter(const Waiter* waiter);
+  // events/stream bookkeeping: at most max_waits_per_session at once.
+  bool add_stream(const std::shared_ptr<EventStream>& stream);
+  void remove_stream(const EventStream* stream);
 
  private:
   using Method = void (SessionImpl::*)(const std::shared_ptr<rpc::CallContext>&, const json&,
@@ -326,6 +350,13 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void send_listener_updates(const std::vector<ListenerUpdate>& updates);
   // Answers every listener: its subscription is over.
   void end_listeners();
+  // MCP Events (events.cpp, event_stream.cpp).
+  void on_events_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                      const rpc::Reply& reply);
+  void on_events_poll(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                      const rpc::Reply& reply);
+  void on_events_stream(const std::shared_ptr<rpc::CallContext>& call, const json& params,
+                        const rpc::Reply& reply);
   // Tools.
   void on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
                      const rpc::Reply& reply);
@@ -375,6 +406,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   int log_level_ = 1;                                         // index into kLogLevels; guarded
   std::set<std::string> subscriptions_;                       // guarded by mu_
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters_;  // guarded by mu_
+  std::map<const EventStream*, std::shared_ptr<EventStream>> streams_;  // guarded by mu_
   // The stateless requests in flight, and what their _meta said. An entry lives until its
   // request is answered; one whose call is gone (never answered) is never read again, even if a
   // new call takes its address.

@@ -50,8 +50,11 @@ json capabilities(bool stateless) {
       {"logging", json::object()},
       {"completions", json::object()},
   };
+  // MCP Events: the extension, and the capability the clients of its earlier design read
+  // (ChatGPT, the AI SDK).
+  out["events"] = json::object();
   if (stateless) {
-    out["extensions"] = json::object();
+    out["extensions"] = {{events::kExtension, json::object()}};
   } else {
     // Claude Code accepts pushes from servers that declare this (see README).
     out["experimental"] = {{"claude/channel", json::object()}};
@@ -91,6 +94,9 @@ const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
       {"completion/complete", &SessionImpl::on_complete, false},
       {"server/discover", &SessionImpl::on_discover, false},
       {"subscriptions/listen", &SessionImpl::on_listen, false},
+      {"events/list", &SessionImpl::on_events_list, false},
+      {"events/poll", &SessionImpl::on_events_poll, false},
+      {"events/stream", &SessionImpl::on_events_stream, false},
   };
   return kMethods;
 }
@@ -208,6 +214,14 @@ void SessionImpl::close() {
   // A listener whose client is still there hears that its subscription ended.
   end_listeners();
   std::map<const Waiter*, std::shared_ptr<Waiter>> waiters;
+  std::map<const EventStream*, std::shared_ptr<EventStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    streams.swap(streams_);
+  }
+  // Like listeners, a stream whose client is still there gets its result: the server ended it.
+  for (auto& [key, s] : streams) end_stream(s);
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
@@ -457,6 +471,7 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
                             const std::vector<SharedNotification>& channel, bool after_gap) {
   std::vector<std::string> updated;
   std::vector<std::shared_ptr<Waiter>> waiters;
+  std::vector<std::shared_ptr<EventStream>> streams;
   std::vector<ListenerUpdate> listening;
   bool ready;
   {
@@ -467,9 +482,11 @@ void SessionImpl::on_events(const std::vector<Event>& events, bool new_source,
       if (feed_changed(uri, events)) updated.push_back(uri);
     }
     for (const auto& [key, w] : waiters_) waiters.push_back(w);
+    for (const auto& [key, st] : streams_) streams.push_back(st);
     listening = listener_updates(events, new_source);
   }
   for (const auto& w : waiters) offer_events(w, events, after_gap);
+  for (const auto& st : streams) offer_events(st, events, after_gap);
   send_listener_updates(listening);
   if (!ready) return;
   if (new_source) {

@@ -13,11 +13,22 @@ namespace {
 
 // The methods of the stateless era. The session-only ones (initialize, ping, logging/setLevel,
 // resources/subscribe, resources/unsubscribe) are answered "method not found" there.
-constexpr std::array<std::string_view, 11> kStatelessMethods = {
-    "server/discover",     "subscriptions/listen",   "tools/list",
-    "tools/call",          "resources/list",         "resources/templates/list",
-    "resources/read",      "prompts/list",           "prompts/get",
-    "completion/complete", "notifications/cancelled"};
+constexpr std::array<std::string_view, 16> kStatelessMethods = {"server/discover",
+                                                                "subscriptions/listen",
+                                                                "tools/list",
+                                                                "tools/call",
+                                                                "resources/list",
+                                                                "resources/templates/list",
+                                                                "resources/read",
+                                                                "prompts/list",
+                                                                "prompts/get",
+                                                                "completion/complete",
+                                                                "notifications/cancelled",
+                                                                "events/list",
+                                                                "events/poll",
+                                                                "events/stream",
+                                                                "events/subscribe",
+                                                                "events/unsubscribe"};
 
 // How long a client may reuse a list or read result, and with whom (SEP-2549). Tools, prompts
 // and templates change only with the binary; sources and events change with every webhook, and
@@ -27,7 +38,8 @@ struct CacheHint {
   int64_t ttl_ms;
   std::string_view scope;
 };
-constexpr std::array<CacheHint, 6> kCacheHints = {{{"server/discover", 300'000, "public"},
+constexpr std::array<CacheHint, 7> kCacheHints = {{{"server/discover", 300'000, "public"},
+                                                   {"events/list", 300'000, "public"},
                                                    {"tools/list", 300'000, "public"},
                                                    {"prompts/list", 300'000, "public"},
                                                    {"resources/templates/list", 300'000, "public"},

@@ -8,6 +8,7 @@
 
 #include "fts_rank.hpp"
 #include "fts_snippet.hpp"
+#include "subscriptions.hpp"
 
 namespace hookmcp::store {
 
@@ -429,6 +430,14 @@ Result<int64_t> Queries::max_id() {
     if (s.step() != SQLITE_ROW) return s.error("max_id");
     return s.int64(0);
   });
+}
+
+Result<int64_t> Queries::pruned_through() {
+  return readers_.with_reader([&](Connection& db) { return read_pruned_through(db); });
+}
+
+Result<std::vector<Subscription>> Queries::subscriptions() {
+  return readers_.with_reader([&](Connection& db) { return read_subscriptions(db); });
 }
 
 Result<std::pair<int64_t, int64_t>> Queries::index_state() {

@@ -56,6 +56,8 @@ class Queries {
                                          const std::string& prefix, int limit);
   Result<std::vector<SourceStats>> sources();
   Result<int64_t> max_id();
+  Result<int64_t> pruned_through();
+  Result<std::vector<Subscription>> subscriptions();
   // How far the full-text index has come (meta.fts_through), and how far the events go.
   Result<std::pair<int64_t, int64_t>> index_state();
 

@@ -16,6 +16,8 @@ using sqlite::Transaction;
 constexpr const char* kProbeSql = "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', ?)";
 constexpr const char* kOldestSql = "SELECT id, received_at FROM events ORDER BY id LIMIT ?";
 constexpr const char* kDeleteThroughSql = "DELETE FROM events WHERE id <= ?";
+constexpr const char* kPrunedThroughSql =
+    "INSERT OR REPLACE INTO meta(key, value) VALUES('pruned_through', CAST(? AS TEXT))";
 
 // Rows deleted per retention step, so that pruning never holds the writer for long.
 constexpr int64_t kPruneStep = 1000;
@@ -70,6 +72,8 @@ Result<bool> Retention::prune_step(Connection& db) {
   if (!oldest) return oldest.error();
   auto del = db.cached(kDeleteThroughSql);
   if (!del) return del.error();
+  auto mark = db.cached(kPrunedThroughSql);
+  if (!mark) return mark.error();
   int64_t last_id = 0;
   int64_t rows = 0;
   {
@@ -94,6 +98,12 @@ Result<bool> Retention::prune_step(Connection& db) {
   d.bind(1, last_id);
   if (d.step() != SQLITE_DONE) return d.error("delete");
   int64_t deleted = db.changes();
+  {
+    Statement& m = **mark;
+    ScopedReset mark_reset(m);
+    m.bind(1, last_id);
+    if (m.step() != SQLITE_DONE) return m.error("pruned_through");
+  }
   if (auto s = tx.commit(); !s) return s.error();
   event_count_ -= deleted;
   return rows == kPruneStep;

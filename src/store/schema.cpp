@@ -141,6 +141,36 @@ const std::vector<const char*>& steps() {
       R"sql(
         INSERT INTO events_fts(events_fts, rank) VALUES ('pgsz', 4000);
       )sql",
+      // 7 -> 8: subscriptions (MCP Events webhook mode, later triggers), each with its delivery
+      // position, and meta.pruned_through, the id through which retention has deleted events,
+      // so that a reader behind it knows it missed some. Ids start at 1 and are never reused
+      // (AUTOINCREMENT): what a database pruned before this step is what lies below its oldest
+      // event, or below the last id given when it holds none.
+      R"sql(
+        CREATE TABLE subscriptions (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          principal TEXT NOT NULL,
+          name TEXT NOT NULL,
+          arguments TEXT NOT NULL,
+          url TEXT NOT NULL,
+          secret TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER NOT NULL,
+          position INTEGER NOT NULL,
+          delivered INTEGER NOT NULL,
+          last_delivery_at INTEGER NOT NULL,
+          failures INTEGER NOT NULL,
+          failing_since INTEGER NOT NULL,
+          next_attempt_at INTEGER NOT NULL,
+          last_error TEXT NOT NULL,
+          ended INTEGER NOT NULL,
+          end_reason TEXT NOT NULL
+        ) WITHOUT ROWID;
+        INSERT OR REPLACE INTO meta(key, value) SELECT 'pruned_through', CAST(coalesce(
+            (SELECT min(id) - 1 FROM events),
+            (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS TEXT);
+      )sql",
   };
   return kSteps;
 }

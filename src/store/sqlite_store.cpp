@@ -93,6 +93,13 @@ class SqliteStore final : public Store {
   Result<AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) override {
     return writer_.ack(ids, note);
   }
+  Result<int64_t> pruned_through() override { return queries_.pruned_through(); }
+  Result<std::vector<Subscription>> subscriptions() override { return queries_.subscriptions(); }
+  Status save_subscription(const Subscription& s) override { return writer_.save_subscription(s); }
+  Status delete_subscription(const std::string& id) override {
+    return writer_.delete_subscription(id);
+  }
+  void save_progress(SubscriptionProgress p) override { writer_.save_progress(std::move(p)); }
   bool healthy() const override { return writer_.healthy(); }
   void add_commit_listener(CommitListener listener) override {
     writer_.add_commit_listener(std::move(listener));
@@ -135,6 +142,15 @@ class SqliteReader final : public Store {
                          const std::string& /*note*/) override {
     return make_error(ErrorCode::kClosed, "store is closing");
   }
+  Result<int64_t> pruned_through() override { return queries_.pruned_through(); }
+  Result<std::vector<Subscription>> subscriptions() override { return queries_.subscriptions(); }
+  Status save_subscription(const Subscription& /*s*/) override {
+    return make_error(ErrorCode::kClosed, "this database is open for reading only");
+  }
+  Status delete_subscription(const std::string& /*id*/) override {
+    return make_error(ErrorCode::kClosed, "this database is open for reading only");
+  }
+  void save_progress(SubscriptionProgress /*p*/) override {}
   bool healthy() const override { return true; }
   // Nothing commits here: a listener would never be called.
   void add_commit_listener(CommitListener /*listener*/) override {}

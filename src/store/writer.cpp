@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <future>
 
+#include <spdlog/spdlog.h>
+
+#include "subscriptions.hpp"
+
 namespace hookmcp::store {
 
 namespace {
@@ -137,6 +141,60 @@ void Writer::want_index() {
   cv_.notify_one();
 }
 
+Status Writer::run_and_wait(std::function<Status(Connection&)> f) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  bool queued = run_on_writer([&](Connection& db) { promise.set_value(f(db)); });
+  if (!queued) return make_error(ErrorCode::kClosed, "store is closing");
+  return future.get();
+}
+
+Status Writer::save_subscription(const Subscription& subscription) {
+  return run_and_wait([&](Connection& db) {
+    // Queued progress of an earlier life of this subscription must not overwrite it.
+    {
+      std::lock_guard lock(mu_);
+      progress_.erase(subscription.id);
+    }
+    return write_subscription(db, subscription);
+  });
+}
+
+Status Writer::delete_subscription(const std::string& id) {
+  return run_and_wait([&](Connection& db) {
+    {
+      std::lock_guard lock(mu_);
+      progress_.erase(id);
+    }
+    return erase_subscription(db, id);
+  });
+}
+
+void Writer::save_progress(SubscriptionProgress progress) {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    std::string id = progress.id;
+    progress_.insert_or_assign(std::move(id), std::move(progress));
+  }
+  cv_.notify_one();
+}
+
+void Writer::save_queued_progress() {
+  std::vector<SubscriptionProgress> saving;
+  {
+    std::lock_guard lock(mu_);
+    if (progress_.empty()) return;
+    for (auto& [id, p] : progress_) saving.push_back(std::move(p));
+    progress_.clear();
+  }
+  if (auto s = write_progress(*db_, saving); !s) {
+    // Not lost while the process lives: the deliverer holds it and saves it again with its next
+    // progress. A crash now sends those deliveries again, with the same ids.
+    spdlog::warn("could not save delivery progress: {}", s.error().message);
+  }
+}
+
 bool Writer::run_on_writer(Job job) {
   {
     std::lock_guard lock(mu_);
@@ -156,7 +214,7 @@ void Writer::run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, wake_at, [&] {
-        return closing_ || !queue_.empty() || !jobs_.empty() || index_wanted_;
+        return closing_ || !queue_.empty() || !jobs_.empty() || index_wanted_ || !progress_.empty();
       });
       index_wanted_ = false;
       size_t take = std::min(queue_.size(), options_.max_batch);
@@ -166,8 +224,9 @@ void Writer::run() {
         queue_.pop_front();
       }
       jobs.swap(jobs_);
-      if (closing_ && batch.empty() && jobs.empty()) break;
+      if (closing_ && batch.empty() && jobs.empty() && progress_.empty()) break;
     }
+    save_queued_progress();
     for (auto& job : jobs) job(*db_);
     jobs.clear();
     if (!batch.empty()) commit(batch);

@@ -9,8 +9,10 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -35,6 +37,10 @@ class Writer {
   // Store::insert, Store::ack, Store::healthy, Store::add_commit_listener and Store::close.
   void insert(NewEvent event, InsertCallback done);
   Result<AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note);
+  // Store::save_subscription, delete_subscription and save_progress.
+  Status save_subscription(const Subscription& subscription);
+  Status delete_subscription(const std::string& id);
+  void save_progress(SubscriptionProgress progress);
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   void add_commit_listener(CommitListener listener);
   void close();
@@ -53,6 +59,9 @@ class Writer {
     return e.body.size() + e.headers_json.size() + e.source.size() + e.delivery_id.size() + 256;
   }
   bool run_on_writer(Job job);
+  // Runs `f` on the writer thread and waits for its Status; kClosed once closing.
+  Status run_and_wait(std::function<Status(sqlite::Connection&)> f);
+  void save_queued_progress();
   void run();
   void commit(std::vector<Pending>& batch);
   Status write_batch(const std::vector<Pending>& batch, std::vector<InsertOutcome>& outcomes,
@@ -67,11 +76,13 @@ class Writer {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;   // guarded by mu_
-  std::vector<Job> jobs_;       // guarded by mu_
-  uint64_t pending_bytes_ = 0;  // guarded by mu_
-  bool closing_ = false;        // guarded by mu_
-  bool index_wanted_ = false;   // guarded by mu_: a search waits for the index
+  std::deque<Pending> queue_;  // guarded by mu_
+  std::vector<Job> jobs_;      // guarded by mu_
+  // The latest unsaved progress of each subscription, by id.
+  std::map<std::string, SubscriptionProgress> progress_;  // guarded by mu_
+  uint64_t pending_bytes_ = 0;                            // guarded by mu_
+  bool closing_ = false;                                  // guarded by mu_
+  bool index_wanted_ = false;  // guarded by mu_: a search waits for the index
 
   std::mutex listeners_mu_;
   std::vector<CommitListener> listeners_;  // guarded by listeners_mu_

@@ -297,6 +297,17 @@ class GatedStore final : public store::Store {
   Result<store::AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) override {
     return inner_.ack(ids, note);
   }
+  Result<int64_t> pruned_through() override { return inner_.pruned_through(); }
+  Result<std::vector<store::Subscription>> subscriptions() override {
+    return inner_.subscriptions();
+  }
+  Status save_subscription(const store::Subscription& s) override {
+    return inner_.save_subscription(s);
+  }
+  Status delete_subscription(const std::string& id) override {
+    return inner_.delete_subscription(id);
+  }
+  void save_progress(store::SubscriptionProgress p) override { inner_.save_progress(std::move(p)); }
   bool healthy() const override { return inner_.healthy(); }
   void add_commit_listener(store::CommitListener l) override {
     inner_.add_commit_listener(std::move(l));

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hookmcp/bus/bus.hpp"
+#include "hookmcp/core/clock.hpp"
 #include "hookmcp/core/metrics.hpp"
 #include "hookmcp/core/result.hpp"
 #include "hookmcp/rpc/rpc.hpp"
@@ -134,7 +135,13 @@ struct ServerOptions {
   // Sources whose new events are pushed as notifications/claude/channel; unset: all.
   std::optional<std::vector<std::string>> channel_sources;
   int worker_threads = 4;
+  // wait_for_event calls, and events/stream requests, open at once in one session.
   size_t max_waits_per_session = 64;
+  // An events/stream that has sent nothing for this long sends notifications/events/heartbeat
+  // (MCP Events asks for one at least every 30 s).
+  std::chrono::milliseconds events_heartbeat{15000};
+  // The wall clock (MCP Events' maxAgeMs); the system's when null.
+  const Clock* clock = nullptr;
   // Events waiting for the fan-out thread past which a commit's events are not notified (they
   // are counted as dropped; list_events shows them, and wait_for_event looks them up).
   size_t max_fan_out_events = 100'000;

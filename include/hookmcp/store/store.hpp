@@ -76,6 +76,45 @@ struct AckOutcome {
   std::vector<int64_t> not_found;
 };
 
+// A standing order to send the events that match it to a receiver outside (an MCP Events
+// webhook subscription; later, a trigger): what it wants, where it goes, and how far it has come.
+// The store keeps it as opaque text; the outbound module gives it meaning.
+struct Subscription {
+  std::string id;         // stable for its key (kind, principal, url, name, arguments)
+  std::string kind;       // who owns it: "events" (MCP Events webhook mode)
+  std::string principal;  // the authenticated client that made it
+  std::string name;       // the event name subscribed to
+  std::string arguments;  // its filter, canonical JSON
+  std::string url;        // where deliveries go
+  std::string secret;     // signs them; never shown
+  int64_t created_at_ms = 0;
+  int64_t expires_at_ms = 0;  // 0: never
+  // Progress, saved as deliveries are made (SubscriptionProgress).
+  int64_t position = 0;  // every event with an id at or below it is delivered or passed over
+  int64_t delivered = 0;
+  int64_t last_delivery_at_ms = 0;
+  int64_t failures = 0;  // failed attempts in a row
+  int64_t failing_since_ms = 0;
+  int64_t next_attempt_at_ms = 0;
+  std::string last_error;  // a category (timeout, http_5xx, ...), empty after a success
+  bool ended = false;      // the receiver ended it, or its last retry failed: kept for a look
+  std::string end_reason;
+};
+
+// The part of a Subscription its delivery changes.
+struct SubscriptionProgress {
+  std::string id;
+  int64_t position = 0;
+  int64_t delivered = 0;
+  int64_t last_delivery_at_ms = 0;
+  int64_t failures = 0;
+  int64_t failing_since_ms = 0;
+  int64_t next_attempt_at_ms = 0;
+  std::string last_error;
+  bool ended = false;
+  std::string end_reason;
+};
+
 // Called on the writer thread after each commit, before the inserts' callbacks, with the events
 // it added in id order (no duplicates; headers and bodies left empty). Must return quickly: the
 // next commit waits for it.
@@ -131,6 +170,21 @@ class Store {
 
   // Marks events acknowledged. Thread-safe, blocking: runs on the writer thread.
   virtual Result<AckOutcome> ack(const std::vector<int64_t>& ids, const std::string& note) = 0;
+
+  // The id at or below which retention has deleted events (0 when it never has): a reader
+  // whose position is below it missed some.
+  virtual Result<int64_t> pruned_through() = 0;
+
+  // Subscriptions. Reads are thread-safe and blocking. save_subscription (insert, or replace
+  // the one with the same id, progress included) and delete_subscription are durable when they
+  // return (they run on the writer thread). save_progress queues the update and returns: the
+  // writer saves the latest progress of each subscription in one transaction before its next
+  // batch, so a delivery never waits for an fsync; one the process dies before saving is sent
+  // again, with the same id.
+  virtual Result<std::vector<Subscription>> subscriptions() = 0;
+  virtual Status save_subscription(const Subscription& subscription) = 0;
+  virtual Status delete_subscription(const std::string& id) = 0;
+  virtual void save_progress(SubscriptionProgress progress) = 0;
 
   // Whether the last commit succeeded (and, after a failure, a probe commit since).
   virtual bool healthy() const = 0;

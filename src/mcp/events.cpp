@@ -1,0 +1,93 @@
+// MCP Events (io.modelcontextprotocol/events) as requests of a session: events/list and
+// events/poll here, events/stream in event_stream.cpp, webhook mode in the outbound module.
+#include "hookmcp/events/events.hpp"
+
+#include "internal.hpp"
+
+namespace hookmcp::mcp {
+
+namespace {
+
+// How long a poller that is caught up waits before asking again.
+constexpr int64_t kNextPollMs = 1000;
+constexpr int kDefaultPollEvents = 100;
+constexpr int kMaxPollEvents = 1000;
+// A poll result holds at most this much (one occurrence alone may be larger, up to
+// events::kMaxPayloadBytes of payload): the rest waits for the next poll, hasMore set.
+constexpr size_t kMaxPollBytes = size_t{4} << 20;
+
+Error invalid(std::string message) {
+  return rpc::protocol_error(ErrorCode::kInvalidArgument, rpc::kInvalidParams, std::move(message));
+}
+
+}  // namespace
+
+Result<EventsRequest> parse_events_request(const json& params) {
+  auto query = events::parse_query(params.value("name", json()), params.value("arguments", json()));
+  if (!query) return query.error();
+  auto cursor = events::parse_cursor(params.value("cursor", json()));
+  if (!cursor) return cursor.error();
+  EventsRequest out{std::move(*query), *cursor, std::nullopt};
+  if (auto age = params.find("maxAgeMs"); age != params.end() && !age->is_null()) {
+    if (!age->is_number_integer() || age->get<int64_t>() < 0) {
+      return invalid("params.maxAgeMs must be an integer of milliseconds, 0 or more");
+    }
+    out.max_age_ms = age->get<int64_t>();
+  }
+  return out;
+}
+
+Result<events::Start> start_of(Server::State& state, const EventsRequest& request) {
+  static const SystemClock kSystemClock;
+  const Clock& clock = state.options.clock ? *state.options.clock : kSystemClock;
+  return events::start_position(state.store, request.cursor, request.max_age_ms, clock.now_ms());
+}
+
+void SessionImpl::on_events_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                 const rpc::Reply& reply) {
+  if (auto c = params.find("cursor"); c != params.end() && !c->is_null()) {
+    // One page holds every event this server offers: no cursor of events/list exists.
+    reply(invalid("params.cursor " + c->dump() + " is not a cursor events/list gave"));
+    return;
+  }
+  reply(events::definitions());
+}
+
+void SessionImpl::on_events_poll(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                 const rpc::Reply& reply) {
+  auto request = parse_events_request(params);
+  if (!request) {
+    reply(request.error());
+    return;
+  }
+  int max_events = kDefaultPollEvents;
+  if (auto m = params.find("maxEvents"); m != params.end() && !m->is_null()) {
+    if (!m->is_number_integer() || m->get<int64_t>() < 1 || m->get<int64_t>() > kMaxPollEvents) {
+      reply(invalid("params.maxEvents must be an integer from 1 to " +
+                    std::to_string(kMaxPollEvents)));
+      return;
+    }
+    max_events = m->get<int>();
+  }
+  on_worker(reply, [state = state_, request = std::move(*request), max_events]() -> Result<json> {
+    auto start = start_of(*state, request);
+    if (!start) return start.error();
+    json out = {{"events", json::array()},
+                {"cursor", events::cursor_text(start->position)},
+                {"hasMore", false},
+                {"truncated", start->truncated},
+                {"nextPollMs", kNextPollMs}};
+    // No cursor: "from now", nothing to replay.
+    if (!request.cursor) return out;
+    auto page = events::read_after(state->store, request.query, start->position, max_events,
+                                   kMaxPollBytes, /*with_cursor=*/false);
+    if (!page) return page.error();
+    out["events"] = std::move(page->occurrences);
+    out["cursor"] = events::cursor_text(page->position);
+    out["hasMore"] = page->more;
+    if (page->more) out["nextPollMs"] = 0;
+    return out;
+  });
+}
+
+}  // namespace hookmcp::mcp
