@@ -6,7 +6,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "hookmcp/core/clock.hpp"
-#include "hookmcp/transport/http_client.hpp"
+#include "hookmcp/net/http_client.hpp"
 #include "hookmcp/verify/sign.hpp"
 
 namespace hookmcp::app {
@@ -160,7 +160,7 @@ int run_send(const std::vector<std::string>& argv_in) {
   }
   auto url = args->value("url");
   if (!url) return usage("--url is required");
-  if (auto parsed = transport::parse_url(*url); !parsed) {
+  if (auto parsed = net::parse_url(*url); !parsed) {
     return usage("--url: " + parsed.error().message);
   }
   if (auto secret = args->value("secret")) {
@@ -192,7 +192,7 @@ int run_send(const std::vector<std::string>& argv_in) {
   auto signed_headers = verify::sign(sign);
   if (!signed_headers) return usage("--secret: " + signed_headers.error().message);
 
-  transport::ClientRequest request;
+  net::ClientRequest request;
   request.url = *url;
   for (const auto& field : signed_headers->fields()) {
     bool replaced = std::any_of(overrides.begin(), overrides.end(), [&](const Headers::Field& f) {
@@ -203,7 +203,7 @@ int run_send(const std::vector<std::string>& argv_in) {
   for (auto& [name, value] : overrides) request.headers.add(std::move(name), std::move(value));
   request.body = std::move(sign.body);
 
-  auto response = transport::http_request(request);
+  auto response = net::http_request(request);
   if (!response) {
     std::cerr << kCommand << response.error().message << "\n";
     return kExitFailure;

@@ -16,13 +16,16 @@
 #include "hookmcp/bus/bus.hpp"
 #include "hookmcp/core/clock.hpp"
 #include "hookmcp/core/random.hpp"
+#include "hookmcp/net/http_client.hpp"
 #include "hookmcp/store/store.hpp"
-#include "hookmcp/transport/http_client.hpp"
 
 namespace hookmcp::transport {
 namespace {
 
 namespace fs = std::filesystem;
+using net::ClientRequest;
+using net::ClientResponse;
+using net::http_request;
 
 bool failing_source(unsigned char*, std::size_t) { return false; }
 

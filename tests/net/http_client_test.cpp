@@ -1,8 +1,8 @@
-#include "hookmcp/transport/http_client.hpp"
+#include "hookmcp/net/http_client.hpp"
 
 #include <gtest/gtest.h>
 
-namespace hookmcp::transport {
+namespace hookmcp::net {
 namespace {
 
 TEST(ParseUrl, AcceptsWhatSendIsGiven) {
@@ -65,4 +65,4 @@ TEST(ClientResponse, StatusLine) {
 }
 
 }  // namespace
-}  // namespace hookmcp::transport
+}  // namespace hookmcp::net

@@ -1,4 +1,4 @@
-#include "hookmcp/transport/http_client.hpp"
+#include "hookmcp/net/http_client.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -7,10 +7,12 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <optional>
+#include <variant>
+#include <vector>
 
 #include <openssl/ssl.h>
 
-namespace hookmcp::transport {
+namespace hookmcp::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -22,8 +24,19 @@ using asio::use_awaitable;
 
 namespace {
 
-Error io_error(const std::string& what, const beast::error_code& ec) {
-  return make_error(ErrorCode::kIo, what + ": " + ec.message());
+// The failure of one request, kept beside its error.
+struct Failed {
+  Failure kind;
+  Error error;
+};
+
+Failed io_error(Failure kind, const std::string& what, const beast::error_code& ec) {
+  if (ec == beast::error::timeout) kind = Failure::kTimeout;
+  if (ec == http::error::body_limit) {
+    return {Failure::kExchange,
+            make_error(ErrorCode::kTooLarge, what + ": the answer is too large")};
+  }
+  return {kind, make_error(ErrorCode::kIo, what + ": " + ec.message())};
 }
 
 Error invalid_url(std::string_view text, const std::string& why) {
@@ -63,33 +76,63 @@ ClientResponse to_response(http::response<http::string_body>&& res) {
 
 // Writes the request and reads the answer on a connected (and, for TLS, handshaken) stream.
 // The deadline was set on the lowest layer before connecting and covers the whole exchange.
+using Outcome = std::variant<ClientResponse, Failed>;
+
 template <typename Stream>
-awaitable<Result<ClientResponse>> exchange(Stream& stream, const Url& url, const ClientRequest& r) {
+awaitable<Outcome> exchange(Stream& stream, const Url& url, const ClientRequest& r) {
   auto req = build(url, r);
   auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(use_awaitable));
-  if (wec) co_return io_error("sending the request", wec);
+  if (wec) co_return io_error(Failure::kExchange, "sending the request", wec);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(r.max_response_bytes);
   auto [rec, read] =
       co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
-  if (rec) co_return io_error("reading the response", rec);
+  if (rec) co_return io_error(Failure::kExchange, "reading the response", rec);
   co_return to_response(parser.release());
 }
 
-awaitable<Result<ClientResponse>> connect_and_exchange(const Url& url, const ClientRequest& r) {
+// The resolved addresses `r` lets the request connect to; a refusal when it lets none.
+std::variant<std::vector<tcp::endpoint>, Failed> vetted(const tcp::resolver::results_type& found,
+                                                        const std::string& host,
+                                                        const ClientRequest& r) {
+  std::vector<tcp::endpoint> out;
+  std::string refused;
+  for (const auto& entry : found) {
+    std::string address = entry.endpoint().address().to_string();
+    if (r.vet_address) {
+      if (auto why = r.vet_address(address)) {
+        refused = host + " resolves to " + address + " (" + *why + ")";
+        continue;
+      }
+    }
+    out.push_back(entry.endpoint());
+  }
+  if (out.empty()) {
+    return Failed{
+        Failure::kRefusedAddress,
+        make_error(ErrorCode::kInvalidArgument,
+                   refused.empty() ? host + " resolves to no address" : "refused: " + refused)};
+  }
+  return out;
+}
+
+awaitable<Outcome> connect_and_exchange(const Url& url, const ClientRequest& r) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
-  auto [ec, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
-                                                         asio::as_tuple(use_awaitable));
-  if (ec) co_return io_error("resolving " + url.host, ec);
+  auto [ec, found] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                     asio::as_tuple(use_awaitable));
+  if (ec) co_return io_error(Failure::kResolve, "resolving " + url.host, ec);
+  auto endpoints = vetted(found, url.host, r);
+  if (auto* refused = std::get_if<Failed>(&endpoints)) co_return std::move(*refused);
+  const auto& allowed = std::get<std::vector<tcp::endpoint>>(endpoints);
   std::string where = url.host + ":" + std::to_string(url.port);
 
   if (url.scheme == "http") {
     beast::tcp_stream stream(ex);
     stream.expires_after(r.timeout);
-    auto [cec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(use_awaitable));
-    if (cec) co_return io_error("connecting to " + where, cec);
+    auto [cec, ep] = co_await stream.async_connect(allowed, asio::as_tuple(use_awaitable));
+    if (cec) co_return io_error(Failure::kConnect, "connecting to " + where, cec);
     auto result = co_await exchange(stream, url, r);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -103,15 +146,16 @@ awaitable<Result<ClientResponse>> connect_and_exchange(const Url& url, const Cli
   beast::ssl_stream<beast::tcp_stream> stream(ex, ctx);
   // Server Name Indication, so that a host serving several names presents the right one.
   if (SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1) {
-    co_return make_error(ErrorCode::kIo, "cannot set the TLS server name " + url.host);
+    co_return Failed{Failure::kTls,
+                     make_error(ErrorCode::kIo, "cannot set the TLS server name " + url.host)};
   }
   beast::get_lowest_layer(stream).expires_after(r.timeout);
   auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(
-      endpoints, asio::as_tuple(use_awaitable));
-  if (cec) co_return io_error("connecting to " + where, cec);
+      allowed, asio::as_tuple(use_awaitable));
+  if (cec) co_return io_error(Failure::kConnect, "connecting to " + where, cec);
   auto [hec] =
       co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(use_awaitable));
-  if (hec) co_return io_error("TLS handshake with " + where, hec);
+  if (hec) co_return io_error(Failure::kTls, "TLS handshake with " + where, hec);
   auto result = co_await exchange(stream, url, r);
   // The answer is complete: a server that never returns close_notify gets a second to do so,
   // not the rest of the timeout.
@@ -121,8 +165,7 @@ awaitable<Result<ClientResponse>> connect_and_exchange(const Url& url, const Cli
 }
 
 // co_spawn needs a default-constructible result; Result has none, so it lands in `out`.
-awaitable<void> run(const Url& url, const ClientRequest& r,
-                    std::optional<Result<ClientResponse>>& out) {
+awaitable<void> run(const Url& url, const ClientRequest& r, std::optional<Outcome>& out) {
   out.emplace(co_await connect_and_exchange(url, r));
 }
 
@@ -192,21 +235,38 @@ std::string ClientResponse::status_line() const {
   return line;
 }
 
-Result<ClientResponse> http_request(const ClientRequest& request) {
+Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure) {
+  Failure ignored = Failure::kNone;
+  Failure& kind = failure ? *failure : ignored;
+  kind = Failure::kNone;
   auto url = parse_url(request.url);
-  if (!url) return url.error();
+  if (!url) {
+    kind = Failure::kRefusedAddress;
+    return url.error();
+  }
   if (auto verb = http::string_to_verb(request.method); verb == http::verb::unknown) {
+    kind = Failure::kExchange;
     return make_error(ErrorCode::kInvalidArgument, "unknown HTTP method " + request.method);
   }
   asio::io_context ioc;
-  std::optional<Result<ClientResponse>> out;
+  std::optional<Outcome> out;
   // Errors come back as values; only an allocation failure could throw, and it ends here.
   asio::co_spawn(ioc, run(*url, request, out), [&out](const std::exception_ptr& failure) {
-    if (failure && !out) out.emplace(make_error(ErrorCode::kInternal, "HTTP client failed"));
+    if (failure && !out) {
+      out.emplace(
+          Failed{Failure::kExchange, make_error(ErrorCode::kInternal, "HTTP client failed")});
+    }
   });
   ioc.run();
-  if (!out) return make_error(ErrorCode::kInternal, "HTTP client stopped without an answer");
-  return std::move(*out);
+  if (!out) {
+    kind = Failure::kExchange;
+    return make_error(ErrorCode::kInternal, "HTTP client stopped without an answer");
+  }
+  if (auto* failed = std::get_if<Failed>(&*out)) {
+    kind = failed->kind;
+    return std::move(failed->error);
+  }
+  return std::move(std::get<ClientResponse>(*out));
 }
 
-}  // namespace hookmcp::transport
+}  // namespace hookmcp::net

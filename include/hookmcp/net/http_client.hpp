@@ -1,0 +1,68 @@
+// A small blocking HTTP/1.1 client for one request at a time: `hookmcp send`, and outbound
+// deliveries to URLs that clients hand in. Each call opens its own connection and io_context, so
+// calls from different threads are independent. https:// URLs verify the server's certificate
+// against the system's CAs. Redirects are never followed: a 3xx is the answer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hookmcp/core/headers.hpp"
+#include "hookmcp/core/result.hpp"
+
+namespace hookmcp::net {
+
+struct Url {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets for IPv6
+  uint16_t port = 0;
+  std::string target;  // path and query, at least "/"
+};
+
+// http://HOST[:PORT][/PATH][?QUERY] or https://...; kInvalidArgument saying what is wrong.
+Result<Url> parse_url(std::string_view text);
+
+struct ClientRequest {
+  std::string method = "POST";
+  std::string url;
+  Headers headers;  // sent as given; Host, Content-Length and User-Agent are added if absent
+  std::string body;
+  std::chrono::milliseconds timeout{30000};  // for the whole exchange
+  // A larger body is not read: the request fails (kTooLarge).
+  uint64_t max_response_bytes = uint64_t{16} << 20;
+  // Asked of each address the host resolves to, before connecting: a reason to refuse it, or
+  // nullopt. The connection goes to an address that passed, never to a name resolved again, so
+  // that a name cannot point elsewhere between the check and the connection. Null: any.
+  std::function<std::optional<std::string>(const std::string& address)> vet_address;
+};
+
+// Why a request got no answer: the categories a sender reports (MCP Events' lastError).
+enum class Failure { kNone, kRefusedAddress, kResolve, kConnect, kTimeout, kTls, kExchange };
+
+struct ClientResponse {
+  int status = 0;
+  std::string reason;
+  int version = 11;  // 10 or 11
+  Headers headers;
+  std::string body;
+
+  // "HTTP/1.1 202 Accepted"
+  std::string status_line() const;
+};
+
+// Sends the request and reads the whole answer. kInvalidArgument for a bad URL or a refused
+// address, kIo when the server cannot be reached, the exchange fails, or it takes longer than the
+// timeout; `failure`, when given, says which.
+Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure = nullptr);
+
+// Why `address` (an IPv4 or IPv6 literal) is not on the public internet: "loopback", "private",
+// "link-local" (cloud metadata lives there), "unspecified", "multicast", "shared" (carrier NAT),
+// "reserved", "documentation", or nullopt for a public address. IPv4 mapped into IPv6 is judged
+// as the IPv4 address; something that is no address at all is "not an address".
+std::optional<std::string> non_public_reason(std::string_view address);
+
+}  // namespace hookmcp::net
