@@ -21,6 +21,7 @@ Commands:
   check-config   validate the configuration and print the effective settings
   events         list, show, search or follow (tail) the stored events at the terminal
   send           sign a payload as a provider would and POST it, to try a setup end to end
+  subscriptions  list the MCP Events webhook subscriptions and how their deliveries go
 
 Run 'hookmcp COMMAND --help' for a command's options and examples.
   --version      print the version
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "stdio") return hookmcp::app::run_stdio(rest);
   if (command == "events") return hookmcp::app::run_events(rest);
   if (command == "send") return hookmcp::app::run_send(rest);
+  if (command == "subscriptions") return hookmcp::app::run_subscriptions(rest);
   std::cerr << "hookmcp: unknown command \"" << command << "\" (see hookmcp --help)\n";
   return hookmcp::app::kExitUsage;
 }

@@ -2,13 +2,17 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "hookmcp/bus/bus.hpp"
+#include "hookmcp/events/webhooks.hpp"
 #include "hookmcp/intake/intake.hpp"
+#include "hookmcp/outbound/outbound.hpp"
 #include "hookmcp/store/follower.hpp"
 
 namespace hookmcp::app {
@@ -77,6 +81,12 @@ struct Node::Parts {
   // Whether this node's own commits reach the bus from the writer; a follower's reach it
   // through the follower instead.
   std::shared_ptr<std::atomic<bool>> leading = std::make_shared<std::atomic<bool>>(true);
+  // MCP Events' webhook mode: delivered by the node that holds the listener (a follower's
+  // leader delivers; the follower starts once it takes the listener over).
+  std::unique_ptr<outbound::Deliverer> deliverer;
+  std::shared_ptr<events::Webhooks> webhooks;
+  bus::Subscription deliveries;
+  std::thread ending_unknown;  // terminates subscriptions of principals no longer configured
   std::unique_ptr<mcp::Server> mcp;
   std::unique_ptr<intake::Intake> intake;
   std::unique_ptr<transport::HttpServer> http;
@@ -89,6 +99,18 @@ struct Node::Parts {
     http_options.mcp = options.mcp_over_http ? mcp.get() : nullptr;
     return transport::HttpServer::start(
         http_options, *intake, [&s = *store] { return s.healthy(); }, metrics);
+  }
+
+  // The node now receives webhooks: it delivers subscriptions too.
+  void start_delivering() {
+    if (auto s = deliverer->start(); !s) {
+      spdlog::error("MCP Events webhook subscriptions are not delivered: {}", s.error().message);
+      return;
+    }
+    std::set<std::string> known(options.config.mcp_token_principals.begin(),
+                                options.config.mcp_token_principals.end());
+    known.insert(mcp::kLocalPrincipal);
+    ending_unknown = std::thread([w = webhooks, known] { w->end_unknown_principals(known); });
   }
 
   Status follow() {
@@ -113,6 +135,7 @@ struct Node::Parts {
           if (started) {
             spdlog::warn("{} was let go by the other hookmcp: receiving webhooks here now",
                          options.config.listen.to_string());
+            start_delivering();
           }
           return started;
         },
@@ -140,11 +163,24 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   p->store->add_commit_listener([bus = p->bus, leading = p->leading](const auto& events) {
     if (leading->load()) bus->publish(events);
   });
+  outbound::Policy policy;
+  policy.allow_private = p->options.config.events_allow_private_callbacks;
+  policy.clock = &p->clock;
+  p->deliverer = std::make_unique<outbound::Deliverer>(
+      *p->store, p->metrics, policy,
+      std::map<std::string, outbound::FeedMaker>{
+          {events::kSubscriptionKind, events::Webhooks::feed_maker(*p->store)}});
+  p->webhooks =
+      std::make_shared<events::Webhooks>(*p->store, *p->deliverer, events::WebhookOptions{});
+  p->deliveries = p->bus->subscribe(
+      [d = p->deliverer.get()](const std::vector<Event>& events) { d->on_events(events); });
+  p->options.mcp.webhooks = p->webhooks;
   p->mcp = std::make_unique<mcp::Server>(*p->store, p->bus, p->metrics, p->options.mcp);
   p->intake = std::make_unique<intake::Intake>(p->options.config, *p->store, p->clock, p->metrics);
   auto started = p->listen();
   if (started) {
     p->http = std::move(*started);
+    p->start_delivering();
     if (p->options.on_listening) p->options.on_listening(*p->http);
   } else if (started.error().code == ErrorCode::kInUse && p->options.follow_when_held) {
     if (auto s = p->follow(); !s) {
@@ -173,6 +209,10 @@ void Node::stop(std::chrono::milliseconds grace) {
   if (p.take_over) p.http = p.take_over->stop();
   // Answer what is in flight, then commit what is queued.
   if (p.http) p.http->stop(grace);
+  // Deliveries in flight are cut short: they go again after a restart, with the same ids.
+  p.deliveries.reset();
+  p.deliverer->stop();
+  if (p.ending_unknown.joinable()) p.ending_unknown.join();
   if (p.follower) p.follower->stop();
   p.store->close();
   // The listener's MCP sessions refer to the MCP server: the listener goes first.

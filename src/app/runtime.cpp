@@ -75,6 +75,7 @@ transport::HttpOptions http_options(const config::Config& cfg) {
   http.tls_cert_file = cfg.tls_cert_file;
   http.tls_key_file = cfg.tls_key_file;
   for (const auto& token : cfg.mcp_tokens) http.mcp_access.tokens.push_back(token.value);
+  http.mcp_access.principals = cfg.mcp_token_principals;
   http.mcp_access.allowed_hosts = cfg.mcp_allowed_hosts;
   http.mcp_access.allowed_origins = cfg.mcp_allowed_origins;
   return http;

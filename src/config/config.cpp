@@ -92,6 +92,44 @@ Result<std::vector<Secret>> get_secrets(const json& v, const std::string& where,
   return out;
 }
 
+// mcp.tokens: each a secret ("env:NAME" or a literal), or {"token": secret, "principal": name}.
+Status get_tokens(const json& v, const Getenv& getenv, Config& c) {
+  if (!v.is_array()) return invalid("mcp.tokens", "expected an array, got " + type_name(v));
+  c.mcp_tokens.clear();
+  c.mcp_token_principals.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string where = "mcp.tokens[" + std::to_string(i) + "]";
+    const json& entry = v[i];
+    json token = entry;
+    std::string principal = "token-" + std::to_string(i + 1);
+    if (entry.is_object()) {
+      if (auto st = check_keys(entry, where, {"token", "principal"}); !st) return st;
+      if (!entry.contains("token")) return invalid(where + ".token", "is required");
+      token = entry["token"];
+      if (entry.contains("principal")) {
+        auto p = get_string(entry["principal"], where + ".principal");
+        if (!p) return p.error();
+        if (p->empty() || p->size() > 128) {
+          return invalid(where + ".principal", "must be 1 to 128 characters");
+        }
+        principal = *p;
+      }
+    }
+    if (!token.is_string()) {
+      return invalid(where, "expected a string (or {\"token\": ..., \"principal\": ...})");
+    }
+    auto secret = resolve_secret(token.get<std::string>(), where, getenv);
+    if (!secret) return secret.error();
+    if (std::find(c.mcp_token_principals.begin(), c.mcp_token_principals.end(), principal) !=
+        c.mcp_token_principals.end()) {
+      return invalid(where + ".principal", "\"" + principal + "\" names another token too");
+    }
+    c.mcp_tokens.push_back(std::move(*secret));
+    c.mcp_token_principals.push_back(std::move(principal));
+  }
+  return {};
+}
+
 // "whsec_" (optional, as in the reference libraries) and a non-empty base64 key. Caught here so
 // that a mistyped secret is a config error, not a 401 for every delivery.
 bool standard_secret_ok(std::string_view secret) {
@@ -269,10 +307,10 @@ std::string default_database_path(const Getenv& getenv) {
 
 Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
   if (!doc.is_object()) return invalid("config", "expected a JSON object, got " + type_name(doc));
-  if (auto st = check_keys(
-          doc, "",
-          {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "http",
-           "retention", "tls", "mcp", "sources", "log_level", "allow_unsigned", "$schema"});
+  if (auto st = check_keys(doc, "",
+                           {"listen", "database", "durability", "max_body_bytes",
+                            "max_pending_bytes", "http", "retention", "tls", "mcp", "events",
+                            "sources", "log_level", "allow_unsigned", "$schema"});
       !st) {
     return st;
   }
@@ -310,6 +348,15 @@ Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
     } else if (key == "allow_unsigned") {
       if (!v.is_boolean()) return invalid(key, "expected true or false");
       c.allow_unsigned = v.get<bool>();
+    } else if (key == "events") {
+      if (!v.is_object()) return invalid(key, "expected an object");
+      if (auto st = check_keys(v, key, {"allow_private_callbacks"}); !st) return st;
+      if (v.contains("allow_private_callbacks")) {
+        if (!v["allow_private_callbacks"].is_boolean()) {
+          return invalid("events.allow_private_callbacks", "expected true or false");
+        }
+        c.events_allow_private_callbacks = v["allow_private_callbacks"].get<bool>();
+      }
     } else if (key == "http") {
       if (!v.is_object()) return invalid(key, "expected an object");
       if (auto st = check_keys(v, key, {"header_timeout_s", "body_timeout_s"}); !st) return st;
@@ -349,9 +396,7 @@ Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
         return st;
       }
       if (v.contains("tokens")) {
-        auto t = get_secrets(v["tokens"], "mcp.tokens", getenv);
-        if (!t) return t.error();
-        c.mcp_tokens = std::move(*t);
+        if (auto st = get_tokens(v["tokens"], getenv, c); !st) return st;
       }
       if (v.contains("allowed_origins")) {
         auto o = get_strings(v["allowed_origins"], "mcp.allowed_origins");
@@ -479,10 +524,17 @@ nlohmann::json Config::to_redacted_json() const {
                {"body_timeout_s", http_body_timeout_s}};
   j["retention"] = {{"max_age_days", retention_max_age_days}, {"max_events", retention_max_events}};
   if (!tls_cert_file.empty()) j["tls"] = {{"cert_file", tls_cert_file}, {"key_file", tls_key_file}};
-  j["mcp"] = {{"tokens", redact_all(mcp_tokens)},
+  json tokens = json::array();
+  for (size_t i = 0; i < mcp_tokens.size(); ++i) {
+    tokens.push_back(
+        {{"token", mcp_tokens[i].redacted()},
+         {"principal", i < mcp_token_principals.size() ? mcp_token_principals[i] : std::string()}});
+  }
+  j["mcp"] = {{"tokens", std::move(tokens)},
               {"allowed_origins", mcp_allowed_origins},
               {"allowed_hosts", mcp_allowed_hosts}};
   if (mcp_channel_sources) j["mcp"]["channel"] = {{"sources", *mcp_channel_sources}};
+  j["events"] = {{"allow_private_callbacks", events_allow_private_callbacks}};
   j["sources"] = json::object();
   for (const auto& [name, s] : sources) {
     json sj = {{"provider", s.provider}, {"secrets", redact_all(s.secrets)}};

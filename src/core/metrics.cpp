@@ -145,6 +145,25 @@ std::string Metrics::render_prometheus() const {
           "Store statements refused because a value could not be bound to them.",
           store_bind_failures);
 
+  counter("hookmcp_outbound_delivered_total",
+          "Outbound deliveries (MCP Events webhooks) answered 2xx by their receiver.",
+          outbound_delivered);
+  counter("hookmcp_outbound_failed_total",
+          "Outbound delivery attempts that failed (no answer, or not 2xx); each is retried.",
+          outbound_failed);
+  counter("hookmcp_outbound_retried_total", "Outbound delivery attempts that retried a failed one.",
+          outbound_retried);
+  header(out, "hookmcp_outbound_lag_seconds", "histogram",
+         "Time from an event's commit to its receiver's 2xx.");
+  outbound_lag_seconds.render(out, "hookmcp_outbound_lag_seconds");
+  header(out, "hookmcp_outbound_subscriptions", "gauge", "Subscriptions being delivered to.");
+  sample(out, "hookmcp_outbound_subscriptions", "",
+         static_cast<double>(outbound_subscriptions.value()));
+  header(out, "hookmcp_outbound_failing_subscriptions", "gauge",
+         "Subscriptions whose last delivery attempt failed (retrying with backoff).");
+  sample(out, "hookmcp_outbound_failing_subscriptions", "",
+         static_cast<double>(outbound_failing_subscriptions.value()));
+
   std::lock_guard lock(limits_mu_);
   if (!limits_.empty()) {
     header(out, "hookmcp_limit", "gauge", "Limits in force, by name (README: Limits).");

@@ -2,6 +2,9 @@
 // events/poll here, events/stream in event_stream.cpp, webhook mode in the outbound module.
 #include "hookmcp/events/events.hpp"
 
+#include <limits>
+
+#include "hookmcp/events/webhooks.hpp"
 #include "internal.hpp"
 
 namespace hookmcp::mcp {
@@ -50,7 +53,7 @@ void SessionImpl::on_events_list(const std::shared_ptr<rpc::CallContext>&, const
     reply(invalid("params.cursor " + c->dump() + " is not a cursor events/list gave"));
     return;
   }
-  reply(events::definitions());
+  reply(events::definitions(/*webhook=*/state_->options.webhooks != nullptr));
 }
 
 void SessionImpl::on_events_poll(const std::shared_ptr<rpc::CallContext>&, const json& params,
@@ -88,6 +91,103 @@ void SessionImpl::on_events_poll(const std::shared_ptr<rpc::CallContext>&, const
     if (page->more) out["nextPollMs"] = 0;
     return out;
   });
+}
+
+namespace {
+
+Error unsupported_mode(const std::string& mode) {
+  return rpc::protocol_error(
+      ErrorCode::kInvalidArgument, events::kUnsupported,
+      "delivery mode " + mode + " is not offered here; events/list names the modes",
+      {{"feature", "deliveryMode"}, {"value", mode}});
+}
+
+// params.delivery: {"mode": "webhook", "url": ..., "secret": ...}; the secret only for
+// subscribe.
+Status parse_delivery(const json& params, bool with_secret, events::SubscribeRequest& out) {
+  auto d = params.find("delivery");
+  if (d == params.end() || !d->is_object()) {
+    return invalid("params.delivery must be an object: {\"mode\": \"webhook\", \"url\": ..." +
+                   std::string(with_secret ? ", \"secret\": \"whsec_...\"}" : "}"));
+  }
+  if (auto mode = d->find("mode"); mode != d->end() && *mode != "webhook") {
+    return unsupported_mode(mode->is_string() ? mode->get<std::string>() : mode->dump());
+  }
+  auto url = d->find("url");
+  if (url == d->end() || !url->is_string()) {
+    return invalid("params.delivery.url must be a string: where the events are POSTed");
+  }
+  out.url = url->get<std::string>();
+  if (with_secret) {
+    auto secret = d->find("secret");
+    if (secret == d->end() || !secret->is_string()) {
+      return invalid("params.delivery.secret must be a string: \"whsec_\" and base64");
+    }
+    out.secret = secret->get<std::string>();
+  }
+  return {};
+}
+
+}  // namespace
+
+void SessionImpl::on_events_subscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                                      const rpc::Reply& reply) {
+  auto webhooks = state_->options.webhooks;
+  if (!webhooks) {
+    reply(unsupported_mode("webhook"));
+    return;
+  }
+  auto request = parse_events_request(params);
+  if (!request) {
+    reply(request.error());
+    return;
+  }
+  events::SubscribeRequest r;
+  r.principal = principal_;
+  r.query = std::move(request->query);
+  r.cursor = request->cursor;
+  r.max_age_ms = request->max_age_ms;
+  if (auto s = parse_delivery(params, /*with_secret=*/true, r); !s) {
+    reply(s.error());
+    return;
+  }
+  if (auto ttl = params.find("ttlMs"); ttl != params.end()) {
+    if (ttl->is_null()) {
+      r.ttl_ms = std::numeric_limits<int64_t>::max();  // no expiry asked: the longest granted
+    } else if (ttl->is_number_integer() && ttl->get<int64_t>() > 0) {
+      r.ttl_ms = ttl->get<int64_t>();
+    } else {
+      reply(invalid("params.ttlMs must be a positive integer of milliseconds, or null"));
+      return;
+    }
+  }
+  // A new subscription's receiver is verified by a POST: off the transport's thread.
+  on_worker(reply, [webhooks, r = std::move(r)] { return webhooks->subscribe(r); });
+}
+
+void SessionImpl::on_events_unsubscribe(const std::shared_ptr<rpc::CallContext>&,
+                                        const json& params, const rpc::Reply& reply) {
+  auto webhooks = state_->options.webhooks;
+  if (!webhooks) {
+    reply(unsupported_mode("webhook"));
+    return;
+  }
+  auto query = events::parse_query(params.value("name", json()), params.value("arguments", json()));
+  if (!query) {
+    reply(query.error());
+    return;
+  }
+  events::SubscribeRequest r;
+  if (auto s = parse_delivery(params, /*with_secret=*/false, r); !s) {
+    reply(s.error());
+    return;
+  }
+  on_worker(reply,
+            [webhooks, principal = principal_, query = std::move(*query),
+             url = std::move(r.url)]() -> Result<json> {
+              if (auto s = webhooks->unsubscribe(principal, query, url); !s) return s.error();
+              return json::object();
+            });
 }
 
 }  // namespace hookmcp::mcp

@@ -260,7 +260,8 @@ const CatalogResource* find_catalog_resource(const ServerOptions& options, std::
 
 class SessionImpl final : public Session, public std::enable_shared_from_this<SessionImpl> {
  public:
-  SessionImpl(std::shared_ptr<Server::State> state, ExchangeSink sink, rpc::ExchangeDone done);
+  SessionImpl(std::shared_ptr<Server::State> state, ExchangeSink sink, rpc::ExchangeDone done,
+              std::string principal);
   void start();  // builds the method table; call once after make_shared
 
   // A stateless request that fails check_stateless_request is answered here, never dispatched.
@@ -357,6 +358,10 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
                       const rpc::Reply& reply);
   void on_events_stream(const std::shared_ptr<rpc::CallContext>& call, const json& params,
                         const rpc::Reply& reply);
+  void on_events_subscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                           const rpc::Reply& reply);
+  void on_events_unsubscribe(const std::shared_ptr<rpc::CallContext>&, const json& params,
+                             const rpc::Reply& reply);
   // Tools.
   void on_tools_list(const std::shared_ptr<rpc::CallContext>&, const json& params,
                      const rpc::Reply& reply);
@@ -392,6 +397,7 @@ class SessionImpl final : public Session, public std::enable_shared_from_this<Se
   void on_worker(rpc::Reply reply, std::function<Result<json>()> work);
 
   const std::shared_ptr<Server::State> state_;
+  const std::string principal_;
   const ExchangeSink sink_;
   const rpc::ExchangeDone exchange_done_;
   rpc::Dispatcher dispatcher_;

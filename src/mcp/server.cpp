@@ -193,15 +193,17 @@ Server::~Server() {
   state_->pool.stop();
 }
 
-std::shared_ptr<Session> Server::open_session(Sink sink) {
+std::shared_ptr<Session> Server::open_session(Sink sink, std::string principal) {
   return open_session(
       [sink = std::move(sink)](const json& message, rpc::Exchange,
                                const std::shared_ptr<const std::string>&) { sink(message); },
-      [](rpc::Exchange) {});
+      [](rpc::Exchange) {}, std::move(principal));
 }
 
-std::shared_ptr<Session> Server::open_session(ExchangeSink sink, rpc::ExchangeDone done) {
-  auto session = std::make_shared<SessionImpl>(state_, std::move(sink), std::move(done));
+std::shared_ptr<Session> Server::open_session(ExchangeSink sink, rpc::ExchangeDone done,
+                                              std::string principal) {
+  auto session =
+      std::make_shared<SessionImpl>(state_, std::move(sink), std::move(done), std::move(principal));
   session->start();
   std::lock_guard lock(state_->mu);
   state_->sessions.push_back(session);

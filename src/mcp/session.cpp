@@ -72,8 +72,11 @@ int log_level_index(std::string_view level) {
 // --- Session
 
 SessionImpl::SessionImpl(std::shared_ptr<Server::State> state, ExchangeSink sink,
-                         rpc::ExchangeDone done)
-    : state_(std::move(state)), sink_(std::move(sink)), exchange_done_(std::move(done)) {}
+                         rpc::ExchangeDone done, std::string principal)
+    : state_(std::move(state)),
+      principal_(std::move(principal)),
+      sink_(std::move(sink)),
+      exchange_done_(std::move(done)) {}
 
 const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
   static const std::vector<MethodSpec> kMethods = {
@@ -97,6 +100,8 @@ const std::vector<SessionImpl::MethodSpec>& SessionImpl::methods() {
       {"events/list", &SessionImpl::on_events_list, false},
       {"events/poll", &SessionImpl::on_events_poll, false},
       {"events/stream", &SessionImpl::on_events_stream, false},
+      {"events/subscribe", &SessionImpl::on_events_subscribe, false},
+      {"events/unsubscribe", &SessionImpl::on_events_unsubscribe, false},
   };
   return kMethods;
 }

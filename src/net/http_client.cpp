@@ -235,6 +235,34 @@ std::string ClientResponse::status_line() const {
   return line;
 }
 
+void Cancellation::cancel() {
+  std::map<uint64_t, std::function<void()>> running;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    running.swap(running_);
+  }
+  for (auto& [id, stop] : running) stop();
+}
+
+bool Cancellation::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+bool Cancellation::attach(uint64_t* id, std::function<void()> stop) {
+  std::lock_guard lock(mu_);
+  if (cancelled_) return false;
+  *id = next_++;
+  running_.emplace(*id, std::move(stop));
+  return true;
+}
+
+void Cancellation::detach(uint64_t id) {
+  std::lock_guard lock(mu_);
+  running_.erase(id);
+}
+
 Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure) {
   Failure ignored = Failure::kNone;
   Failure& kind = failure ? *failure : ignored;
@@ -249,6 +277,11 @@ Result<ClientResponse> http_request(const ClientRequest& request, Failure* failu
     return make_error(ErrorCode::kInvalidArgument, "unknown HTTP method " + request.method);
   }
   asio::io_context ioc;
+  uint64_t attached = 0;
+  if (request.cancellation && !request.cancellation->attach(&attached, [&ioc] { ioc.stop(); })) {
+    kind = Failure::kExchange;
+    return make_error(ErrorCode::kClosed, "cancelled");
+  }
   std::optional<Outcome> out;
   // Errors come back as values; only an allocation failure could throw, and it ends here.
   asio::co_spawn(ioc, run(*url, request, out), [&out](const std::exception_ptr& failure) {
@@ -258,8 +291,12 @@ Result<ClientResponse> http_request(const ClientRequest& request, Failure* failu
     }
   });
   ioc.run();
+  if (request.cancellation) request.cancellation->detach(attached);
   if (!out) {
     kind = Failure::kExchange;
+    if (request.cancellation && request.cancellation->cancelled()) {
+      return make_error(ErrorCode::kClosed, "cancelled");
+    }
     return make_error(ErrorCode::kInternal, "HTTP client stopped without an answer");
   }
   if (auto* failed = std::get_if<Failed>(&*out)) {

@@ -20,7 +20,7 @@ constexpr size_t kFinishedStreamsKept = 16;
 
 }  // namespace
 
-void HttpSession::open(mcp::Server& server) {
+void HttpSession::open(mcp::Server& server, std::string principal) {
   std::weak_ptr<HttpSession> weak = weak_from_this();
   mcp_ = server.open_session(
       [weak](const json& message, rpc::Exchange exchange,
@@ -29,7 +29,8 @@ void HttpSession::open(mcp::Server& server) {
       },
       [weak](rpc::Exchange exchange) {
         if (auto self = weak.lock()) self->end_exchange(exchange);
-      });
+      },
+      std::move(principal));
 }
 
 std::shared_ptr<SseStream> HttpSession::standalone() {
@@ -145,7 +146,7 @@ void HttpSession::close() {
   for (auto& [id, stream] : streams_) stream->finish();
 }
 
-Result<std::shared_ptr<HttpSession>> HttpSessions::create(bool legacy) {
+Result<std::shared_ptr<HttpSession>> HttpSessions::create(bool legacy, std::string principal) {
   std::lock_guard lock(mu_);
   if (sessions_.size() >= max_sessions_) {
     return make_error(ErrorCode::kOverloaded, "too many MCP sessions");
@@ -155,16 +156,16 @@ Result<std::shared_ptr<HttpSession>> HttpSessions::create(bool legacy) {
   SseStream::Limits limits;
   limits.budget = queue_budget_;
   auto session = std::make_shared<HttpSession>(std::move(*id), legacy, metrics_, limits);
-  session->open(server_);
+  session->open(server_, std::move(principal));
   sessions_[session->id()] = session;
   return session;
 }
 
-std::shared_ptr<HttpSession> HttpSessions::stateless() {
+std::shared_ptr<HttpSession> HttpSessions::stateless(std::string principal) {
   SseStream::Limits limits;
   limits.budget = queue_budget_;
   auto session = std::make_shared<HttpSession>(std::string(), /*legacy=*/false, metrics_, limits);
-  session->open(server_);
+  session->open(server_, std::move(principal));
   std::lock_guard lock(mu_);
   if (stateless_.size() >= prune_stateless_at_) {
     std::erase_if(stateless_, [](const auto& w) { return w.expired(); });

@@ -37,7 +37,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : id_(std::move(id)), legacy_(legacy), metrics_(metrics), limits_(std::move(limits)) {}
 
   // Opens the mcp::Session; its sink routes into this object's streams.
-  void open(mcp::Server& server);
+  void open(mcp::Server& server, std::string principal);
   const std::string& id() const { return id_; }
   bool legacy() const { return legacy_; }
   // Hands a POST's message (or batch) to the mcp::Session, one POST at a time: POSTs of one
@@ -101,10 +101,10 @@ class HttpSessions {
 
   // A new session with a fresh cryptographically random id. kOverloaded past max_sessions;
   // kUnavailable, opening nothing, when no random id can be drawn.
-  Result<std::shared_ptr<HttpSession>> create(bool legacy);
+  Result<std::shared_ptr<HttpSession>> create(bool legacy, std::string principal);
   // A session for one request of MCP 2026-07-28: no id, not kept here, closed by its caller
   // once the request's answers are sent (or its client has gone).
-  std::shared_ptr<HttpSession> stateless();
+  std::shared_ptr<HttpSession> stateless(std::string principal);
   mcp::Server& server() { return server_; }
   std::shared_ptr<HttpSession> find(const std::string& id);
   void erase(const std::string& id);

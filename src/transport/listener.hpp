@@ -123,6 +123,9 @@ class Listener final : public HttpServer {
                              std::shared_ptr<HttpSession> session, bool batch);
   void abandon_unless_resumed(std::shared_ptr<HttpSession> session,
                               std::shared_ptr<SseStream> answers);
+  // Who the client of an MCP request is (its token's principal; mcp::kLocalPrincipal when no
+  // token is configured).
+  std::string principal(const Request& req) const;
   std::optional<tcp::socket> move_to_streams(tcp::socket& socket);
   awaitable<void> moved_stream(tcp::socket socket, Request req, std::shared_ptr<SseStream> sse,
                                std::shared_ptr<HttpSession> session,

@@ -109,4 +109,21 @@ std::optional<Denial> check_mcp_access(const McpAccess& access,
   return std::nullopt;
 }
 
+std::string principal_of(const McpAccess& access, std::optional<std::string_view> authorization,
+                         const std::string& local) {
+  if (access.tokens.empty()) return local;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization || authorization->size() <= kBearer.size()) return std::string();
+  std::string_view token = authorization->substr(kBearer.size());
+  std::string found;
+  for (size_t i = 0; i < access.tokens.size(); ++i) {
+    bool match = verify::constant_time_equal(access.tokens[i], token);
+    if (match && found.empty()) {
+      found =
+          i < access.principals.size() ? access.principals[i] : "token-" + std::to_string(i + 1);
+    }
+  }
+  return found;
+}
+
 }  // namespace hookmcp::transport

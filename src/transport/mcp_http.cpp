@@ -239,7 +239,7 @@ awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
       co_return co_await write(
           stream, error(req, 404, "unknown or expired Mcp-Session-Id; initialize again"));
   } else if (is_initialize(body)) {
-    auto created = sessions_->create(/*legacy=*/false);
+    auto created = sessions_->create(/*legacy=*/false, principal(req));
     if (!created) co_return co_await write(stream, session_refused(req, created.error()));
     session = std::move(*created);
   } else {
@@ -287,7 +287,7 @@ awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const
         make_response(req, static_cast<unsigned>(refusal->http_status),
                       refusal->response.dump(-1, ' ', false, json::error_handler_t::replace)));
   }
-  auto session = sessions_->stateless();
+  auto session = sessions_->stateless(principal(req));
   auto answers = session->receive_post(body);
   if (!answers) {
     session->close();
@@ -365,7 +365,7 @@ awaitable<bool> Listener::mcp_delete(Stream& stream, Request& req) {
 // stream; its first event names the endpoint for POSTs.
 template <typename Stream>
 awaitable<bool> Listener::legacy_get(Stream& stream, Request& req) {
-  auto created = sessions_->create(/*legacy=*/true);
+  auto created = sessions_->create(/*legacy=*/true, principal(req));
   if (!created) co_return co_await write(stream, session_refused(req, created.error()));
   std::shared_ptr<HttpSession> session = std::move(*created);
   auto target = session->standalone();
@@ -578,5 +578,10 @@ awaitable<bool> Listener::write_json(Stream& stream, const Request& req,
 // Called from listener.cpp, for both streams.
 template awaitable<bool> Listener::serve_mcp(TcpStream&, Request&);
 template awaitable<bool> Listener::serve_mcp(TlsStream&, Request&);
+
+std::string Listener::principal(const Request& req) const {
+  return principal_of(options_.mcp_access, header(req, http::field::authorization),
+                      mcp::kLocalPrincipal);
+}
 
 }  // namespace hookmcp::transport

@@ -44,17 +44,27 @@ TEST_F(EventsTest, BothErasAdvertiseTheExtensionAndTheEarlierCapability) {
   EXPECT_TRUE(caps["events"].is_object());
 }
 
-TEST_F(EventsTest, ListOffersWebhookReceivedInEveryModeWithItsSchemas) {
+TEST_F(EventsTest, ListOffersWebhookReceivedWithItsSchemasAndWebhookModeOnlyWhenServed) {
   start_events();
   json r = ok(request("events/list"));
   ASSERT_EQ(r["events"].size(), 1u);
   const json& e = r["events"][0];
   EXPECT_EQ(e["name"], "webhook.received");
-  EXPECT_EQ(e["delivery"], json::array({"poll", "push", "webhook"}));
+  EXPECT_EQ(e["delivery"], json::array({"poll", "push"}));  // no Webhooks in this server
   EXPECT_EQ(e["inputSchema"]["type"], "object");
   EXPECT_TRUE(e["inputSchema"]["properties"].contains("match"));
   EXPECT_FALSE(e["inputSchema"]["additionalProperties"].get<bool>());
   EXPECT_TRUE(e["payloadSchema"]["properties"].contains("payload"));
+}
+
+TEST_F(EventsTest, WithoutWebhookModeSubscribeIsUnsupported) {
+  start_events();
+  json r = request(
+      "events/subscribe",
+      {{"name", "webhook.received"},
+       {"delivery", {{"mode", "webhook"}, {"url", "https://x.example/"}, {"secret", "s"}}}});
+  EXPECT_EQ(r["error"]["code"], events::kUnsupported) << r.dump();
+  EXPECT_EQ(r["error"]["data"]["value"], "webhook");
 }
 
 TEST_F(EventsTest, PollFromNowThenByCursorGetsEachMatchingEventOnce) {

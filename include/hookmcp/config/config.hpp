@@ -69,10 +69,16 @@ struct Config {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::vector<Secret> mcp_tokens;
+  // Who each token is (mcp_tokens[i]'s): the principal that owns its MCP Events webhook
+  // subscriptions. A token given as a string is "token-N", N its place in the list from 1.
+  std::vector<std::string> mcp_token_principals;
   std::vector<std::string> mcp_allowed_origins;
   std::vector<std::string> mcp_allowed_hosts;
   std::optional<std::vector<std::string>> mcp_channel_sources;  // unset: all sources
   std::map<std::string, Source> sources;
+  // MCP Events webhook callbacks may be http:// and reach private, loopback and link-local
+  // addresses: for tests and local development (events.allow_private_callbacks).
+  bool events_allow_private_callbacks = false;
   bool allow_unsigned = false;
   std::string log_level = "info";
   std::string config_file;  // where the file settings came from, if any

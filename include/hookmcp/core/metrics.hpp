@@ -94,6 +94,15 @@ struct Metrics {
   // because a value could not be bound to them.
   std::array<Counter, static_cast<size_t>(StoreTask::kCount_)> store_maintenance_failures;
   Counter store_bind_failures;
+  // Outbound deliveries (MCP Events webhook subscriptions): POSTs answered 2xx, attempts that
+  // failed, attempts that retried a failed one, and the time from commit to a receiver's 2xx.
+  Counter outbound_delivered;
+  Counter outbound_failed;
+  Counter outbound_retried;
+  Histogram outbound_lag_seconds{
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10, 60, 600, 3600}};
+  Gauge outbound_subscriptions;          // subscriptions being delivered to
+  Gauge outbound_failing_subscriptions;  // of those, the ones whose last attempt failed
 
   void reject(RejectReason reason) { webhooks_rejected[static_cast<size_t>(reason)].inc(); }
   Counter& maintenance_failures(StoreTask task) {

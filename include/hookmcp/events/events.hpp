@@ -36,8 +36,8 @@ inline constexpr int kCallbackEndpointError = -32027;
 inline constexpr int64_t kMaxPayloadBytes = int64_t{256} * 1024;
 
 // events/list's result: every event this server offers, with its arguments' and data's JSON
-// Schemas and its delivery modes.
-json definitions();
+// Schemas and its delivery modes (poll and push; webhook too when `webhook`).
+json definitions(bool webhook);
 
 // What a subscription to webhook.received asks for: its arguments, checked.
 struct Query {
@@ -90,6 +90,8 @@ std::string event_id(int64_t id);
 // at (matching or not); `more` when the store has events beyond it.
 struct Page {
   std::vector<json> occurrences;
+  std::vector<int64_t> ids;             // each occurrence's event id
+  std::vector<int64_t> received_at_ms;  // and when it arrived
   int64_t position = 0;
   bool more = false;
 };

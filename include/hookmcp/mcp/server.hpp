@@ -26,7 +26,15 @@
 #include "hookmcp/rpc/rpc.hpp"
 #include "hookmcp/store/store.hpp"
 
+namespace hookmcp::events {
+class Webhooks;
+}
+
 namespace hookmcp::mcp {
+
+// Who a session's client is: it owns the MCP Events webhook subscriptions it makes. A token's
+// principal over HTTP; this one over stdio and on a loopback listener that takes no token.
+inline constexpr const char* kLocalPrincipal = "local";
 
 // Newest first; initialize answers with the client's version when it is one of these, else
 // with the first.
@@ -142,6 +150,8 @@ struct ServerOptions {
   std::chrono::milliseconds events_heartbeat{15000};
   // The wall clock (MCP Events' maxAgeMs); the system's when null.
   const Clock* clock = nullptr;
+  // MCP Events' webhook mode (events/subscribe); without it the server offers poll and push.
+  std::shared_ptr<events::Webhooks> webhooks;
   // Events waiting for the fan-out thread past which a commit's events are not notified (they
   // are counted as dropped; list_events shows them, and wait_for_event looks them up).
   size_t max_fan_out_events = 100'000;
@@ -200,9 +210,11 @@ class Server {
 
   // Thread-safe. The session lives until the transport drops it and the Server is gone or the
   // session closed, whichever comes first.
-  std::shared_ptr<Session> open_session(Sink sink);
+  // `principal`: who the client is (kLocalPrincipal, or the name of the token it showed).
+  std::shared_ptr<Session> open_session(Sink sink, std::string principal = kLocalPrincipal);
   // `done` is told when an exchange is over (rpc::ExchangeDone).
-  std::shared_ptr<Session> open_session(ExchangeSink sink, rpc::ExchangeDone done);
+  std::shared_ptr<Session> open_session(ExchangeSink sink, rpc::ExchangeDone done,
+                                        std::string principal = kLocalPrincipal);
 
   // Tells the sessions subscribed to `uri` that it changed (notifications/resources/updated),
   // for an embedding program's resources. Thread-safe.

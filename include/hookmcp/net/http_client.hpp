@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +29,8 @@ struct Url {
 // http://HOST[:PORT][/PATH][?QUERY] or https://...; kInvalidArgument saying what is wrong.
 Result<Url> parse_url(std::string_view text);
 
+class Cancellation;
+
 struct ClientRequest {
   std::string method = "POST";
   std::string url;
@@ -38,6 +43,8 @@ struct ClientRequest {
   // nullopt. The connection goes to an address that passed, never to a name resolved again, so
   // that a name cannot point elsewhere between the check and the connection. Null: any.
   std::function<std::optional<std::string>(const std::string& address)> vet_address;
+  // When given and cancelled, the request stops (see Cancellation).
+  std::shared_ptr<Cancellation> cancellation;
 };
 
 // Why a request got no answer: the categories a sender reports (MCP Events' lastError).
@@ -52,6 +59,24 @@ struct ClientResponse {
 
   // "HTTP/1.1 202 Accepted"
   std::string status_line() const;
+};
+
+// Stops the requests that carry it, from another thread: those in flight fail at once
+// (kClosed), and later ones never start. Thread-safe.
+class Cancellation {
+ public:
+  void cancel();
+  bool cancelled() const;
+
+ private:
+  friend Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure);
+  // While a request runs: how to stop it. False once cancelled.
+  bool attach(uint64_t* id, std::function<void()> stop);
+  void detach(uint64_t id);
+  mutable std::mutex mu_;
+  bool cancelled_ = false;                             // guarded by mu_
+  uint64_t next_ = 1;                                  // guarded by mu_
+  std::map<uint64_t, std::function<void()>> running_;  // guarded by mu_
 };
 
 // Sends the request and reads the whole answer. kInvalidArgument for a bad URL or a refused

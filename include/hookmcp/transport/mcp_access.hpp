@@ -12,6 +12,7 @@ namespace hookmcp::transport {
 
 struct McpAccess {
   std::vector<std::string> tokens;           // resolved values; empty: no token needed
+  std::vector<std::string> principals;       // who each token is (tokens[i]'s)
   std::vector<std::string> allowed_hosts;    // Host names besides the loopback ones
   std::vector<std::string> allowed_origins;  // Origins besides loopback ones, e.g. https://a.b
 };
@@ -42,6 +43,11 @@ std::optional<Denial> check_mcp_access(const McpAccess& access,
 std::optional<Denial> check_host_and_origin(const McpAccess& access,
                                             std::optional<std::string_view> host,
                                             std::optional<std::string_view> origin);
+
+// Who a request that check_mcp_access let through is: the principal of the token it carries, or
+// `local` when no token is needed. Compares every token, in constant time.
+std::string principal_of(const McpAccess& access, std::optional<std::string_view> authorization,
+                         const std::string& local);
 
 // The value for WWW-Authenticate on a 401.
 inline constexpr const char* kBearerChallenge = R"(Bearer realm="hookmcp")";

@@ -1,0 +1,160 @@
+// Durable outbound delivery: each subscription's events POSTed to the URL it names, in order,
+// signed as Standard Webhooks with its secret, retried with exponential backoff and jitter, from
+// a position kept in the store, so that a restart or kill -9 resumes where delivery stopped (the
+// one POST in flight at a crash may come again, with the same webhook-id, for the receiver to
+// drop). MCP Events' webhook mode is its first user; triggers and forwarding reuse it. What a
+// subscription sends is its owner's to say, through a Feed; this module knows URLs, signatures,
+// retries and positions, not what an event means.
+//
+// Never in the way of intake or MCP: a few worker threads of its own, woken by the commits that
+// may concern a subscription; at most one delivery in flight per subscription and one page of
+// messages per worker in memory, however many receivers are down.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "hookmcp/core/clock.hpp"
+#include "hookmcp/core/event.hpp"
+#include "hookmcp/core/metrics.hpp"
+#include "hookmcp/core/result.hpp"
+#include "hookmcp/net/http_client.hpp"
+#include "hookmcp/store/store.hpp"
+
+namespace hookmcp::outbound {
+
+struct Policy {
+  // http:// callbacks and private, loopback and link-local addresses: for tests and local
+  // development only (events.allow_private_callbacks).
+  bool allow_private = false;
+  std::chrono::milliseconds timeout{10000};          // one POST, connection to answer
+  uint64_t max_response_bytes = uint64_t{64} << 10;  // a receiver's answer is read up to this
+  int workers = 4;
+  // Retries: the first after about first_retry, doubling up to max_retry, each with jitter (a
+  // random half to all of it); a subscription failing for give_up_after is ended.
+  std::chrono::milliseconds first_retry{1000};
+  std::chrono::milliseconds max_retry{std::chrono::hours(1)};
+  std::chrono::milliseconds give_up_after{std::chrono::hours(25)};
+  int page = 50;                 // messages read from a feed at a time
+  const Clock* clock = nullptr;  // wall clock (timestamps, TTLs); the system's when null
+};
+
+// A URL a client handed in: https:// (http:// too when the policy allows private callbacks), a
+// host, no credentials; kInvalidArgument saying what is wrong.
+Result<net::Url> check_callback_url(std::string_view url, const Policy& policy);
+
+// What one POST carries.
+struct Message {
+  int64_t position = 0;        // the subscription's position once it is delivered
+  std::string webhook_id;      // the receiver dedups on it: the same for every attempt
+  std::string body;            // JSON
+  int64_t occurred_at_ms = 0;  // for the lag metric
+};
+
+// What a kind of subscription sends: made by its owner for each subscription.
+class Feed {
+ public:
+  virtual ~Feed() = default;
+  // Whether a commit's event may be for this subscription; on the publishing thread, so cheap.
+  virtual bool could_want(const Event& summary) const = 0;
+  // The messages after `position`, oldest first, at most `max`; `position` comes back past
+  // everything looked at. Blocking (reads the store).
+  virtual Result<std::vector<Message>> after(int64_t& position, int max) = 0;
+};
+using FeedMaker = std::function<Result<std::shared_ptr<Feed>>(const store::Subscription&)>;
+
+// The answer to one POST, or why there was none.
+struct Attempt {
+  int status = 0;  // 0: no answer
+  net::Failure failure = net::Failure::kNone;
+  std::string error;  // for the log, when status is 0
+  std::string body;   // the receiver's answer, up to Policy::max_response_bytes
+  bool ok() const { return status >= 200 && status < 300; }
+  // MCP Events' lastError: connection_refused, timeout, tls_error, http_4xx, http_5xx.
+  std::string category() const;
+};
+
+// The headers of a signed POST: webhook-id, webhook-timestamp, webhook-signature (v1, HMAC-SHA256
+// keyed with the whsec_ secret), Content-Type and X-MCP-Subscription-Id.
+Result<Headers> signed_headers(const std::string& secret, const std::string& webhook_id,
+                               const std::string& body, int64_t now_s,
+                               const std::string& subscription_id);
+
+class Deliverer {
+ public:
+  // `feeds`: a FeedMaker per subscription kind. `store` and `metrics` must outlive it.
+  Deliverer(store::Store& store, Metrics& metrics, Policy policy,
+            std::map<std::string, FeedMaker> feeds);
+  ~Deliverer() { stop(); }
+  Deliverer(const Deliverer&) = delete;
+  Deliverer& operator=(const Deliverer&) = delete;
+
+  // Loads the stored subscriptions and starts the workers; each resumes from its position.
+  Status start();
+  // Stops the POSTs in flight (their messages are sent again after a restart) and joins the
+  // workers. Idempotent.
+  void stop();
+  bool running() const;
+
+  // A commit's events (the bus's handler, on the publishing thread): wakes the subscriptions
+  // they may concern. Never blocks on a delivery.
+  void on_events(const std::vector<Event>& events);
+
+  // Saves `subscription` (durably, replacing one with its id) and delivers from its position.
+  Status put(const store::Subscription& subscription);
+  // Deletes it; a POST in flight to it finishes.
+  Status remove(const std::string& id);
+  // As delivery last left them, progress included.
+  std::optional<store::Subscription> find(const std::string& id) const;
+  std::vector<store::Subscription> list() const;
+
+  // One signed POST now, outside any queue (a verification challenge, a control envelope).
+  // Blocking; on the caller's thread.
+  Attempt post(const std::string& url, const std::string& secret,
+               const std::string& subscription_id, const std::string& webhook_id,
+               const std::string& body) const;
+
+  const Policy& policy() const { return policy_; }
+  int64_t now_ms() const;
+
+ private:
+  struct Entry;
+  // Replaces the entry of its id and wakes it (or schedules its pending retry).
+  Status put_in_memory(const store::Subscription& subscription);
+  void run();
+  void serve(const std::shared_ptr<Entry>& entry);
+  // Wakes `entry` when it is idle; with mu_ held.
+  void wake(const std::shared_ptr<Entry>& entry);
+  void record(Entry& entry, const Attempt& attempt, const Message* delivered);
+  void end(Entry& entry, std::string reason);
+
+  store::Store& store_;
+  Metrics& metrics_;
+  const Policy policy_;
+  const std::map<std::string, FeedMaker> feeds_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
+  std::deque<std::shared_ptr<Entry>> ready_;               // guarded by mu_
+  // Subscriptions waiting to retry, by when (steady clock).
+  std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<Entry>>
+      retrying_;           // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::vector<std::thread> workers_;
+  // Stops the POSTs in flight when the deliverer stops.
+  const std::shared_ptr<net::Cancellation> cancellation_ = std::make_shared<net::Cancellation>();
+};
+
+}  // namespace hookmcp::outbound

@@ -1,0 +1,44 @@
+// Opening the database for reading from the command line.
+#include "reading.hpp"
+
+#include "hookmcp/config/config.hpp"
+
+namespace hookmcp::app {
+
+namespace {
+
+// The config is read only for the database path. Secrets are not needed to read events, so an
+// `env:NAME` secret whose variable this shell lacks must not stop a person from looking.
+config::Getenv reading_env() {
+  return [env = config::process_env()](const std::string& name) -> std::optional<std::string> {
+    if (auto v = env(name); v && !v->empty()) return v;
+    for (const char* setting :
+         {"HOOKMCP_CONFIG", "HOOKMCP_DB", "HOOKMCP_LISTEN", "XDG_DATA_HOME", "HOME"}) {
+      if (name == setting) return std::nullopt;
+    }
+    // Shaped to pass every provider's check: "whsec_" and base64 (of "unused-by-hookmcp-events").
+    return std::string("whsec_dW51c2VkLWJ5LWhvb2ttY3AtZXZlbnRz");
+  };
+}
+
+}  // namespace
+
+Result<Opened> open_store(const ParsedArgs& args) {
+  auto cfg = config::load(overrides_from(args), reading_env());
+  if (!cfg) return cfg.error();
+  auto store = store::open_sqlite_reader(cfg->database);
+  if (!store) {
+    if (store.error().code == ErrorCode::kNotFound) {
+      return make_error(ErrorCode::kNotFound,
+                        "no database at " + cfg->database +
+                            ": `hookmcp serve` creates it when it starts; pass --db or set "
+                            "HOOKMCP_DB if the server uses another path");
+    }
+    // Not a usage error even when the store calls it an invalid argument (a file that is not
+    // a hookmcp database): the command line was right, the file is not.
+    return make_error(ErrorCode::kIo, store.error().message);
+  }
+  return Opened{std::move(*store), cfg->database};
+}
+
+}  // namespace hookmcp::app

@@ -1,0 +1,354 @@
+// The delivery workers: each takes a subscription that has work, sends its messages in order
+// until it is caught up, fails, or has had its turn, and records how far it came.
+#include <algorithm>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "hookmcp/outbound/outbound.hpp"
+
+namespace hookmcp::outbound {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Deliveries one subscription makes before the others get a turn.
+constexpr int kTurn = 200;
+
+const SystemClock kSystemClock;
+
+// The wait before retry number `failures` (1 for the first): first_retry doubling up to
+// max_retry, then a random half to all of it, so that receivers coming back are not all hit at
+// once.
+std::chrono::milliseconds backoff(const Policy& policy, int64_t failures) {
+  int64_t ms = policy.first_retry.count();
+  for (int64_t i = 1; i < failures && ms < policy.max_retry.count(); ++i) ms *= 2;
+  ms = std::min<int64_t>(ms, policy.max_retry.count());
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> jitter(ms / 2, ms);
+  return std::chrono::milliseconds(jitter(rng));
+}
+
+store::SubscriptionProgress progress_of(const store::Subscription& s) {
+  store::SubscriptionProgress p;
+  p.id = s.id;
+  p.position = s.position;
+  p.delivered = s.delivered;
+  p.last_delivery_at_ms = s.last_delivery_at_ms;
+  p.failures = s.failures;
+  p.failing_since_ms = s.failing_since_ms;
+  p.next_attempt_at_ms = s.next_attempt_at_ms;
+  p.last_error = s.last_error;
+  p.ended = s.ended;
+  p.end_reason = s.end_reason;
+  return p;
+}
+
+}  // namespace
+
+// One subscription as the workers see it. `sub` and the flags are guarded by Deliverer::mu_;
+// `feed` is used by the one worker that holds the entry (busy).
+struct Deliverer::Entry {
+  store::Subscription sub;
+  std::shared_ptr<Feed> feed;
+  bool busy = false;      // a worker holds it
+  bool queued = false;    // in ready_
+  bool retrying = false;  // in retrying_
+  bool wanted = false;    // a commit may have brought it work while it was busy
+  bool removed = false;   // deleted or replaced: its worker drops it
+};
+
+Deliverer::Deliverer(store::Store& store, Metrics& metrics, Policy policy,
+                     std::map<std::string, FeedMaker> feeds)
+    : store_(store), metrics_(metrics), policy_(policy), feeds_(std::move(feeds)) {}
+
+int64_t Deliverer::now_ms() const {
+  return (policy_.clock ? policy_.clock : &kSystemClock)->now_ms();
+}
+
+Status Deliverer::start() {
+  auto stored = store_.subscriptions();
+  if (!stored) return stored.error();
+  for (const auto& s : *stored) {
+    if (s.ended) continue;
+    if (auto st = put_in_memory(s); !st) {
+      spdlog::warn("subscription {} is not delivered to: {}", s.id, st.error().message);
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < std::max(1, policy_.workers); ++i) workers_.emplace_back([this] { run(); });
+  return {};
+}
+
+bool Deliverer::running() const {
+  std::lock_guard lock(mu_);
+  return !workers_.empty() && !stopping_;
+}
+
+void Deliverer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  cancellation_->cancel();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+Status Deliverer::put_in_memory(const store::Subscription& s) {
+  auto maker = feeds_.find(s.kind);
+  if (maker == feeds_.end()) {
+    return make_error(ErrorCode::kInvalidArgument, "no feed for subscriptions of kind " + s.kind);
+  }
+  auto feed = maker->second(s);
+  if (!feed) return feed.error();
+  auto entry = std::make_shared<Entry>();
+  entry->sub = s;
+  entry->feed = std::move(*feed);
+  std::lock_guard lock(mu_);
+  if (auto old = entries_.find(s.id); old != entries_.end()) {
+    old->second->removed = true;
+    if (!old->second->sub.ended) metrics_.outbound_subscriptions.add(-1);
+    if (old->second->sub.failures > 0) metrics_.outbound_failing_subscriptions.add(-1);
+  }
+  entries_[s.id] = entry;
+  if (!s.ended) metrics_.outbound_subscriptions.add(1);
+  if (s.failures > 0) metrics_.outbound_failing_subscriptions.add(1);
+  if (s.ended) return {};
+  if (s.next_attempt_at_ms > now_ms()) {
+    // A retry pending when the process stopped: it keeps its time.
+    entry->retrying = true;
+    auto delay = std::chrono::milliseconds(s.next_attempt_at_ms - now_ms());
+    retrying_.emplace(SteadyClock::now() + delay, entry);
+    cv_.notify_one();
+  } else {
+    wake(entry);  // whatever was committed while it was away
+  }
+  return {};
+}
+
+Status Deliverer::put(const store::Subscription& subscription) {
+  if (auto s = store_.save_subscription(subscription); !s) return s;
+  return put_in_memory(subscription);
+}
+
+Status Deliverer::remove(const std::string& id) {
+  if (auto s = store_.delete_subscription(id); !s) return s;
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return {};
+  it->second->removed = true;
+  if (!it->second->sub.ended) metrics_.outbound_subscriptions.add(-1);
+  if (it->second->sub.failures > 0) metrics_.outbound_failing_subscriptions.add(-1);
+  entries_.erase(it);
+  return {};
+}
+
+std::optional<store::Subscription> Deliverer::find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second->sub;
+}
+
+std::vector<store::Subscription> Deliverer::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<store::Subscription> out;
+  out.reserve(entries_.size());
+  for (const auto& [id, e] : entries_) out.push_back(e->sub);
+  return out;
+}
+
+void Deliverer::on_events(const std::vector<Event>& events) {
+  std::lock_guard lock(mu_);
+  for (auto& kv : entries_) {
+    const std::shared_ptr<Entry>& entry = kv.second;
+    if (entry->sub.ended) continue;
+    const Feed& feed = *entry->feed;
+    bool wanted = std::any_of(events.begin(), events.end(),
+                              [&feed](const Event& e) { return feed.could_want(e); });
+    if (wanted) wake(entry);
+  }
+}
+
+void Deliverer::wake(const std::shared_ptr<Entry>& entry) {
+  if (entry->busy) {
+    entry->wanted = true;
+    return;
+  }
+  // A subscription waiting to retry keeps waiting: its receiver is failing.
+  if (entry->queued || entry->retrying || entry->removed || entry->sub.ended) return;
+  entry->queued = true;
+  ready_.push_back(entry);
+  cv_.notify_one();
+}
+
+void Deliverer::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // Retries that are due join the ready queue.
+    auto now = SteadyClock::now();
+    while (!retrying_.empty() && retrying_.begin()->first <= now) {
+      auto entry = retrying_.begin()->second;
+      retrying_.erase(retrying_.begin());
+      entry->retrying = false;
+      wake(entry);
+    }
+    if (stopping_) return;
+    if (ready_.empty()) {
+      if (retrying_.empty()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, retrying_.begin()->first);
+      }
+      continue;
+    }
+    auto entry = ready_.front();
+    ready_.pop_front();
+    entry->queued = false;
+    if (entry->removed || entry->sub.ended) continue;
+    entry->busy = true;
+    entry->wanted = false;
+    lock.unlock();
+    serve(entry);
+    lock.lock();
+    entry->busy = false;
+    if (entry->wanted) wake(entry);
+  }
+}
+
+// A worker holds `entry` (busy): its feed and its delivery are this thread's alone; what others
+// read of it (sub) changes under mu_.
+void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
+  store::Subscription sub;
+  {
+    std::lock_guard lock(mu_);
+    sub = entry->sub;
+  }
+  for (int sent = 0; sent < kTurn;) {
+    if (sub.expires_at_ms != 0 && now_ms() >= sub.expires_at_ms) {
+      end(*entry, "expired: its TTL lapsed without a refresh");
+      return;
+    }
+    int64_t position = sub.position;
+    auto messages = entry->feed->after(position, policy_.page);
+    if (!messages) {
+      spdlog::warn("subscription {}: cannot read its events: {}", sub.id, messages.error().message);
+      std::lock_guard lock(mu_);
+      if (!entry->removed && !entry->retrying) {
+        entry->retrying = true;
+        retrying_.emplace(SteadyClock::now() + policy_.first_retry, entry);
+        cv_.notify_one();
+      }
+      return;
+    }
+    if (messages->empty()) {
+      // Caught up. The position passes what was looked at, in memory only: a restart looks at
+      // those events again and finds nothing to send, which costs less than a write per commit.
+      std::lock_guard lock(mu_);
+      entry->sub.position = std::max(entry->sub.position, position);
+      return;
+    }
+    for (const auto& m : *messages) {
+      {
+        std::lock_guard lock(mu_);
+        if (entry->removed || stopping_) return;
+      }
+      if (sub.failures > 0) metrics_.outbound_retried.inc();
+      Attempt attempt = post(sub.url, sub.secret, sub.id, m.webhook_id, m.body);
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;  // cancelled: nothing to record, it is sent again after a restart
+      }
+      record(*entry, attempt, &m);
+      {
+        std::lock_guard lock(mu_);
+        sub = entry->sub;
+      }
+      if (sub.ended || !attempt.ok()) return;
+      ++sent;
+    }
+  }
+  // Its turn is over with work left: to the back of the queue.
+  std::lock_guard lock(mu_);
+  entry->wanted = true;
+}
+
+void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* delivered) {
+  int64_t now = now_ms();
+  bool gone = attempt.status == 410;
+  store::SubscriptionProgress saving;
+  {
+    std::lock_guard lock(mu_);
+    if (entry.removed) return;
+    store::Subscription& s = entry.sub;
+    bool was_failing = s.failures > 0;
+    if (attempt.ok()) {
+      s.position = std::max(s.position, delivered->position);
+      ++s.delivered;
+      s.last_delivery_at_ms = now;
+      s.failures = 0;
+      s.failing_since_ms = 0;
+      s.next_attempt_at_ms = 0;
+      s.last_error.clear();
+      metrics_.outbound_delivered.inc();
+      if (delivered->occurred_at_ms > 0) {
+        metrics_.outbound_lag_seconds.observe(
+            static_cast<double>(std::max<int64_t>(0, now - delivered->occurred_at_ms)) / 1000.0);
+      }
+    } else if (!gone) {
+      ++s.failures;
+      if (s.failing_since_ms == 0) s.failing_since_ms = now;
+      s.last_error = attempt.category();
+      auto wait = backoff(policy_, s.failures);
+      s.next_attempt_at_ms = now + wait.count();
+      metrics_.outbound_failed.inc();
+      if (now - s.failing_since_ms < policy_.give_up_after.count() && !entry.retrying) {
+        entry.retrying = true;
+        // The map holds a shared_ptr; the entry is owned by entries_.
+        retrying_.emplace(SteadyClock::now() + wait, entries_.at(s.id));
+        cv_.notify_one();
+      }
+      spdlog::info("subscription {}: delivery to {} failed ({}{}); retry {} in {} ms", s.id, s.url,
+                   attempt.category(),
+                   attempt.status ? " " + std::to_string(attempt.status) : ": " + attempt.error,
+                   s.failures, wait.count());
+    }
+    bool failing = s.failures > 0;
+    if (failing != was_failing) metrics_.outbound_failing_subscriptions.add(failing ? 1 : -1);
+    saving = progress_of(s);
+  }
+  if (gone) {
+    end(entry, "the receiver answered 410 Gone");
+    return;
+  }
+  if (!attempt.ok() && now - entry.sub.failing_since_ms >= policy_.give_up_after.count()) {
+    end(entry, "its receiver failed every delivery for " +
+                   std::to_string(policy_.give_up_after.count() / 3'600'000) + " hours (" +
+                   saving.last_error + ")");
+    return;
+  }
+  store_.save_progress(std::move(saving));
+}
+
+void Deliverer::end(Entry& entry, std::string reason) {
+  store::SubscriptionProgress saving;
+  {
+    std::lock_guard lock(mu_);
+    if (entry.removed || entry.sub.ended) return;
+    entry.sub.ended = true;
+    entry.sub.end_reason = std::move(reason);
+    metrics_.outbound_subscriptions.add(-1);
+    if (entry.sub.failures > 0) metrics_.outbound_failing_subscriptions.add(-1);
+    entry.sub.failures = 0;
+    saving = progress_of(entry.sub);
+  }
+  spdlog::info("subscription {} to {} ended: {}", saving.id, entry.sub.url, saving.end_reason);
+  store_.save_progress(std::move(saving));
+}
+
+}  // namespace hookmcp::outbound
