@@ -30,7 +30,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >&2
 fi
-# tests/node: the MCP SDK, the Inspector and providers' signers. tests/conformance: the official
+# tests/node: the MCP SDK, the Inspector, the AI SDK's MCP client (on the Node.js 22 installed beside
+# it) and providers' signers. tests/conformance: the official
 # MCP conformance suite with the Node.js 22 it runs on, from the npm registry.
 for dir in tests/node tests/conformance; do
   path="$(dirname "$0")/../$dir"
