@@ -1,9 +1,11 @@
 // One hookmcp node: the composition root that builds the parts in order and stops them in the
 // reverse order. `hookmcp serve`, `hookmcp stdio` and examples/conformance_server all run one.
 //
-// Built in this order: clock and metrics, the store, the bus fed by the store's commits, the MCP
-// server, the intake, the listener (or, when another process holds its address, a follower of
-// the database and attempts to take the listener over). Stopped in the reverse order by stop().
+// Built in this order: clock and metrics, the store, the bus fed by the store's commits, the
+// outbound deliverer of MCP Events webhook subscriptions, the MCP server, the intake, the
+// listener and then the deliverer's workers (or, when another process holds its address, a
+// follower of the database and attempts to take the listener over). Stopped in the reverse order
+// by stop().
 #pragma once
 
 #include <chrono>
