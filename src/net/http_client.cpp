@@ -74,23 +74,7 @@ ClientResponse to_response(http::response<http::string_body>&& res) {
   return out;
 }
 
-// Writes the request and reads the answer on a connected (and, for TLS, handshaken) stream.
-// The deadline was set on the lowest layer before connecting and covers the whole exchange.
 using Outcome = std::variant<ClientResponse, Failed>;
-
-template <typename Stream>
-awaitable<Outcome> exchange(Stream& stream, const Url& url, const ClientRequest& r) {
-  auto req = build(url, r);
-  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(use_awaitable));
-  if (wec) co_return io_error(Failure::kExchange, "sending the request", wec);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(r.max_response_bytes);
-  auto [rec, read] =
-      co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
-  if (rec) co_return io_error(Failure::kExchange, "reading the response", rec);
-  co_return to_response(parser.release());
-}
 
 // The resolved addresses `r` lets the request connect to; a refusal when it lets none.
 std::variant<std::vector<tcp::endpoint>, Failed> vetted(const tcp::resolver::results_type& found,
@@ -117,59 +101,181 @@ std::variant<std::vector<tcp::endpoint>, Failed> vetted(const tcp::resolver::res
   return out;
 }
 
-awaitable<Outcome> connect_and_exchange(const Url& url, const ClientRequest& r) {
-  auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto [ec, found] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
-                                                     asio::as_tuple(use_awaitable));
-  if (ec) co_return io_error(Failure::kResolve, "resolving " + url.host, ec);
-  auto endpoints = vetted(found, url.host, r);
-  if (auto* refused = std::get_if<Failed>(&endpoints)) co_return std::move(*refused);
-  const auto& allowed = std::get<std::vector<tcp::endpoint>>(endpoints);
-  std::string where = url.host + ":" + std::to_string(url.port);
-
-  if (url.scheme == "http") {
-    beast::tcp_stream stream(ex);
-    stream.expires_after(r.timeout);
-    auto [cec, ep] = co_await stream.async_connect(allowed, asio::as_tuple(use_awaitable));
-    if (cec) co_return io_error(Failure::kConnect, "connecting to " + where, cec);
-    auto result = co_await exchange(stream, url, r);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    co_return result;
-  }
-
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.set_default_verify_paths();
-  ctx.set_verify_mode(ssl::verify_peer);
-  ctx.set_verify_callback(ssl::host_name_verification(url.host));
-  beast::ssl_stream<beast::tcp_stream> stream(ex, ctx);
-  // Server Name Indication, so that a host serving several names presents the right one.
-  if (SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1) {
-    co_return Failed{Failure::kTls,
-                     make_error(ErrorCode::kIo, "cannot set the TLS server name " + url.host)};
-  }
-  beast::get_lowest_layer(stream).expires_after(r.timeout);
-  auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(
-      allowed, asio::as_tuple(use_awaitable));
-  if (cec) co_return io_error(Failure::kConnect, "connecting to " + where, cec);
-  auto [hec] =
-      co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(use_awaitable));
-  if (hec) co_return io_error(Failure::kTls, "TLS handshake with " + where, hec);
-  auto result = co_await exchange(stream, url, r);
-  // The answer is complete: a server that never returns close_notify gets a second to do so,
-  // not the rest of the timeout.
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
-  co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
-  co_return result;
-}
-
-// co_spawn needs a default-constructible result; Result has none, so it lands in `out`.
-awaitable<void> run(const Url& url, const ClientRequest& r, std::optional<Outcome>& out) {
-  out.emplace(co_await connect_and_exchange(url, r));
-}
-
 }  // namespace
+
+// One connection, kept open between requests to the same scheme, host and port while the
+// server keeps it alive. Everything runs on the calling thread: each request runs the
+// io_context until its coroutine is done.
+struct Client::Impl {
+  asio::io_context ioc;
+  ssl::context tls_ctx{ssl::context::tls_client};
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  std::string key;  // scheme://host:port of the open connection; empty when none
+
+  Impl() {
+    tls_ctx.set_default_verify_paths();
+    tls_ctx.set_verify_mode(ssl::verify_peer);
+  }
+
+  void drop() {
+    beast::error_code ignored;
+    if (plain) plain->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    plain.reset();
+    tls.reset();  // no close_notify: the peer sees the TCP close
+    buffer.clear();
+    key.clear();
+  }
+
+  beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*tls); }
+
+  awaitable<std::optional<Failed>> connect(const Url& url, const ClientRequest& r) {
+    drop();
+    // Resolved on this thread (getaddrinfo): the client is blocking anyway, and an
+    // asynchronous resolve would start a thread for each new io_context.
+    tcp::resolver resolver(ioc);
+    beast::error_code ec;
+    auto found = resolver.resolve(url.host, std::to_string(url.port), ec);
+    if (ec) co_return io_error(Failure::kResolve, "resolving " + url.host, ec);
+    auto endpoints = vetted(found, url.host, r);
+    if (auto* refused = std::get_if<Failed>(&endpoints)) co_return std::move(*refused);
+    const auto& allowed = std::get<std::vector<tcp::endpoint>>(endpoints);
+    std::string where = url.host + ":" + std::to_string(url.port);
+    if (url.scheme == "http") {
+      plain.emplace(ioc);
+    } else {
+      tls.emplace(ioc, tls_ctx);
+      tls->set_verify_callback(ssl::host_name_verification(url.host));
+      // Server Name Indication, so that a host serving several names presents the right one.
+      if (SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()) != 1) {
+        co_return Failed{Failure::kTls,
+                         make_error(ErrorCode::kIo, "cannot set the TLS server name " + url.host)};
+      }
+    }
+    lowest().expires_after(r.timeout);
+    auto [cec, ep] = co_await lowest().async_connect(allowed, asio::as_tuple(use_awaitable));
+    if (cec) co_return io_error(Failure::kConnect, "connecting to " + where, cec);
+    if (tls) {
+      auto [hec] =
+          co_await tls->async_handshake(ssl::stream_base::client, asio::as_tuple(use_awaitable));
+      if (hec) co_return io_error(Failure::kTls, "TLS handshake with " + where, hec);
+    }
+    key = url.scheme + "://" + where;
+    co_return std::nullopt;
+  }
+
+  template <typename Stream>
+  awaitable<Outcome> exchange_on(Stream& stream, const Url& url, const ClientRequest& r) {
+    auto req = build(url, r);
+    auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(use_awaitable));
+    if (wec) co_return io_error(Failure::kExchange, "sending the request", wec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(r.max_response_bytes);
+    auto [rec, read] =
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+    if (rec) co_return io_error(Failure::kExchange, "reading the response", rec);
+    bool keep = parser.get().keep_alive();
+    auto response = to_response(parser.release());
+    if (!keep) drop();
+    co_return response;
+  }
+
+  awaitable<Outcome> exchange(const Url& url, const ClientRequest& r) {
+    lowest().expires_after(r.timeout);
+    if (plain) co_return co_await exchange_on(*plain, url, r);
+    co_return co_await exchange_on(*tls, url, r);
+  }
+
+  // The request on the open connection when it goes to the same place, else on a new one. A
+  // kept-alive connection the server closed meanwhile fails before an answer: the request goes
+  // once more on a new connection (a receiver drops a repeat by its id).
+  awaitable<Outcome> run(const Url& url, const ClientRequest& r) {
+    std::string wanted = url.scheme + "://" + url.host + ":" + std::to_string(url.port);
+    bool reused = key == wanted && (plain || tls);
+    if (!reused) {
+      if (auto failed = co_await connect(url, r)) {
+        drop();
+        co_return std::move(*failed);
+      }
+    }
+    auto outcome = co_await exchange(url, r);
+    if (std::holds_alternative<Failed>(outcome)) {
+      drop();
+      if (reused && std::get<Failed>(outcome).kind == Failure::kExchange) {
+        if (auto failed = co_await connect(url, r)) {
+          drop();
+          co_return std::move(*failed);
+        }
+        outcome = co_await exchange(url, r);
+        if (std::holds_alternative<Failed>(outcome)) drop();
+      }
+    }
+    co_return outcome;
+  }
+};
+
+Client::Client() : impl_(std::make_unique<Impl>()) {}
+Client::~Client() = default;
+
+void Client::close() { impl_->drop(); }
+
+Result<ClientResponse> Client::request(const ClientRequest& request, Failure* failure) {
+  Failure ignored = Failure::kNone;
+  Failure& kind = failure ? *failure : ignored;
+  kind = Failure::kNone;
+  auto url = parse_url(request.url);
+  if (!url) {
+    kind = Failure::kRefusedAddress;
+    return url.error();
+  }
+  if (auto verb = http::string_to_verb(request.method); verb == http::verb::unknown) {
+    kind = Failure::kExchange;
+    return make_error(ErrorCode::kInvalidArgument, "unknown HTTP method " + request.method);
+  }
+  Impl& c = *impl_;
+  c.ioc.restart();
+  uint64_t attached = 0;
+  if (request.cancellation && !request.cancellation->attach(&attached, [&c] { c.ioc.stop(); })) {
+    kind = Failure::kExchange;
+    return make_error(ErrorCode::kClosed, "cancelled");
+  }
+  std::optional<Outcome> out;
+  // Errors come back as values; only an allocation failure could throw, and it ends here.
+  asio::co_spawn(
+      c.ioc, [&]() -> awaitable<void> { out.emplace(co_await c.run(*url, request)); },
+      [&out](const std::exception_ptr& thrown) {
+        if (thrown && !out) {
+          out.emplace(
+              Failed{Failure::kExchange, make_error(ErrorCode::kInternal, "HTTP client failed")});
+        }
+      });
+  c.ioc.run();
+  if (request.cancellation) request.cancellation->detach(attached);
+  if (!out) {
+    // Stopped (cancelled) before it finished: the connection is in no known state.
+    c.drop();
+    c.ioc.restart();
+    c.ioc.poll();  // lets the abandoned coroutine unwind
+    kind = Failure::kExchange;
+    if (request.cancellation && request.cancellation->cancelled()) {
+      return make_error(ErrorCode::kClosed, "cancelled");
+    }
+    return make_error(ErrorCode::kInternal, "HTTP client stopped without an answer");
+  }
+  if (auto* failed = std::get_if<Failed>(&*out)) {
+    kind = failed->kind;
+    return std::move(failed->error);
+  }
+  return std::move(std::get<ClientResponse>(*out));
+}
+
+Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure) {
+  Client client;
+  auto response = client.request(request, failure);
+  client.close();
+  return response;
+}
 
 Result<Url> parse_url(std::string_view text) {
   Url url;
@@ -261,49 +367,6 @@ bool Cancellation::attach(uint64_t* id, std::function<void()> stop) {
 void Cancellation::detach(uint64_t id) {
   std::lock_guard lock(mu_);
   running_.erase(id);
-}
-
-Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure) {
-  Failure ignored = Failure::kNone;
-  Failure& kind = failure ? *failure : ignored;
-  kind = Failure::kNone;
-  auto url = parse_url(request.url);
-  if (!url) {
-    kind = Failure::kRefusedAddress;
-    return url.error();
-  }
-  if (auto verb = http::string_to_verb(request.method); verb == http::verb::unknown) {
-    kind = Failure::kExchange;
-    return make_error(ErrorCode::kInvalidArgument, "unknown HTTP method " + request.method);
-  }
-  asio::io_context ioc;
-  uint64_t attached = 0;
-  if (request.cancellation && !request.cancellation->attach(&attached, [&ioc] { ioc.stop(); })) {
-    kind = Failure::kExchange;
-    return make_error(ErrorCode::kClosed, "cancelled");
-  }
-  std::optional<Outcome> out;
-  // Errors come back as values; only an allocation failure could throw, and it ends here.
-  asio::co_spawn(ioc, run(*url, request, out), [&out](const std::exception_ptr& failure) {
-    if (failure && !out) {
-      out.emplace(
-          Failed{Failure::kExchange, make_error(ErrorCode::kInternal, "HTTP client failed")});
-    }
-  });
-  ioc.run();
-  if (request.cancellation) request.cancellation->detach(attached);
-  if (!out) {
-    kind = Failure::kExchange;
-    if (request.cancellation && request.cancellation->cancelled()) {
-      return make_error(ErrorCode::kClosed, "cancelled");
-    }
-    return make_error(ErrorCode::kInternal, "HTTP client stopped without an answer");
-  }
-  if (auto* failed = std::get_if<Failed>(&*out)) {
-    kind = failed->kind;
-    return std::move(failed->error);
-  }
-  return std::move(std::get<ClientResponse>(*out));
 }
 
 }  // namespace hookmcp::net

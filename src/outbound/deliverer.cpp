@@ -57,6 +57,23 @@ struct Deliverer::Entry {
   bool retrying = false;  // in retrying_
   bool wanted = false;    // a commit may have brought it work while it was busy
   bool removed = false;   // deleted or replaced: its worker drops it
+  // The receiver's connection, kept between deliveries; the busy worker's alone. Counted in
+  // `kept` while it exists.
+  std::unique_ptr<net::Client> client;
+  std::atomic<int>* kept = nullptr;
+
+  void keep_connection(std::atomic<int>& count) {
+    if (client) return;
+    client = std::make_unique<net::Client>();
+    kept = &count;
+    kept->fetch_add(1);
+  }
+  void let_connection_go() {
+    if (!client) return;
+    client.reset();
+    kept->fetch_sub(1);
+  }
+  ~Entry() { let_connection_go(); }
 };
 
 Deliverer::Deliverer(store::Store& store, Metrics& metrics, Policy policy,
@@ -214,8 +231,13 @@ void Deliverer::run() {
     entry->busy = true;
     entry->wanted = false;
     lock.unlock();
+    entry->keep_connection(kept_connections_);
     serve(entry);
     lock.lock();
+    // Past the limit, a subscription lets its connection go after its turn.
+    if (entry->removed || kept_connections_.load() > kMaxKeptConnections) {
+      entry->let_connection_go();
+    }
     entry->busy = false;
     if (entry->wanted) wake(entry);
   }
@@ -259,7 +281,7 @@ void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
         if (entry->removed || stopping_) return;
       }
       if (sub.failures > 0) metrics_.outbound_retried.inc();
-      Attempt attempt = post(sub.url, sub.secret, sub.id, m.webhook_id, m.body);
+      Attempt attempt = post(*entry->client, sub.url, sub.secret, sub.id, m.webhook_id, m.body);
       {
         std::lock_guard lock(mu_);
         if (stopping_) return;  // cancelled: nothing to record, it is sent again after a restart

@@ -58,6 +58,13 @@ Result<Headers> signed_headers(const std::string& secret, const std::string& web
 Attempt Deliverer::post(const std::string& url, const std::string& secret,
                         const std::string& subscription_id, const std::string& webhook_id,
                         const std::string& body) const {
+  net::Client client;
+  return post(client, url, secret, subscription_id, webhook_id, body);
+}
+
+Attempt Deliverer::post(net::Client& client, const std::string& url, const std::string& secret,
+                        const std::string& subscription_id, const std::string& webhook_id,
+                        const std::string& body) const {
   Attempt out;
   // Signed afresh for each attempt: its timestamp is now.
   auto headers = signed_headers(secret, webhook_id, body, now_ms() / 1000, subscription_id);
@@ -80,7 +87,7 @@ Attempt Deliverer::post(const std::string& url, const std::string& secret,
       return net::non_public_reason(address);
     };
   }
-  auto response = net::http_request(request, &out.failure);
+  auto response = client.request(request, &out.failure);
   if (!response) {
     if (response.error().code == ErrorCode::kTooLarge) {
       // The receiver answered, at length: its status still counts. Not knowing it, call it a

@@ -69,7 +69,7 @@ class Cancellation {
   bool cancelled() const;
 
  private:
-  friend Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure);
+  friend class Client;
   // While a request runs: how to stop it. False once cancelled.
   bool attach(uint64_t* id, std::function<void()> stop);
   void detach(uint64_t id);
@@ -79,9 +79,26 @@ class Cancellation {
   std::map<uint64_t, std::function<void()>> running_;  // guarded by mu_
 };
 
-// Sends the request and reads the whole answer. kInvalidArgument for a bad URL or a refused
-// address, kIo when the server cannot be reached, the exchange fails, or it takes longer than the
-// timeout; `failure`, when given, says which.
+// A connection kept open between requests to the same scheme, host and port, for a caller that
+// sends many (a subscription's deliveries). One thread at a time; blocking.
+class Client {
+ public:
+  Client();
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  // As http_request, on the kept connection when it still goes to the same place.
+  Result<ClientResponse> request(const ClientRequest& request, Failure* failure = nullptr);
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sends the request on a connection of its own and reads the whole answer. kInvalidArgument for a
+// bad URL or a refused address, kIo when the server cannot be reached, the exchange fails, or it
+// takes longer than the timeout; `failure`, when given, says which.
 Result<ClientResponse> http_request(const ClientRequest& request, Failure* failure = nullptr);
 
 // Why `address` (an IPv4 or IPv6 literal) is not on the public internet: "loopback", "private",

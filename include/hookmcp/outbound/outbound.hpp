@@ -11,6 +11,7 @@
 // messages per worker in memory, however many receivers are down.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -124,6 +125,10 @@ class Deliverer {
   Attempt post(const std::string& url, const std::string& secret,
                const std::string& subscription_id, const std::string& webhook_id,
                const std::string& body) const;
+  // The same on `client`'s kept connection.
+  Attempt post(net::Client& client, const std::string& url, const std::string& secret,
+               const std::string& subscription_id, const std::string& webhook_id,
+               const std::string& body) const;
 
   const Policy& policy() const { return policy_; }
   int64_t now_ms() const;
@@ -152,6 +157,9 @@ class Deliverer {
   std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<Entry>>
       retrying_;           // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
+  // Subscriptions keep their receiver's connection open between turns, up to this many.
+  static constexpr int kMaxKeptConnections = 128;
+  std::atomic<int> kept_connections_{0};
   std::vector<std::thread> workers_;
   // Stops the POSTs in flight when the deliverer stops.
   const std::shared_ptr<net::Cancellation> cancellation_ = std::make_shared<net::Cancellation>();
