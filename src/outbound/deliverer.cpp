@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hookmcp/core/thread.hpp"
 #include "hookmcp/outbound/outbound.hpp"
 
 namespace hookmcp::outbound {
@@ -205,6 +206,8 @@ void Deliverer::wake(const std::shared_ptr<Entry>& entry) {
 }
 
 void Deliverer::run() {
+  // Deliveries are background work: intake and MCP come first when the cores are busy.
+  lower_this_thread_priority(10);
   std::unique_lock lock(mu_);
   for (;;) {
     // Retries that are due join the ready queue.
@@ -220,7 +223,9 @@ void Deliverer::run() {
       if (retrying_.empty()) {
         cv_.wait(lock);
       } else {
-        cv_.wait_until(lock, retrying_.begin()->first);
+        // A copy: another thread may erase that entry while this one waits.
+        const SteadyClock::time_point next = retrying_.begin()->first;
+        cv_.wait_until(lock, next);
       }
       continue;
     }

@@ -51,7 +51,8 @@ export async function startServe({ config, args = [], env = {} } = {}) {
     child,
     stderr: () => stderr,
     async stop() {
-      if (child.exitCode === null) {
+      // Not yet exited (a crash sets signalCode, and its 'exit' has been emitted already).
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;
