@@ -190,13 +190,18 @@ Result<json> Webhooks::subscribe(const SubscribeRequest& r) {
   store::Subscription sub;
   bool truncated = false;
   if (refresh) {
-    // The cursor of a live subscription changes nothing: delivery goes on where it is. A refresh
-    // makes a failing one try again at once.
-    sub = *existing;
-    sub.failures = 0;
-    sub.failing_since_ms = 0;
-    sub.next_attempt_at_ms = 0;
-    sub.last_error.clear();
+    // In place: delivery goes on where it is (the cursor of a live subscription changes
+    // nothing), with the new secret and expiry; a failing one tries again at once.
+    auto updated = deliverer_.update(id, [&](store::Subscription& s) {
+      s.secret = r.secret;
+      s.expires_at_ms = now + ttl;
+      s.failures = 0;
+      s.failing_since_ms = 0;
+      s.next_attempt_at_ms = 0;
+      s.last_error.clear();
+      sub = s;
+    });
+    if (!updated) return updated.error();
   } else {
     auto start = start_position(store_, r.cursor, r.max_age_ms, now);
     if (!start) return start.error();
@@ -206,13 +211,13 @@ Result<json> Webhooks::subscribe(const SubscribeRequest& r) {
     sub.name = kWebhookReceived;
     sub.arguments = r.query.arguments.dump();
     sub.url = r.url;
+    sub.secret = r.secret;
     sub.created_at_ms = now;
+    sub.expires_at_ms = now + ttl;
     sub.position = start->position;
     truncated = start->truncated;
+    if (auto s = deliverer_.put(sub); !s) return s.error();
   }
-  sub.secret = r.secret;
-  sub.expires_at_ms = now + ttl;
-  if (auto s = deliverer_.put(sub); !s) return s.error();
   json out = {{"id", id},
               {"refreshBefore", format_rfc3339_ms(sub.expires_at_ms)},
               {"cursor", cursor_text(sub.position)},

@@ -154,6 +154,35 @@ Status Deliverer::put(const store::Subscription& subscription) {
   return put_in_memory(subscription);
 }
 
+Status Deliverer::update(const std::string& id,
+                         const std::function<void(store::Subscription&)>& change) {
+  store::Subscription saving;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second->sub.ended) {
+      return make_error(ErrorCode::kNotFound, "no subscription " + id);
+    }
+    const std::shared_ptr<Entry>& entry = it->second;
+    bool was_failing = entry->sub.failures > 0;
+    change(entry->sub);
+    if (entry->sub.failures == 0 && was_failing) metrics_.outbound_failing_subscriptions.add(-1);
+    if (entry->retrying && entry->sub.next_attempt_at_ms == 0) {
+      // Out of the retry queue, to be served now.
+      for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
+        if (r->second == entry) {
+          retrying_.erase(r);
+          break;
+        }
+      }
+      entry->retrying = false;
+    }
+    wake(entry);
+    saving = entry->sub;
+  }
+  return store_.save_subscription(saving);
+}
+
 Status Deliverer::remove(const std::string& id) {
   if (auto s = store_.delete_subscription(id); !s) return s;
   std::lock_guard lock(mu_);

@@ -114,6 +114,10 @@ class Deliverer {
 
   // Saves `subscription` (durably, replacing one with its id) and delivers from its position.
   Status put(const store::Subscription& subscription);
+  // Changes a subscription in place (a refresh: its secret, its expiry) and saves it; its
+  // delivery goes on from where it is, a failing one trying again at once. kNotFound when there
+  // is none with that id, or it ended.
+  Status update(const std::string& id, const std::function<void(store::Subscription&)>& change);
   // Deletes it; a POST in flight to it finishes.
   Status remove(const std::string& id);
   // As delivery last left them, progress included.
