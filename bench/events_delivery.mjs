@@ -30,7 +30,7 @@ const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.mode
 
 async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-events-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ events: { allow_private_callbacks: true } }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ events: { allow_private_callbacks: true, max_subscriptions_per_principal: 100000 } }));
   const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', join(dir, 'events.db'),
     '--config', join(dir, 'config.json'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await new Promise((resolve, reject) => {

@@ -170,8 +170,10 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
       *p->store, p->metrics, policy,
       std::map<std::string, outbound::FeedMaker>{
           {events::kSubscriptionKind, events::Webhooks::feed_maker(*p->store)}});
-  p->webhooks =
-      std::make_shared<events::Webhooks>(*p->store, *p->deliverer, events::WebhookOptions{});
+  events::WebhookOptions webhook_options;
+  webhook_options.max_per_principal =
+      static_cast<size_t>(p->options.config.events_max_subscriptions_per_principal);
+  p->webhooks = std::make_shared<events::Webhooks>(*p->store, *p->deliverer, webhook_options);
   p->deliveries = p->bus->subscribe(
       [d = p->deliverer.get()](const std::vector<Event>& events) { d->on_events(events); });
   p->options.mcp.webhooks = p->webhooks;

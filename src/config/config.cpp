@@ -350,7 +350,17 @@ Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
       c.allow_unsigned = v.get<bool>();
     } else if (key == "events") {
       if (!v.is_object()) return invalid(key, "expected an object");
-      if (auto st = check_keys(v, key, {"allow_private_callbacks"}); !st) return st;
+      if (auto st =
+              check_keys(v, key, {"allow_private_callbacks", "max_subscriptions_per_principal"});
+          !st) {
+        return st;
+      }
+      if (v.contains("max_subscriptions_per_principal")) {
+        auto n = get_int(v["max_subscriptions_per_principal"],
+                         "events.max_subscriptions_per_principal", 1, 100000);
+        if (!n) return n.error();
+        c.events_max_subscriptions_per_principal = static_cast<int>(*n);
+      }
       if (v.contains("allow_private_callbacks")) {
         if (!v["allow_private_callbacks"].is_boolean()) {
           return invalid("events.allow_private_callbacks", "expected true or false");
@@ -534,7 +544,8 @@ nlohmann::json Config::to_redacted_json() const {
               {"allowed_origins", mcp_allowed_origins},
               {"allowed_hosts", mcp_allowed_hosts}};
   if (mcp_channel_sources) j["mcp"]["channel"] = {{"sources", *mcp_channel_sources}};
-  j["events"] = {{"allow_private_callbacks", events_allow_private_callbacks}};
+  j["events"] = {{"allow_private_callbacks", events_allow_private_callbacks},
+                 {"max_subscriptions_per_principal", events_max_subscriptions_per_principal}};
   j["sources"] = json::object();
   for (const auto& [name, s] : sources) {
     json sj = {{"provider", s.provider}, {"secrets", redact_all(s.secrets)}};

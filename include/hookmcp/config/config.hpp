@@ -79,6 +79,8 @@ struct Config {
   // MCP Events webhook callbacks may be http:// and reach private, loopback and link-local
   // addresses: for tests and local development (events.allow_private_callbacks).
   bool events_allow_private_callbacks = false;
+  // Webhook subscriptions one principal may hold at once (events.max_subscriptions_per_principal).
+  int events_max_subscriptions_per_principal = 100;
   bool allow_unsigned = false;
   std::string log_level = "info";
   std::string config_file;  // where the file settings came from, if any
