@@ -93,12 +93,42 @@ TEST(Config, ErrorsNameTheField) {
       {R"({"tls": {"cert_file": "c.pem"}})", "tls.key_file: is required"},
       {R"({"http": {"header_timeout_s": 0}})", "http.header_timeout_s: must be"},
       {R"({"http": {"body_timeout": 5}})", "http.body_timeout: unknown field"},
+      {R"({"mcp": {"tokens": [{"principal": "a"}]}})", "mcp.tokens[0].token: is required"},
+      {R"({"mcp": {"tokens": [{"token": "t", "name": "a"}]}})",
+       "mcp.tokens[0].name: unknown field"},
+      {R"({"mcp": {"tokens": [{"token": "t", "principal": ""}]}})",
+       "mcp.tokens[0].principal: must be"},
+      {R"({"mcp": {"tokens": [{"token": "t", "principal": "a"}, {"token": "u", "principal": "a"}]}})",
+       "mcp.tokens[1].principal: \"a\" names another token too"},
+      {R"({"mcp": {"tokens": [7]}})", "mcp.tokens[0]: expected a string"},
+      {R"({"events": {"allow_private_callbacks": "yes"}})", "events.allow_private_callbacks"},
+      {R"({"events": {"max_subscriptions_per_principal": 0}})",
+       "events.max_subscriptions_per_principal: must be"},
+      {R"({"events": {"callbacks": 1}})", "events.callbacks: unknown field"},
   };
   for (const auto& c : cases) {
     auto r = from_json(c.doc);
     ASSERT_FALSE(r) << c.doc;
     EXPECT_EQ(r.error().message.rfind(c.field, 0), 0u) << c.doc << " -> " << r.error().message;
   }
+}
+
+TEST(Config, TokensNameTheirPrincipals) {
+  auto c = from_json(R"({"mcp": {"tokens": ["plain", {"token": "env:AGENT", "principal": "agent"},
+                                           "another"]},
+                         "events": {"allow_private_callbacks": true,
+                                    "max_subscriptions_per_principal": 500}})",
+                     {{"AGENT", "agent-secret"}});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->mcp_tokens.size(), 3u);
+  EXPECT_EQ(c->mcp_tokens[1].value, "agent-secret");
+  EXPECT_EQ(c->mcp_token_principals, (std::vector<std::string>{"token-1", "agent", "token-3"}));
+  EXPECT_TRUE(c->events_allow_private_callbacks);
+  EXPECT_EQ(c->events_max_subscriptions_per_principal, 500);
+  json shown = c->to_redacted_json();
+  EXPECT_EQ(shown["mcp"]["tokens"][1]["principal"], "agent");
+  EXPECT_EQ(shown["mcp"]["tokens"][1]["token"], "env:AGENT");
+  EXPECT_EQ(shown.dump().find("agent-secret"), std::string::npos);
 }
 
 TEST(Config, HttpTimeouts) {
