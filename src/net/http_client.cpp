@@ -101,6 +101,19 @@ std::variant<std::vector<tcp::endpoint>, Failed> vetted(const tcp::resolver::res
   return out;
 }
 
+// The TLS settings every client shares: the system's CAs, loaded once (a context holds them all,
+// about a megabyte), and peers verified. Thread-safe once made: each connection makes its own
+// SSL from it.
+ssl::context& tls_context() {
+  static ssl::context ctx = [] {
+    ssl::context c(ssl::context::tls_client);
+    c.set_default_verify_paths();
+    c.set_verify_mode(ssl::verify_peer);
+    return c;
+  }();
+  return ctx;
+}
+
 }  // namespace
 
 // One connection, kept open between requests to the same scheme, host and port while the
@@ -108,16 +121,10 @@ std::variant<std::vector<tcp::endpoint>, Failed> vetted(const tcp::resolver::res
 // io_context until its coroutine is done.
 struct Client::Impl {
   asio::io_context ioc;
-  ssl::context tls_ctx{ssl::context::tls_client};
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   std::string key;  // scheme://host:port of the open connection; empty when none
-
-  Impl() {
-    tls_ctx.set_default_verify_paths();
-    tls_ctx.set_verify_mode(ssl::verify_peer);
-  }
 
   void drop() {
     beast::error_code ignored;
@@ -145,7 +152,7 @@ struct Client::Impl {
     if (url.scheme == "http") {
       plain.emplace(ioc);
     } else {
-      tls.emplace(ioc, tls_ctx);
+      tls.emplace(ioc, tls_context());
       tls->set_verify_callback(ssl::host_name_verification(url.host));
       // Server Name Indication, so that a host serving several names presents the right one.
       if (SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str()) != 1) {

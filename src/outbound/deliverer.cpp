@@ -337,6 +337,7 @@ void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
 void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* delivered) {
   int64_t now = now_ms();
   bool gone = attempt.status == 410;
+  bool give_up = false;
   store::SubscriptionProgress saving;
   {
     std::lock_guard lock(mu_);
@@ -363,7 +364,8 @@ void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* deli
       auto wait = backoff(policy_, s.failures);
       s.next_attempt_at_ms = now + wait.count();
       metrics_.outbound_failed.inc();
-      if (now - s.failing_since_ms < policy_.give_up_after.count() && !entry.retrying) {
+      give_up = now - s.failing_since_ms >= policy_.give_up_after.count();
+      if (!give_up && !entry.retrying) {
         entry.retrying = true;
         // The map holds a shared_ptr; the entry is owned by entries_.
         retrying_.emplace(SteadyClock::now() + wait, entries_.at(s.id));
@@ -382,7 +384,7 @@ void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* deli
     end(entry, "the receiver answered 410 Gone");
     return;
   }
-  if (!attempt.ok() && now - entry.sub.failing_since_ms >= policy_.give_up_after.count()) {
+  if (give_up) {
     end(entry, "its receiver failed every delivery for " +
                    std::to_string(policy_.give_up_after.count() / 3'600'000) + " hours (" +
                    saving.last_error + ")");
@@ -393,6 +395,7 @@ void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* deli
 
 void Deliverer::end(Entry& entry, std::string reason) {
   store::SubscriptionProgress saving;
+  std::string url;
   {
     std::lock_guard lock(mu_);
     if (entry.removed || entry.sub.ended) return;
@@ -402,8 +405,9 @@ void Deliverer::end(Entry& entry, std::string reason) {
     if (entry.sub.failures > 0) metrics_.outbound_failing_subscriptions.add(-1);
     entry.sub.failures = 0;
     saving = progress_of(entry.sub);
+    url = entry.sub.url;
   }
-  spdlog::info("subscription {} to {} ended: {}", saving.id, entry.sub.url, saving.end_reason);
+  spdlog::info("subscription {} to {} ended: {}", saving.id, url, saving.end_reason);
   store_.save_progress(std::move(saving));
 }
 
