@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 
 import { binary, startServe, tempDir, waitForPort } from './lib/hookmcp.mjs';
+import { sseFrames } from './lib/sse.mjs';
 
 const VERSION = '2026-07-28';
 const META = {
@@ -395,35 +396,4 @@ test('kill -9 while a subscriber receives: every stored event reaches it, in ord
 
 function writeConfig(dir, config) {
   execFileSync('sh', ['-c', `cat > '${dir.file('config.json')}'`], { input: JSON.stringify(config) });
-}
-
-// Reads SSE frames from a fetch response as they arrive.
-function sseFrames(res) {
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const queue = [];
-  return {
-    async next(ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (queue.length === 0) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error('no frame in time');
-        const chunk = await Promise.race([
-          reader.read(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('no frame in time')), left)),
-        ]);
-        if (chunk.done) throw new Error('stream ended');
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
-          if (data) queue.push(JSON.parse(data));
-        }
-      }
-      return queue.shift();
-    },
-  };
 }

@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { binary, startServe, tempDir } from './lib/hookmcp.mjs';
+import { sseFrames as frames } from './lib/sse.mjs';
 
 const VERSION = '2026-07-28';
 const META = {
@@ -201,37 +202,6 @@ test('one hookmcp stdio answers both eras, each request in its own', async (t) =
   assert.equal(again.result.resultType, 'complete');
 });
 
-// Reads SSE frames from a fetch response as they arrive.
-function frames(res) {
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const queue = [];
-  return {
-    async next(ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (queue.length === 0) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error('no frame in time');
-        const chunk = await Promise.race([
-          reader.read(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('no frame in time')), left)),
-        ]);
-        if (chunk.done) throw new Error('stream ended');
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
-          if (data) queue.push(JSON.parse(data));
-        }
-      }
-      return queue.shift();
-    },
-    cancel: () => reader.cancel().catch(() => {}),
-  };
-}
 
 test('subscriptions/listen over HTTP: acknowledged, then each webhook on the stream, tagged', async (t) => {
   const server = await startServe();
