@@ -32,16 +32,13 @@ const json& schema(const std::string& path) {
   return it == kSchemas.end() ? kNone : it->second;
 }
 
-Error invalid(std::string message) {
-  return rpc::protocol_error(ErrorCode::kInvalidArgument, rpc::kInvalidParams, std::move(message));
-}
-
 // An optional string argument that must not be empty.
 Status take_string(const json& arguments, const char* key, std::optional<std::string>& out) {
   auto it = arguments.find(key);
   if (it == arguments.end() || it->is_null()) return {};
   if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
-    return invalid(std::string("arguments.") + key + " must be a non-empty string");
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("arguments.") + key + " must be a non-empty string");
   }
   out = it->get<std::string>();
   return {};
@@ -67,7 +64,9 @@ json definitions(bool webhook) {
 }
 
 Result<Query> parse_query(const json& name, const json& arguments) {
-  if (!name.is_string()) return invalid("params.name must be a string: the event's name");
+  if (!name.is_string())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "params.name must be a string: the event's name");
   if (name != kWebhookReceived) {
     return rpc::protocol_error(
         ErrorCode::kNotFound, kNotFound,
@@ -76,38 +75,46 @@ Result<Query> parse_query(const json& name, const json& arguments) {
   }
   Query q;
   if (arguments.is_null()) return q;
-  if (!arguments.is_object()) return invalid("params.arguments must be an object");
+  if (!arguments.is_object())
+    return make_error(ErrorCode::kInvalidArgument, "params.arguments must be an object");
   for (const auto& [key, value] : arguments.items()) {
     if (key != "source" && key != "type" && key != "action" && key != "match" &&
         key != "include_payload") {
-      return invalid("arguments." + key +
-                     " is not an argument of webhook.received; it takes source, type, action, "
-                     "match and include_payload");
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "arguments." + key +
+              " is not an argument of webhook.received; it takes source, type, action, "
+              "match and include_payload");
     }
   }
   if (auto s = take_string(arguments, "source", q.source); !s) return s.error();
   if (q.source && !valid_source_name(*q.source)) {
-    return invalid("arguments.source: " + std::string(kSourceNameRule));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "arguments.source: " + std::string(kSourceNameRule));
   }
   if (auto s = take_string(arguments, "type", q.type); !s) return s.error();
   if (auto s = take_string(arguments, "action", q.action); !s) return s.error();
   if (auto m = arguments.find("match"); m != arguments.end() && !m->is_null()) {
     if (!m->is_object()) {
-      return invalid(
-          "arguments.match must be an object: JSON Pointer -> expected value, e.g. "
-          "{\"/action\": \"completed\"}");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "arguments.match must be an object: JSON Pointer -> expected value, e.g. "
+                        "{\"/action\": \"completed\"}");
     }
     for (const auto& [pointer, expected] : m->items()) {
       if (pointer.empty() || !valid_json_pointer(pointer)) {
-        return invalid("arguments.match key \"" + pointer +
-                       "\" is not a JSON Pointer into the payload; write keys like \"/action\" "
-                       "or \"/workflow_run/conclusion\"");
+        return make_error(
+            ErrorCode::kInvalidArgument,
+            "arguments.match key \"" + pointer +
+                "\" is not a JSON Pointer into the payload; write keys like \"/action\" "
+                "or \"/workflow_run/conclusion\"");
       }
       q.match.emplace_back(pointer, expected);
     }
   }
   if (auto p = arguments.find("include_payload"); p != arguments.end() && !p->is_null()) {
-    if (!p->is_boolean()) return invalid("arguments.include_payload must be true or false");
+    if (!p->is_boolean())
+      return make_error(ErrorCode::kInvalidArgument,
+                        "arguments.include_payload must be true or false");
     q.include_payload = p->get<bool>();
   }
   q.arguments = arguments;  // nlohmann::json keeps object keys sorted
@@ -153,9 +160,10 @@ Result<std::optional<int64_t>> parse_cursor(const json& cursor) {
       return std::optional<int64_t>(position);
     }
   }
-  return invalid("params.cursor " + cursor.dump() +
-                 " is not a cursor of this server: pass one it returned, or null for \"from "
-                 "now\"");
+  return make_error(ErrorCode::kInvalidArgument,
+                    "params.cursor " + cursor.dump() +
+                        " is not a cursor of this server: pass one it returned, or null for \"from "
+                        "now\"");
 }
 
 Result<Start> start_position(store::Store& store, std::optional<int64_t> cursor,

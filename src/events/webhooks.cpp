@@ -20,10 +20,6 @@ namespace {
 // A delivery carries at most this much: one occurrence (its payload cut to kMaxPayloadBytes).
 constexpr size_t kPageBytes = size_t{1} << 20;
 
-Error invalid(std::string message) {
-  return rpc::protocol_error(ErrorCode::kInvalidArgument, rpc::kInvalidParams, std::move(message));
-}
-
 Error callback_error(const outbound::Attempt& attempt, const std::string& what) {
   std::string reason =
       attempt.status != 0 && attempt.ok() ? "challenge_failed" : attempt.category();
@@ -35,11 +31,13 @@ Error callback_error(const outbound::Attempt& attempt, const std::string& what) 
 // MCP Events' secrets: "whsec_" and base64 of 24 to 64 random bytes.
 Status check_secret(const std::string& secret) {
   if (secret.rfind("whsec_", 0) != 0) {
-    return invalid("params.delivery.secret must be \"whsec_\" followed by base64");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "params.delivery.secret must be \"whsec_\" followed by base64");
   }
   auto key = base64_decode(std::string_view(secret).substr(6));
   if (!key || key->size() < 24 || key->size() > 64) {
-    return invalid("params.delivery.secret must be \"whsec_\" and the base64 of 24 to 64 bytes");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "params.delivery.secret must be \"whsec_\" and the base64 of 24 to 64 bytes");
   }
   return {};
 }
@@ -131,7 +129,7 @@ Result<json> Webhooks::subscribe(const SubscribeRequest& r) {
         {{"feature", "deliveryMode"}, {"value", "webhook"}});
   }
   if (auto url = outbound::check_callback_url(r.url, deliverer_.policy()); !url) {
-    return invalid("params.delivery.url: " + url.error().message);
+    return make_error(ErrorCode::kInvalidArgument, "params.delivery.url: " + url.error().message);
   }
   if (auto s = check_secret(r.secret); !s) return s.error();
   const std::string id = subscription_id(r.principal, r.url, r.query);

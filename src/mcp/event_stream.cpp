@@ -17,11 +17,6 @@ namespace {
 constexpr int kStreamPage = 100;
 constexpr size_t kStreamPageBytes = size_t{1} << 20;
 
-json tagged(json params, const json& subscription) {
-  params["_meta"] = {{kMetaSubscriptionId, subscription}};
-  return params;
-}
-
 }  // namespace
 
 class EventStream : public std::enable_shared_from_this<EventStream> {

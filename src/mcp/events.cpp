@@ -19,10 +19,6 @@ constexpr int kMaxPollEvents = 1000;
 // events::kMaxPayloadBytes of payload): the rest waits for the next poll, hasMore set.
 constexpr size_t kMaxPollBytes = size_t{4} << 20;
 
-Error invalid(std::string message) {
-  return rpc::protocol_error(ErrorCode::kInvalidArgument, rpc::kInvalidParams, std::move(message));
-}
-
 }  // namespace
 
 Result<EventsRequest> parse_events_request(const json& params) {
@@ -33,7 +29,8 @@ Result<EventsRequest> parse_events_request(const json& params) {
   EventsRequest out{std::move(*query), *cursor, std::nullopt};
   if (auto age = params.find("maxAgeMs"); age != params.end() && !age->is_null()) {
     if (!age->is_number_integer() || age->get<int64_t>() < 0) {
-      return invalid("params.maxAgeMs must be an integer of milliseconds, 0 or more");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "params.maxAgeMs must be an integer of milliseconds, 0 or more");
     }
     out.max_age_ms = age->get<int64_t>();
   }
@@ -50,7 +47,8 @@ void SessionImpl::on_events_list(const std::shared_ptr<rpc::CallContext>&, const
                                  const rpc::Reply& reply) {
   if (auto c = params.find("cursor"); c != params.end() && !c->is_null()) {
     // One page holds every event this server offers: no cursor of events/list exists.
-    reply(invalid("params.cursor " + c->dump() + " is not a cursor events/list gave"));
+    reply(make_error(ErrorCode::kInvalidArgument,
+                     "params.cursor " + c->dump() + " is not a cursor events/list gave"));
     return;
   }
   reply(events::definitions(/*webhook=*/state_->options.webhooks != nullptr));
@@ -66,8 +64,9 @@ void SessionImpl::on_events_poll(const std::shared_ptr<rpc::CallContext>&, const
   int max_events = kDefaultPollEvents;
   if (auto m = params.find("maxEvents"); m != params.end() && !m->is_null()) {
     if (!m->is_number_integer() || m->get<int64_t>() < 1 || m->get<int64_t>() > kMaxPollEvents) {
-      reply(invalid("params.maxEvents must be an integer from 1 to " +
-                    std::to_string(kMaxPollEvents)));
+      reply(make_error(
+          ErrorCode::kInvalidArgument,
+          "params.maxEvents must be an integer from 1 to " + std::to_string(kMaxPollEvents)));
       return;
     }
     max_events = m->get<int>();
@@ -107,21 +106,24 @@ Error unsupported_mode(const std::string& mode) {
 Status parse_delivery(const json& params, bool with_secret, events::SubscribeRequest& out) {
   auto d = params.find("delivery");
   if (d == params.end() || !d->is_object()) {
-    return invalid("params.delivery must be an object: {\"mode\": \"webhook\", \"url\": ..." +
-                   std::string(with_secret ? ", \"secret\": \"whsec_...\"}" : "}"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "params.delivery must be an object: {\"mode\": \"webhook\", \"url\": ..." +
+                          std::string(with_secret ? ", \"secret\": \"whsec_...\"}" : "}"));
   }
   if (auto mode = d->find("mode"); mode != d->end() && *mode != "webhook") {
     return unsupported_mode(mode->is_string() ? mode->get<std::string>() : mode->dump());
   }
   auto url = d->find("url");
   if (url == d->end() || !url->is_string()) {
-    return invalid("params.delivery.url must be a string: where the events are POSTed");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "params.delivery.url must be a string: where the events are POSTed");
   }
   out.url = url->get<std::string>();
   if (with_secret) {
     auto secret = d->find("secret");
     if (secret == d->end() || !secret->is_string()) {
-      return invalid("params.delivery.secret must be a string: \"whsec_\" and base64");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "params.delivery.secret must be a string: \"whsec_\" and base64");
     }
     out.secret = secret->get<std::string>();
   }
@@ -157,7 +159,8 @@ void SessionImpl::on_events_subscribe(const std::shared_ptr<rpc::CallContext>&, 
     } else if (ttl->is_number_integer() && ttl->get<int64_t>() > 0) {
       r.ttl_ms = ttl->get<int64_t>();
     } else {
-      reply(invalid("params.ttlMs must be a positive integer of milliseconds, or null"));
+      reply(make_error(ErrorCode::kInvalidArgument,
+                       "params.ttlMs must be a positive integer of milliseconds, or null"));
       return;
     }
   }

@@ -139,6 +139,9 @@ std::optional<RequestEra> stateless_era(const json& params);
 // results.
 json stateless_result(std::string_view method, json result);
 json discover_result(const ServerOptions& options, json capabilities, std::string instructions);
+// `params` of a notification sent on a subscriptions/listen or events/stream request, with
+// _meta naming that request's id as its subscription (listen.cpp).
+json tagged(json params, const json& subscription);
 
 // --- resources.cpp, for subscriptions of either era.
 

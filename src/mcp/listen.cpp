@@ -7,14 +7,10 @@
 
 namespace hookmcp::mcp {
 
-namespace {
-
 json tagged(json params, const json& subscription) {
   params["_meta"] = {{kMetaSubscriptionId, subscription}};
   return params;
 }
-
-}  // namespace
 
 void SessionImpl::on_listen(const std::shared_ptr<rpc::CallContext>& call, const json& params,
                             const rpc::Reply& reply) {
