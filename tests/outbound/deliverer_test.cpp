@@ -117,7 +117,8 @@ class Receiver {
         cv_.notify_all();
       }
       std::string answer = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
-      if (::write(c, answer.data(), answer.size()) < 0) return;
+      // A delivery cancelled mid-flight closes its connection: no SIGPIPE for answering it.
+      if (::send(c, answer.data(), answer.size(), MSG_NOSIGNAL) < 0) return;
     }
   }
 
