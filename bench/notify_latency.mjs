@@ -13,7 +13,12 @@
 // oldest POST not yet heard of. Two events of one source in one commit (one every SOURCES
 // events apart) leave the second matched to a later update, which can only overstate latency.
 //
+// Last, "follower": `hookmcp stdio` started on the address and database of a running
+// `hookmcp serve` follows the database; its client's latency beside a client of the serve's own,
+// on the same webhooks.
+//
 // Usage: node bench/notify_latency.mjs [RATE_PER_S=1000] [SECONDS=5] [RUNS=3] [SOURCES=50]
+// (MODES=http,stdio,http-get,http-listen,follower picks some)
 // (run from the repository root after scripts/build.sh; it loads the SDK from tests/node).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -132,6 +137,62 @@ async function measure(transportName) {
   return finish(server, dir, latencies, total, elapsed);
 }
 
+// `hookmcp stdio` following a `hookmcp serve` on the same database (the serve holds the
+// listener): POST to notification at the follower, and at a client of the holder itself over
+// Streamable HTTP, in the same run on the same webhooks.
+async function measureFollower() {
+  const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
+  const db = join(dir, 'events.db');
+  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--log-level', 'warn'],
+                       { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await waitForPort(server.stderr);
+  const holder = new Client({ name: 'notify-latency-holder', version: '1' });
+  await holder.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+  const follower = new Client({ name: 'notify-latency-follower', version: '1' });
+  const transport = new StdioClientTransport({ command: binary, stderr: 'pipe',
+    args: ['stdio', '--listen', `127.0.0.1:${port}`, '--db', db, '--log-level', 'info'] });
+  const following = new Promise((resolve, reject) => {
+    let text = '';
+    transport.stderr.on('data', (c) => {
+      text += c;
+      if (/following/.test(text)) resolve();
+    });
+    setTimeout(() => reject(new Error(`the stdio process did not follow: ${text}`)), 10000);
+  });
+  await follower.connect(transport);
+  await following;
+  const sentAt = new Map();
+  const lists = { holder: [], follower: [] };
+  const early = { holder: new Map(), follower: new Map() };  // heard before the POST's answer
+  for (const [name, client] of [['holder', holder], ['follower', follower]]) {
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method !== 'notifications/claude/channel') return;
+      const now = performance.now();
+      const id = Number(n.params.meta.event_id);
+      if (sentAt.has(id)) lists[name].push(now - sentAt.get(id));
+      else early[name].set(id, now);
+    };
+  }
+  const both = { get length() { return Math.min(lists.holder.length, lists.follower.length); } };
+  const { total, elapsed } = await offer(both, (i) => {
+    const t0 = performance.now();
+    return post(port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
+      sentAt.set(answer.id, t0);
+      for (const name of ['holder', 'follower']) {
+        if (early[name].has(answer.id)) lists[name].push(early[name].get(answer.id) - t0);
+      }
+    });
+  });
+  await follower.close();
+  await holder.close();
+  const holderResult = await finish(server, dir, lists.holder, total, elapsed);
+  lists.follower.sort((a, b) => a - b);
+  const f = lists.follower;
+  return { holder: holderResult,
+           follower: { sent: total, received: f.length, rate: total / elapsed, p50: percentile(f, 50),
+                       p99: percentile(f, 99), max: f.at(-1) } };
+}
+
 const META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
   'io.modelcontextprotocol/clientCapabilities': {},
@@ -237,8 +298,25 @@ async function measureFeeds(era) {
   return finish(server, dir, latencies, total, elapsed);
 }
 
-const modes = (process.env.MODES ?? 'http,stdio,http-get,http-listen').split(',');
+const modes = (process.env.MODES ?? 'http,stdio,http-get,http-listen,follower').split(',');
 for (const t of modes) {
+  if (t === 'follower') {
+    const results = [];
+    for (let r = 0; r < runs; r++) {
+      const res = await measureFollower();
+      results.push(res);
+      for (const side of ['holder', 'follower']) {
+        const x = res[side];
+        console.log(`follower run ${r + 1} ${side}: sent=${x.sent} received=${x.received} p50=${x.p50.toFixed(2)}ms p99=${x.p99.toFixed(2)}ms max=${x.max.toFixed(2)}ms`);
+      }
+    }
+    for (const side of ['holder', 'follower']) {
+      console.log(`RESULT follower/${side}: median p50=${median(results.map((r) => r[side].p50)).toFixed(2)}ms ` +
+                  `median p99=${median(results.map((r) => r[side].p99)).toFixed(2)}ms ` +
+                  `received=${results.map((r) => `${r[side].received}/${r[side].sent}`).join(',')}`);
+    }
+    continue;
+  }
   const results = [];
   for (let r = 0; r < runs; r++) {
     const res = t.startsWith('http-') ? await measureFeeds(t) : await measure(t);

@@ -451,6 +451,7 @@ int run_tail(const std::vector<std::string>& argv) {
   constexpr int kPollMs = 100;
   store::FollowOptions follow;
   follow.interval = std::chrono::milliseconds(kPollMs);
+  follow.watch_path = opened->path;
   follow.filter = *filter;
   follow.page = 200;
   follow.after_id = cursor;

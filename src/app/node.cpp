@@ -6,9 +6,11 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "holder.hpp"
 #include "hookmcp/bus/bus.hpp"
 #include "hookmcp/events/webhooks.hpp"
 #include "hookmcp/intake/intake.hpp"
@@ -113,13 +115,49 @@ struct Node::Parts {
     ending_unknown = std::thread([w = webhooks, known] { w->end_unknown_principals(known); });
   }
 
+  // Says who holds the listener's address and what that means for this node's client.
+  void explain_holder() {
+    std::string address = options.config.listen.to_string();
+    Holder holder = identify_holder(options.config.listen, !options.http.tls_cert_file.empty(),
+                                    store->identity());
+    switch (holder.kind) {
+      case Holder::Kind::kSameDatabase:
+        spdlog::warn(
+            "{} is already in use, by another hookmcp on this database: following {} for the "
+            "events it stores instead of receiving webhooks here",
+            address, options.store.path);
+        return;
+      case Holder::Kind::kUnknownDatabase:
+        spdlog::warn(
+            "{} is already in use, by a process that does not say which database it writes "
+            "({}): following {}; if it is not a hookmcp on this database, webhooks sent to {} "
+            "will not reach this client (give both the same --db)",
+            address, holder.detail, options.store.path, address);
+        return;
+      case Holder::Kind::kOtherDatabase:
+        spdlog::error(
+            "{} is held by another hookmcp that writes another database (its /healthz names "
+            "database {}; this one is {}, database {}): webhooks sent to {} are stored there and "
+            "will NOT reach this client. Give both the same --db (or HOOKMCP_DB), or give this "
+            "one its own --listen",
+            address, holder.database, options.store.path, store->identity(), address);
+        return;
+      case Holder::Kind::kForeign:
+        spdlog::error(
+            "{} is held by a program that is not hookmcp ({}): webhooks sent there will NOT "
+            "reach this client. Find it with `ss -ltnp 'sport = :{}'` and stop it, or give "
+            "hookmcp another address with --listen (or HOOKMCP_LISTEN). Waiting for the address "
+            "to be free",
+            address, holder.detail, options.config.listen.port);
+        return;
+    }
+  }
+
   Status follow() {
     leading->store(false);
-    spdlog::warn(
-        "{} is already in use, by another hookmcp on this database: following {} for the events "
-        "it stores instead of receiving webhooks here",
-        options.config.listen.to_string(), options.store.path);
+    explain_holder();
     store::FollowOptions follow;
+    follow.watch_path = options.store.path;
     follow.interval = options.follow_interval;
     auto following = store::Follower::start(
         *store, follow, [b = bus](const std::vector<Event>& events) { b->publish(events); });
@@ -158,7 +196,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
     return make_error(code, store.error().message);
   }
   p->store = std::move(*store);
-  spdlog::info("database {}", p->options.store.path);
+  p->options.http.database_identity = p->store->identity();
   // New events fan out to the MCP sessions from the store's writer, right after each commit.
   p->store->add_commit_listener([bus = p->bus, leading = p->leading](const auto& events) {
     if (leading->load()) bus->publish(events);
@@ -203,6 +241,49 @@ Node::~Node() { stop(std::chrono::milliseconds(3000)); }
 mcp::Server& Node::mcp() { return *parts_->mcp; }
 Metrics& Node::metrics() { return parts_->metrics; }
 const Clock& Node::clock() const { return parts_->clock; }
+
+void Node::reload(const config::Config& config) {
+  auto& p = *parts_;
+  const config::Config& was = p.options.config;
+  std::vector<std::string> later;
+  auto note = [&](bool changed, const char* what) {
+    if (changed) later.emplace_back(what);
+  };
+  note(config.listen.to_string() != was.listen.to_string(), "listen");
+  note(config.database != was.database, "database");
+  note(config.durability != was.durability, "durability");
+  note(config.tls_cert_file != was.tls_cert_file || config.tls_key_file != was.tls_key_file, "tls");
+  note(config.max_body_bytes != was.max_body_bytes, "max_body_bytes");
+  note(config.retention_max_age_days != was.retention_max_age_days ||
+           config.retention_max_events != was.retention_max_events,
+       "retention");
+  auto tokens = [](const config::Config& c) {
+    std::vector<std::string> values;
+    for (const auto& t : c.mcp_tokens) values.push_back(t.value);
+    return values;
+  };
+  note(tokens(config) != tokens(was) || config.mcp_token_principals != was.mcp_token_principals,
+       "mcp.tokens");
+  note(config.mcp_allowed_hosts != was.mcp_allowed_hosts ||
+           config.mcp_allowed_origins != was.mcp_allowed_origins ||
+           config.mcp_channel_sources != was.mcp_channel_sources,
+       "mcp");
+  note(config.events_allow_private_callbacks != was.events_allow_private_callbacks ||
+           config.events_max_subscriptions_per_principal !=
+               was.events_max_subscriptions_per_principal,
+       "events");
+  p.intake->reload(config);
+  std::string names;
+  for (const auto& [name, source] : config.sources) names += (names.empty() ? "" : ", ") + name;
+  spdlog::info("config reloaded: sources {}", names.empty() ? "none (zero-config mode)" : names);
+  if (!later.empty()) {
+    std::string fields;
+    for (const auto& f : later) fields += (fields.empty() ? "" : ", ") + f;
+    spdlog::warn("changed in the config but applied only at the next restart: {}", fields);
+  }
+  // Sources are the reloaded part; the rest stays as this node runs it.
+  p.options.config.sources = config.sources;
+}
 
 void Node::stop(std::chrono::milliseconds grace) {
   auto& p = *parts_;

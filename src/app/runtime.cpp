@@ -6,13 +6,30 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
+#include "summary.hpp"
 
 namespace hookmcp::app {
 
-std::variant<config::Config, int> load_server_config(const std::vector<std::string>& argv,
-                                                     const std::string& command, const char* help) {
+namespace {
+
+std::vector<OptionSpec> server_options() {
   auto specs = common_options();
   specs.push_back({"allow-unsigned", false, "accept unsigned sources on a non-loopback address"});
+  return specs;
+}
+
+Result<config::Config> load_checked(const ParsedArgs& args) {
+  auto cfg = config::load(overrides_from(args), config::process_env());
+  if (!cfg) return cfg.error();
+  if (auto s = config::check_exposure(*cfg); !s) return s.error();
+  return cfg;
+}
+
+}  // namespace
+
+std::variant<config::Config, int> load_server_config(const std::vector<std::string>& argv,
+                                                     const std::string& command, const char* help) {
+  auto specs = server_options();
   std::string prefix = "hookmcp " + command + ": ";
   auto args = parse_args(argv, specs, command);
   if (!args) {
@@ -27,17 +44,23 @@ std::variant<config::Config, int> load_server_config(const std::vector<std::stri
     std::cerr << prefix << "unexpected argument \"" << args->positionals[0] << "\"\n";
     return kExitUsage;
   }
-  auto cfg = config::load(overrides_from(*args), config::process_env());
+  auto cfg = load_checked(*args);
   if (!cfg) {
     std::cerr << prefix << cfg.error().message << "\n";
     return kExitUsage;
   }
-  if (auto s = config::check_exposure(*cfg); !s) {
-    std::cerr << prefix << s.error().message << "\n";
-    return kExitUsage;
-  }
   setup_logging(cfg->log_level);
   return std::move(*cfg);
+}
+
+Result<config::Config> reload_server_config(const std::vector<std::string>& argv,
+                                            const std::string& command) {
+  auto args = parse_args(argv, server_options(), command);
+  if (!args) return args.error();
+  auto cfg = load_checked(*args);
+  if (!cfg) return cfg.error();
+  spdlog::default_logger()->set_level(spdlog::level::from_str(cfg->log_level));
+  return cfg;
 }
 
 sigset_t block_stop_signals() {
@@ -45,14 +68,32 @@ sigset_t block_stop_signals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
 
-void wait_for_stop_signal(const sigset_t& signals) {
-  int signal = 0;
-  sigwait(&signals, &signal);
-  spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+void wait_for_stop_signal(const sigset_t& signals, const std::function<void()>& on_hangup) {
+  for (;;) {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) {
+      spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      return;
+    }
+    spdlog::info("received SIGHUP, reloading the config");
+    if (on_hangup) on_hangup();
+  }
+}
+
+void reload_on_hangup(Node& node, const std::vector<std::string>& argv,
+                      const std::string& command) {
+  auto cfg = reload_server_config(argv, command);
+  if (!cfg) {
+    spdlog::error("config not reloaded, the running one stays: {}", cfg.error().message);
+    return;
+  }
+  node.reload(*cfg);
 }
 
 store::Options store_options(const config::Config& cfg) {
@@ -68,6 +109,7 @@ store::Options store_options(const config::Config& cfg) {
 transport::HttpOptions http_options(const config::Config& cfg) {
   transport::HttpOptions http;
   http.listen = cfg.listen;
+  http.version = HOOKMCP_VERSION;
   http.max_body_bytes = cfg.max_body_bytes;
   http.max_reading_bytes = cfg.max_pending_bytes;
   http.header_timeout = std::chrono::seconds(cfg.http_header_timeout_s);
@@ -89,22 +131,16 @@ mcp::ServerOptions mcp_options(const config::Config& cfg) {
   return options;
 }
 
-void announce(const transport::HttpServer& server) {
-  std::string line = "listening on " + server.url();
-  if (spdlog::should_log(spdlog::level::info)) {
-    spdlog::info("{}", line);
-  } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
-}
-
-NodeOptions node_options(const config::Config& cfg) {
+NodeOptions node_options(const config::Config& cfg, bool mcp_over_http) {
   NodeOptions options;
   options.config = cfg;
   options.store = store_options(cfg);
   options.mcp = mcp_options(cfg);
   options.http = http_options(cfg);
-  options.on_listening = announce;
+  options.mcp_over_http = mcp_over_http;
+  options.on_listening = [mcp_over_http](const transport::HttpServer& server) {
+    log_listening(server, mcp_over_http);
+  };
   return options;
 }
 

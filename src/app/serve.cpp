@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "hookmcp/app/node.hpp"
 #include "runtime.hpp"
+#include "summary.hpp"
 
 namespace hookmcp::app {
 
@@ -37,13 +38,14 @@ int run_serve(const std::vector<std::string>& argv) {
   // Before any thread starts, so that only the sigwait below sees the stop signals.
   sigset_t stop_signals = block_stop_signals();
 
-  auto node = Node::start(node_options(*cfg));
+  log_startup(*cfg, "serve");
+  auto node = Node::start(node_options(*cfg, /*mcp_over_http=*/true));
   if (!node) {
     spdlog::error("{}", node.error().message);
     return node.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
 
-  wait_for_stop_signal(stop_signals);
+  wait_for_stop_signal(stop_signals, [&] { reload_on_hangup(**node, argv, "serve"); });
   // Answer what is in flight, then commit what is queued; together well within 5 s.
   (*node)->stop(std::chrono::milliseconds(3000));
   spdlog::info("stopped");

@@ -14,6 +14,7 @@
 #include "hookmcp/app/node.hpp"
 #include "hookmcp/transport/stdio.hpp"
 #include "runtime.hpp"
+#include "summary.hpp"
 
 namespace hookmcp::app {
 
@@ -49,11 +50,11 @@ int run_stdio(const std::vector<std::string>& argv) {
   // Before any thread starts, so that only the sigwait below sees the stop signals.
   sigset_t stop_signals = block_stop_signals();
 
-  NodeOptions options = node_options(cfg);
+  log_startup(cfg, "stdio");
   // MCP is answered on stdin/stdout; the listener takes webhooks. When another hookmcp holds its
   // address, this process follows the database for the events it stores, so that its client
   // still hears of every one, and takes the listener over once the other lets it go.
-  options.mcp_over_http = false;
+  NodeOptions options = node_options(cfg, /*mcp_over_http=*/false);
   options.follow_when_held = true;
   auto node = Node::start(std::move(options));
   if (!node) {
@@ -72,7 +73,7 @@ int run_stdio(const std::vector<std::string>& argv) {
                 // The client closed stdin (or stdout): end as if asked to, exit code 0.
                 [] { ::kill(::getpid(), SIGTERM); });
 
-  wait_for_stop_signal(stop_signals);
+  wait_for_stop_signal(stop_signals, [&] { reload_on_hangup(**node, argv, "stdio"); });
   // Answer what the client asked before it closed stdin (a wait_for_event still waiting at
   // the deadline is cancelled), then let go of the session.
   (void)session->wait_idle(std::chrono::milliseconds(1500));

@@ -147,4 +147,14 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+std::string printable(std::string_view text, size_t max_chars) {
+  bool utf8 = valid_utf8(text);
+  std::string out(text);
+  for (char& c : out) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || (!utf8 && byte >= 0x80)) c = '?';
+  }
+  return clip(out, max_chars);
+}
+
 }  // namespace hookmcp

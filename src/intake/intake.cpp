@@ -10,6 +10,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "hookmcp/core/text.hpp"
+
 namespace hookmcp::intake {
 
 namespace {
@@ -99,32 +101,63 @@ Response Intake::error_response(int status, const std::string& message) {
   return r;
 }
 
+std::shared_ptr<const Intake::Sources> Intake::make_sources(const config::Config& config) {
+  auto sources = std::make_shared<Sources>();
+  for (const auto& [name, source] : config.sources) {
+    sources->by_name.emplace(name, SourceEntry{source, verify::make_verifier(source)});
+    sources->names += (sources->names.empty() ? "" : ", ") + name;
+  }
+  if (sources->names.empty()) sources->names = "none";
+  return sources;
+}
+
 Intake::Intake(const config::Config& config, store::Store& store, const Clock& clock,
                Metrics& metrics)
-    : store_(store),
-      clock_(clock),
-      metrics_(metrics),
-      sources_configured_(!config.sources.empty()) {
-  for (const auto& [name, source] : config.sources) {
-    sources_.emplace(name, SourceEntry{source, verify::make_verifier(source)});
-  }
+    : store_(store), clock_(clock), metrics_(metrics), sources_(make_sources(config)) {
   open_source_.config.provider = "none";
   open_source_.verifier = verify::make_verifier(open_source_.config);
 }
 
-const Intake::SourceEntry* Intake::find_source(const std::string& name) const {
-  if (!sources_configured_) return &open_source_;
-  auto it = sources_.find(name);
-  return it == sources_.end() ? nullptr : &it->second;
+void Intake::reload(const config::Config& config) { sources_.store(make_sources(config)); }
+
+void Intake::warn_if_tunnelled(const Headers& headers) {
+  constexpr const char* kProxyHeaders[] = {"X-Forwarded-For", "Forwarded", "Cf-Connecting-Ip",
+                                           "X-Real-Ip"};
+  for (const char* name : kProxyHeaders) {
+    auto value = headers.get(name);
+    if (!value) continue;
+    // Once a minute at most: a tunnel forwards every delivery.
+    int64_t now = clock_.now_ms();
+    int64_t last = tunnel_warned_ms_.load();
+    if (last != 0 && now - last < 60'000) return;
+    if (!tunnel_warned_ms_.compare_exchange_strong(last, now)) return;
+    spdlog::warn(
+        "a webhook came through a proxy or tunnel ({}: {}) while no sources are configured: "
+        "hookmcp accepts unsigned webhooks, so anyone who has the tunnel's URL can write "
+        "events. Configure sources with their secrets (README: \"Connect GitHub, Stripe and "
+        "Slack\")",
+        name, printable(*value, 64));
+    return;
+  }
+}
+
+const Intake::SourceEntry* Intake::find_source(const Sources& sources,
+                                               const std::string& name) const {
+  if (sources.by_name.empty()) return &open_source_;
+  auto it = sources.by_name.find(name);
+  return it == sources.by_name.end() ? nullptr : &it->second;
 }
 
 void Intake::handle(Request req, Respond respond) {
   auto start = std::chrono::steady_clock::now();
   metrics_.webhooks_received.inc();
-  auto refuse = [&](RejectReason reason, int status, const std::string& message) {
+  auto refuse = [&](RejectReason reason, int status, const std::string& message,
+                    std::string why = {}) {
     metrics_.reject(reason);
     metrics_.intake_latency_seconds.observe(seconds_since(start));
-    respond(error_response(status, message));
+    Response r = error_response(status, message);
+    r.summary = "refused: " + printable(why.empty() ? message : why, 300);
+    respond(std::move(r));
   };
 
   if (!valid_source_name(req.source)) {
@@ -132,11 +165,15 @@ void Intake::handle(Request req, Respond respond) {
            "\"" + req.source + "\" is not valid: " + kSourceNameRule);
     return;
   }
-  const SourceEntry* source = find_source(req.source);
+  // Held until the delivery is verified: a reload meanwhile does not pull it away.
+  std::shared_ptr<const Sources> sources = sources_.load();
+  const SourceEntry* source = find_source(*sources, req.source);
   if (source == nullptr) {
-    refuse(RejectReason::kUnknownSource, 404, "unknown source \"" + req.source + "\"");
+    refuse(RejectReason::kUnknownSource, 404, "unknown source \"" + req.source + "\"",
+           "unknown source \"" + req.source + "\" (configured: " + sources->names + ")");
     return;
   }
+  if (sources->by_name.empty()) warn_if_tunnelled(req.headers);
   if (req.origin_denied && source->config.provider == "none") {
     refuse(RejectReason::kOrigin, 403,
            "source \"" + req.source +
@@ -149,16 +186,18 @@ void Intake::handle(Request req, Respond respond) {
   if (!verdict.accepted) {
     // The reason goes to the log only, unless it is about the request's form: a forger learns
     // nothing about what was checked.
-    spdlog::warn("rejected delivery to source {}: {}", req.source, verdict.reason);
     refuse(RejectReason::kSignature, 401,
-           verdict.reason_public ? verdict.reason : "signature verification failed");
+           verdict.reason_public ? verdict.reason : "signature verification failed",
+           verdict.reason);
     return;
   }
 
   verify::Normalized normalized = source->verifier->normalize(req.headers, req.body);
   if (normalized.handshake_response) {
     metrics_.intake_latency_seconds.observe(seconds_since(start));
-    respond(Response{200, *normalized.handshake_response});
+    Response r{200, *normalized.handshake_response};
+    r.summary = "answered the provider's URL verification";
+    respond(std::move(r));
     return;
   }
   const auto& ignore = source->config.ignore_types;
@@ -166,7 +205,9 @@ void Intake::handle(Request req, Respond respond) {
       std::find(ignore.begin(), ignore.end(), normalized.type) != ignore.end()) {
     metrics_.webhooks_filtered.inc();
     metrics_.intake_latency_seconds.observe(seconds_since(start));
-    respond(Response{200, R"({"filtered":true})"});
+    Response r{200, R"({"filtered":true})"};
+    r.summary = "filtered: type " + printable(normalized.type, 80) + " is in ignore_types";
+    respond(std::move(r));
     return;
   }
 
@@ -183,24 +224,34 @@ void Intake::handle(Request req, Respond respond) {
   event.content_type = std::string(req.headers.get("Content-Type").value_or(""));
   event.body = std::move(req.body);
 
-  store_.insert(std::move(event), [this, start, respond = std::move(respond)](
-                                      Result<store::InsertOutcome> outcome) {
-    metrics_.intake_latency_seconds.observe(seconds_since(start));
-    if (!outcome) {
-      bool overloaded = outcome.error().code == ErrorCode::kOverloaded;
-      metrics_.reject(overloaded ? RejectReason::kOverloaded : RejectReason::kStorage);
-      if (!overloaded) spdlog::error("store cannot commit: {}", outcome.error().message);
-      Response r = error_response(
-          503, overloaded ? "overloaded, retry later" : "storage unavailable, retry later");
-      r.retry_after_s = overloaded ? 1 : 5;
-      respond(std::move(r));
-      return;
-    }
-    (outcome->duplicate ? metrics_.webhooks_duplicate : metrics_.webhooks_stored).inc();
-    std::string body = "{\"id\":" + std::to_string(outcome->id) +
-                       ",\"duplicate\":" + (outcome->duplicate ? "true" : "false") + "}";
-    respond(Response{outcome->duplicate ? 200 : 202, std::move(body)});
-  });
+  // What the log says of it: type and action, the sender's delivery id, and how it was checked.
+  std::string what = event.type.empty() ? "no type" : printable(event.type, 80);
+  if (!event.action.empty()) what += "/" + printable(event.action, 80);
+  if (!event.delivery_id.empty()) what += ", delivery " + printable(event.delivery_id, 80);
+  what += event.verified ? ", signature verified" : ", unsigned";
+  store_.insert(
+      std::move(event), [this, start, what = std::move(what),
+                         respond = std::move(respond)](Result<store::InsertOutcome> outcome) {
+        metrics_.intake_latency_seconds.observe(seconds_since(start));
+        if (!outcome) {
+          bool overloaded = outcome.error().code == ErrorCode::kOverloaded;
+          metrics_.reject(overloaded ? RejectReason::kOverloaded : RejectReason::kStorage);
+          if (!overloaded) spdlog::error("store cannot commit: {}", outcome.error().message);
+          Response r = error_response(
+              503, overloaded ? "overloaded, retry later" : "storage unavailable, retry later");
+          r.retry_after_s = overloaded ? 1 : 5;
+          r.summary = (overloaded ? "refused, overloaded: " : "not stored: ") + what;
+          respond(std::move(r));
+          return;
+        }
+        (outcome->duplicate ? metrics_.webhooks_duplicate : metrics_.webhooks_stored).inc();
+        std::string body = "{\"id\":" + std::to_string(outcome->id) +
+                           ",\"duplicate\":" + (outcome->duplicate ? "true" : "false") + "}";
+        Response r{outcome->duplicate ? 200 : 202, std::move(body)};
+        r.summary = (outcome->duplicate ? "duplicate of id " : "stored id ") +
+                    std::to_string(outcome->id) + ", " + what;
+        respond(std::move(r));
+      });
 }
 
 }  // namespace hookmcp::intake

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <array>
 
+#include <spdlog/spdlog.h>
+
+#include "hookmcp/core/text.hpp"
 #include "hookmcp/mcp/stateless.hpp"
 #include "internal.hpp"
 
@@ -160,6 +163,16 @@ bool SessionImpl::receive(std::string_view text, rpc::Exchange exchange) {
 }
 
 bool SessionImpl::receive_json(const json& message, rpc::Exchange exchange) {
+  // --log-level debug: each message's method; trace: the messages themselves.
+  if (spdlog::should_log(spdlog::level::debug) && message.is_object()) {
+    if (spdlog::should_log(spdlog::level::trace)) {
+      spdlog::trace("MCP in: {}",
+                    clip(message.dump(-1, ' ', false, json::error_handler_t::replace), 4000));
+    } else if (auto m = message.find("method"); m != message.end() && m->is_string()) {
+      spdlog::debug("MCP {}{}", m->get<std::string>(),
+                    message.contains("id") ? "" : " (notification)");
+    }
+  }
   if (is_stateless_message(message)) {
     if (auto refusal = check_stateless_request(message)) {
       sink_(refusal->response, exchange, nullptr);

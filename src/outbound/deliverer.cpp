@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "hookmcp/core/thread.hpp"
+#include "hookmcp/core/os.hpp"
 #include "hookmcp/outbound/outbound.hpp"
 
 namespace hookmcp::outbound {
@@ -353,6 +353,8 @@ void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* deli
       s.next_attempt_at_ms = 0;
       s.last_error.clear();
       metrics_.outbound_delivered.inc();
+      spdlog::debug("subscription {}: delivered {} to {} ({})", s.id, delivered->webhook_id, s.url,
+                    attempt.status);
       if (delivered->occurred_at_ms > 0) {
         metrics_.outbound_lag_seconds.observe(
             static_cast<double>(std::max<int64_t>(0, now - delivered->occurred_at_ms)) / 1000.0);

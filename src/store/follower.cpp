@@ -1,6 +1,7 @@
 #include "hookmcp/store/follower.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -16,17 +17,32 @@ Result<std::unique_ptr<Follower>> Follower::start(Store& store, FollowOptions op
     if (!max) return max.error();
     after = *max;
   }
-  return std::unique_ptr<Follower>(
-      new Follower(store, std::move(options), std::move(listener), std::move(trouble), after));
+  std::unique_ptr<DirectoryWatch> watch;
+  if (!options.watch_path.empty()) {
+    std::filesystem::path file = std::filesystem::absolute(options.watch_path);
+    // The commits land in the -wal file; the database file itself changes at checkpoints and
+    // when the -wal file is new.
+    auto opened = DirectoryWatch::open(
+        file.parent_path().string(), {file.filename().string(), file.filename().string() + "-wal"});
+    if (opened) {
+      watch = std::move(*opened);
+    } else {
+      spdlog::debug("following {} every {} ms: {}", options.watch_path, options.interval.count(),
+                    opened.error().message);
+    }
+  }
+  return std::unique_ptr<Follower>(new Follower(store, std::move(options), std::move(listener),
+                                                std::move(trouble), after, std::move(watch)));
 }
 
 Follower::Follower(Store& store, FollowOptions options, CommitListener listener,
-                   FollowTrouble trouble, int64_t last_id)
+                   FollowTrouble trouble, int64_t last_id, std::unique_ptr<DirectoryWatch> watch)
     : store_(store),
       options_(std::move(options)),
       listener_(std::move(listener)),
       trouble_(std::move(trouble)),
       last_id_(last_id),
+      watch_(std::move(watch)),
       thread_([this](const std::stop_token& stop) { run(stop); }) {}
 
 void Follower::stop() {
@@ -36,10 +52,30 @@ void Follower::stop() {
 }
 
 void Follower::run(const std::stop_token& stop) {
+  if (!watch_) {
+    while (!stop.stop_requested()) {
+      report(follow_once(stop));
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, stop, options_.interval, [] { return false; });
+    }
+    return;
+  }
+  // A write to the -wal file comes before its commit is visible: the frames are written, then
+  // (durability full) synced, and only then does the commit count. So after each write the
+  // follower looks every millisecond for a while (kSettle, longer than a slow disk's sync), and
+  // finds the commit within a millisecond of it becoming visible; without writes it looks only
+  // every watched_interval.
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kSettle = std::chrono::milliseconds(200);
+  constexpr auto kStep = std::chrono::milliseconds(1);
+  std::stop_callback wake_on_stop(stop, [this] { watch_->interrupt(); });
+  Clock::time_point settle_until{};
   while (!stop.stop_requested()) {
     report(follow_once(stop));
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, stop, options_.interval, [] { return false; });
+    bool settling = Clock::now() < settle_until;
+    if (watch_->wait(settling ? kStep : options_.watched_interval)) {
+      settle_until = Clock::now() + kSettle;
+    }
   }
 }
 

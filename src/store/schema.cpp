@@ -171,6 +171,12 @@ const std::vector<const char*>& steps() {
             (SELECT min(id) - 1 FROM events),
             (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS TEXT);
       )sql",
+      // 8 -> 9: meta.database_id, random and given once, so that two processes can tell whether
+      // they work on one database: /healthz names it, and `hookmcp stdio` follows the process
+      // holding its listener only when that process writes the same database.
+      R"sql(
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('database_id', lower(hex(randomblob(16))));
+      )sql",
   };
   return kSteps;
 }

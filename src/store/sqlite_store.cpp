@@ -1,7 +1,14 @@
 // The SQLite store: WAL mode, one writer thread with group commit (writer.hpp), a trailing
 // full-text index (fts_index.hpp), upkeep (retention.hpp), and the reads over a pool of reader
 // connections (queries.hpp). This file composes them, and opens the file.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "fts_index.hpp"
 #include "hookmcp/store/store.hpp"
@@ -18,6 +25,15 @@ namespace {
 using sqlite::Connection;
 
 constexpr const char* kCountSql = "SELECT coalesce(sum(events), 0) FROM source_stats";
+
+Result<std::string> read_identity(Connection& db, const std::string& path) {
+  auto stmt = db.prepare("SELECT value FROM meta WHERE key = 'database_id'");
+  if (!stmt) return stmt.error();
+  if ((*stmt)->step() != SQLITE_ROW) {
+    return make_error(ErrorCode::kIo, "cannot read the identity of database " + path);
+  }
+  return std::string((*stmt)->text(0));
+}
 
 Status apply_pragmas(Connection& db, bool fsync_each_commit) {
   // A new file gets 8 KB pages. An event's row (a 2 KB body and its headers) filled most of a
@@ -58,12 +74,40 @@ Status check_file(Connection& db, const std::string& path) {
                         "no hookmcp schema); left untouched: pass --db with another path");
 }
 
+// Creates the database's missing directories readable by their owner only (0700), and a new
+// database file 0600: events hold what senders posted, secrets in payloads included. SQLite
+// gives the -wal and -shm files the database file's mode. What exists is left as it is.
+Status create_private_file(const std::string& file) {
+  namespace fs = std::filesystem;
+  fs::path path(file);
+  std::error_code ec;
+  std::vector<fs::path> missing;
+  for (fs::path dir = path.parent_path(); !dir.empty() && !fs::exists(dir, ec);
+       dir = dir.parent_path()) {
+    missing.push_back(dir);
+    if (dir == dir.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) {
+      return make_error(ErrorCode::kIo,
+                        "cannot create directory " + it->string() + ": " + std::strerror(errno));
+    }
+  }
+  // O_EXCL: an existing file is never opened here. Closing a descriptor of a file this process
+  // has open in SQLite would drop SQLite's locks on it.
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // Otherwise SQLite opens it and says why it cannot, in its own words.
+  if (fd >= 0) ::close(fd);
+  return {};
+}
+
 // The store of the process that writes the file. Thread-safe (Store's contract).
 class SqliteStore final : public Store {
  public:
   SqliteStore(const Options& options, std::unique_ptr<Connection> db, int64_t event_count,
-              int64_t max_id)
-      : queries_(options),
+              int64_t max_id, std::string identity)
+      : identity_(std::move(identity)),
+        queries_(options),
         indexer_(options.fsync_each_commit, max_id, options.metrics),
         retention_(options, event_count, indexer_),
         writer_(options, std::move(db), indexer_, retention_) {}
@@ -101,12 +145,14 @@ class SqliteStore final : public Store {
   }
   void save_progress(SubscriptionProgress p) override { writer_.save_progress(std::move(p)); }
   bool healthy() const override { return writer_.healthy(); }
+  const std::string& identity() const override { return identity_; }
   void add_commit_listener(CommitListener listener) override {
     writer_.add_commit_listener(std::move(listener));
   }
   void close() override { writer_.close(); }
 
  private:
+  const std::string identity_;
   Queries queries_;
   FtsIndexer indexer_;
   Retention retention_;
@@ -117,7 +163,8 @@ class SqliteStore final : public Store {
 // no writer thread, nothing to close. Thread-safe.
 class SqliteReader final : public Store {
  public:
-  explicit SqliteReader(const Options& options) : queries_(options) {}
+  SqliteReader(const Options& options, std::string identity)
+      : identity_(std::move(identity)), queries_(options) {}
 
   void insert(NewEvent /*event*/, InsertCallback done) override {
     done(make_error(ErrorCode::kClosed, "store is closing"));
@@ -152,11 +199,13 @@ class SqliteReader final : public Store {
   }
   void save_progress(SubscriptionProgress /*p*/) override {}
   bool healthy() const override { return true; }
+  const std::string& identity() const override { return identity_; }
   // Nothing commits here: a listener would never be called.
   void add_commit_listener(CommitListener /*listener*/) override {}
   void close() override {}
 
  private:
+  const std::string identity_;
   Queries queries_;
 };
 
@@ -166,15 +215,7 @@ int sqlite_schema_version() { return sqlite::schema_version(); }
 
 Result<std::unique_ptr<Store>> open_sqlite(const Options& options) {
   if (options.clock == nullptr) return make_error(ErrorCode::kInternal, "store needs a clock");
-  std::filesystem::path path(options.path);
-  if (path.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-      return make_error(ErrorCode::kIo, "cannot create directory " + path.parent_path().string() +
-                                            ": " + ec.message());
-    }
-  }
+  if (auto s = create_private_file(options.path); !s) return s.error();
   auto db = sqlite::Connection::open(options.path, /*create=*/true, options.metrics);
   if (!db) return db.error();
   // Before the journal mode, the pragmas and the migrations: a file refused stays as it was.
@@ -194,7 +235,10 @@ Result<std::unique_ptr<Store>> open_sqlite(const Options& options) {
   if ((*max)->step() != SQLITE_ROW) return (*max)->error("max id");
   int64_t max_id = (*max)->int64(0);
   max->reset();
-  return std::unique_ptr<Store>(new SqliteStore(options, std::move(*db), events, max_id));
+  auto identity = read_identity(**db, options.path);
+  if (!identity) return identity.error();
+  return std::unique_ptr<Store>(
+      new SqliteStore(options, std::move(*db), events, max_id, std::move(*identity)));
 }
 
 Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path) {
@@ -228,9 +272,11 @@ Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path) {
                           ", newer than this hookmcp understands (" + std::to_string(expected) +
                           "); upgrade hookmcp");
   }
+  auto identity = read_identity(**db, path);
+  if (!identity) return identity.error();
   Options options;
   options.path = path;
-  return std::unique_ptr<Store>(new SqliteReader(options));
+  return std::unique_ptr<Store>(new SqliteReader(options, std::move(*identity)));
 }
 
 }  // namespace hookmcp::store

@@ -243,7 +243,16 @@ void Writer::run() {
 void Writer::commit(std::vector<Pending>& batch) {
   std::vector<InsertOutcome> outcomes(batch.size());
   std::vector<Event> added;
+  auto started = std::chrono::steady_clock::now();
   Status status = write_batch(batch, outcomes, added);
+  // Nothing of a batch whose transaction failed is stored: no listener may hear of it.
+  if (!status.ok()) added.clear();
+  if (status.ok() && spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug(
+        "committed {} of {} events in {:.2f} ms", added.size(), batch.size(),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
+  }
   uint64_t bytes = 0;
   for (const auto& p : batch) bytes += cost(p.event);
   {

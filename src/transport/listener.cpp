@@ -390,9 +390,14 @@ awaitable<Response> Listener::route(Request& req) {
   std::string_view path = path_of(req);
   if (is_webhook_path(path)) co_return co_await handle_webhook(req, intake_, options_.mcp_access);
   if (path == "/healthz") {
-    if (healthy_()) co_return make_response(req, 200, R"({"status":"ok"})");
-    Response res = error(req, 503, "storage cannot commit");
-    res.set(http::field::retry_after, "5");
+    bool healthy = healthy_();
+    nlohmann::json body = {{"status", healthy ? "ok" : "unavailable"},
+                           {"service", "hookmcp"},
+                           {"version", options_.version},
+                           {"database", options_.database_identity}};
+    if (!healthy) body["error"] = "storage cannot commit";
+    Response res = make_response(req, healthy ? 200 : 503, body.dump());
+    if (!healthy) res.set(http::field::retry_after, "5");
     co_return res;
   }
   if (path == "/metrics") {

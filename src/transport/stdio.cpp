@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hookmcp/core/os.hpp"
+
 namespace hookmcp::transport {
 
 namespace {
@@ -36,7 +38,7 @@ bool write_all(int fd, std::string_view data) {
 
 StdioChannel::StdioChannel(StdioOptions options, Metrics* metrics)
     : options_(options), metrics_(metrics) {
-  if (::pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
+  if (!open_pipe(wake_)) wake_[0] = wake_[1] = -1;
 }
 
 StdioChannel::~StdioChannel() {

@@ -10,6 +10,10 @@
 #include <string>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
+#include "hookmcp/core/text.hpp"
+
 namespace hookmcp::transport {
 
 namespace asio = boost::asio;
@@ -48,11 +52,21 @@ Response from_intake(const Request& req, intake::Response r) {
   return res;
 }
 
+// One line per delivery, as a person watching the server expects: the status, the source and
+// what became of it, including why a refusal was made (which the sender is not told).
+void log_delivery(std::string_view source, int status, const std::string& summary) {
+  auto level = status >= 400 ? spdlog::level::warn : spdlog::level::info;
+  if (!spdlog::should_log(level)) return;
+  spdlog::log(level, "webhook {} {}: {}", status, printable(source, 80), summary);
+}
+
 }  // namespace
 
 asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
                                          const McpAccess& access) {
   if (req.method() != http::verb::post) {
+    log_delivery(path_of(req).substr(kHooksPrefix.size()), 405,
+                 "refused: " + std::string(req.method_string()) + " instead of POST");
     Response res = error(req, 405, "webhooks are delivered with POST");
     res.set(http::field::allow, "POST");
     co_return res;
@@ -69,7 +83,9 @@ asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
     ir.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
   ir.body = std::move(req.body());
+  std::string source = ir.source;
   intake::Response r = co_await async_intake(intake, std::move(ir), asio::use_awaitable);
+  log_delivery(source, r.status, r.summary);
   co_return from_intake(req, std::move(r));
 }
 

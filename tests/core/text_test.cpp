@@ -109,5 +109,13 @@ TEST(SourceName, AllowsTheRuleAndRefusesPathSegmentsThatResolveAway) {
   }
 }
 
+TEST(Printable, KeepsALineOneLineAndClips) {
+  EXPECT_EQ(printable("push", 10), "push");
+  EXPECT_EQ(printable("a\nb\r\x1b[2J", 20), "a?b??[2J");
+  EXPECT_EQ(printable("caf\xc3\xa9", 10), "caf\xc3\xa9");  // UTF-8 stays
+  EXPECT_EQ(printable("caf\xe9\x7f", 10), "caf??");        // not UTF-8: every high byte
+  EXPECT_EQ(printable("abcdef", 4), "abc\xe2\x80\xa6");    // clipped with "…"
+}
+
 }  // namespace
 }  // namespace hookmcp

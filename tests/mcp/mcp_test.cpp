@@ -298,6 +298,7 @@ class GatedStore final : public store::Store {
     return inner_.ack(ids, note);
   }
   Result<int64_t> pruned_through() override { return inner_.pruned_through(); }
+  const std::string& identity() const override { return inner_.identity(); }
   Result<std::vector<store::Subscription>> subscriptions() override {
     return inner_.subscriptions();
   }

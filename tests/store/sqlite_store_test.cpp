@@ -89,6 +89,71 @@ class StoreTest : public ::testing::Test {
   Options options_;
 };
 
+TEST_F(StoreTest, ANewDatabaseIsItsOwnersOnlyAndKeepsOneIdentity) {
+  namespace fs = std::filesystem;
+  auto mode = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::all; };
+  std::string identity;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    identity = store->identity();
+    ASSERT_TRUE(insert_sync(*store, event("d1")));
+    // The -wal file exists while the database is open.
+    EXPECT_EQ(mode(options_.path + "-wal"), fs::perms::owner_read | fs::perms::owner_write);
+    store->close();
+  }
+  EXPECT_EQ(identity.size(), 32u);
+  EXPECT_EQ(identity.find_first_not_of("0123456789abcdef"), std::string::npos) << identity;
+  EXPECT_EQ(mode(dir_ / "sub"), fs::perms::owner_all);
+  EXPECT_EQ(mode(options_.path), fs::perms::owner_read | fs::perms::owner_write);
+
+  // The same database keeps its identity when opened again, and a reader sees the same one;
+  // another database has its own.
+  auto again = open();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->identity(), identity);
+  auto reader = open_sqlite_reader(options_.path);
+  ASSERT_TRUE(reader) << reader.error().message;
+  EXPECT_EQ((*reader)->identity(), identity);
+  again->close();
+  options_.path = (dir_ / "other.db").string();
+  auto other = open();
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->identity(), identity);
+  other->close();
+}
+
+TEST_F(StoreTest, AnExistingFileKeepsItsMode) {
+  std::filesystem::create_directories(dir_ / "sub");
+  exec_on_file("SELECT 1");  // an empty file, made by another program
+  std::filesystem::permissions(options_.path, std::filesystem::perms(0640));
+  auto store = open();
+  ASSERT_TRUE(store);
+  store->close();
+  EXPECT_EQ(std::filesystem::status(options_.path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms(0640));
+}
+
+TEST_F(StoreTest, ABatchWhoseTransactionFailsReachesNoListener) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::atomic<int> told{0};
+  store->add_commit_listener([&](const std::vector<Event>& events) { told += events.size(); });
+  // The event's row goes in; counting it fails after, inside the same transaction.
+  exec_on_file(
+      "CREATE TRIGGER refuse BEFORE INSERT ON source_stats BEGIN "
+      "SELECT RAISE(ABORT, 'refused by a test'); END");
+  auto failed = insert_sync(*store, event("d1"));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(told.load(), 0);
+  EXPECT_EQ(*store->max_id(), 0);
+  exec_on_file("DROP TRIGGER refuse");
+  ASSERT_TRUE(insert_sync(*store, event("d1")));
+  EXPECT_EQ(told.load(), 1);
+  store->close();
+}
+
 TEST_F(StoreTest, CreatesFileAndMigratesFromEmpty) {
   auto store = open();
   ASSERT_TRUE(store);

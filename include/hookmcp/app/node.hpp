@@ -54,6 +54,12 @@ class Node {
   Metrics& metrics();
   const Clock& clock() const;
 
+  // Applies a config loaded again (SIGHUP): the intake verifies with its sources from now on
+  // (secrets rotated, sources added or removed). What needs a restart to change (the address,
+  // the database, TLS, MCP tokens and the rest) is logged as such and left as it was. From the
+  // thread that called start().
+  void reload(const config::Config& config);
+
   // Stops the take-over attempts, then the listener (answering what is in flight, up to
   // `grace`), the follower, the store (committing what is queued), and the MCP server, in this
   // order. Sessions opened on the MCP server must be closed first. Idempotent.

@@ -22,6 +22,11 @@ size_t utf8_length(std::string_view text);
 // never in the middle of a UTF-8 sequence. `max_chars` of at least 1.
 std::string clip(std::string_view text, size_t max_chars);
 
+// `text` made safe for one line of a log or terminal, clipped as clip() does: control
+// characters become '?', and so does every byte of a text that is not UTF-8. What a sender
+// chose (a type, a delivery id) cannot start a line of its own or move the cursor.
+std::string printable(std::string_view text, size_t max_chars);
+
 std::string hex_encode(std::string_view bytes);               // lowercase
 std::optional<std::string> hex_decode(std::string_view hex);  // either case
 std::string base64_encode(std::string_view bytes);            // standard alphabet, padded

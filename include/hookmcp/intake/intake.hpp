@@ -2,6 +2,7 @@
 // requests and writes back what it answers.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +33,10 @@ struct Response {
   std::string body;  // JSON unless content_type says otherwise
   std::string content_type = "application/json";
   std::optional<int> retry_after_s;
+  // The delivery's line in the log, after the status: what was stored or why it was refused,
+  // including what the sender is not told ("stored id 42, push/opened, delivery 7f3c...,
+  // verified").
+  std::string summary;
 };
 
 using Respond = std::function<void(Response)>;
@@ -46,6 +51,11 @@ class Intake {
   // (so `respond` must only hand the answer back to its connection, not write it).
   void handle(Request request, Respond respond);
 
+  // Verifies with the sources of `config` from now on (SIGHUP: secrets rotated, sources added
+  // or removed, without a restart). Deliveries already being verified finish with the old ones.
+  // Thread-safe.
+  void reload(const config::Config& config);
+
   // A 2xx is never sent for a delivery that is not committed; these are the other answers.
   static Response error_response(int status, const std::string& message);
 
@@ -54,15 +64,24 @@ class Intake {
     config::Source config;
     std::unique_ptr<verify::Verifier> verifier;
   };
+  // The sources of one config, replaced whole by reload().
+  struct Sources {
+    std::map<std::string, SourceEntry> by_name;
+    std::string names;  // "github, stripe", or "none"
+  };
+  static std::shared_ptr<const Sources> make_sources(const config::Config& config);
   // The configured source, or with no sources configured the open default; `name` is valid.
-  const SourceEntry* find_source(const std::string& name) const;
+  const SourceEntry* find_source(const Sources& sources, const std::string& name) const;
+  // With no sources configured, unsigned webhooks are accepted from loopback: a request that a
+  // proxy or tunnel forwarded may come from anyone. Warns, once a minute at most.
+  void warn_if_tunnelled(const Headers& headers);
 
   store::Store& store_;
   const Clock& clock_;
   Metrics& metrics_;
-  std::map<std::string, SourceEntry> sources_;
+  std::atomic<std::shared_ptr<const Sources>> sources_;
   SourceEntry open_source_;  // used when no sources are configured
-  bool sources_configured_;
+  std::atomic<int64_t> tunnel_warned_ms_{0};
 };
 
 // The request headers as a JSON object, credentials (Authorization, Cookie, X-Gitlab-Token...)

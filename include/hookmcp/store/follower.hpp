@@ -11,15 +11,23 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <thread>
 
+#include "hookmcp/core/os.hpp"
 #include "hookmcp/core/result.hpp"
 #include "hookmcp/store/store.hpp"
 
 namespace hookmcp::store {
 
 struct FollowOptions {
-  std::chrono::milliseconds interval{25};  // between looks at the store
+  // The database's file: its directory is watched (core/os.hpp), so that a commit of the other
+  // process wakes the follower within a millisecond or two of becoming visible. Empty, or where
+  // there is no watch: the follower looks every `interval`.
+  std::string watch_path;
+  std::chrono::milliseconds interval{25};  // between looks at the store without a watch
+  // With a watch: between looks when nothing is written, for a change the watch could not see.
+  std::chrono::milliseconds watched_interval{250};
   // Which events to hand on; its id bounds, order and limit are the follower's own.
   EventFilter filter;
   int page = 500;  // events asked for at a time
@@ -33,8 +41,9 @@ struct FollowOptions {
 // succeeds after failures. Unset: both are logged.
 using FollowTrouble = std::function<void(const std::optional<Error>&)>;
 
-// Every FollowOptions::interval, asks the store for the events above the last one it handed on
-// and hands them, a page at a time in id order, to a listener shaped like a CommitListener.
+// Asks the store for the events above the last one it handed on, and hands them, a page at a
+// time in id order, to a listener shaped like a CommitListener: after each write to the
+// database's files (FollowOptions::watch_path), else on a timer.
 // Owns one thread, on which the listener and the trouble callback run: they must return
 // quickly, and may not stop() the follower. stop() from any thread.
 class Follower {
@@ -51,7 +60,7 @@ class Follower {
 
  private:
   Follower(Store& store, FollowOptions options, CommitListener listener, FollowTrouble trouble,
-           int64_t last_id);
+           int64_t last_id, std::unique_ptr<DirectoryWatch> watch);
   void run(const std::stop_token& stop);
   // Hands on everything above last_id_ that the filter matches, a page at a time.
   Status follow_once(const std::stop_token& stop);
@@ -61,8 +70,9 @@ class Follower {
   const FollowOptions options_;
   const CommitListener listener_;
   const FollowTrouble trouble_;
-  int64_t last_id_;                   // follower thread only
-  std::optional<std::string> error_;  // follower thread only: the last look's failure
+  int64_t last_id_;                              // follower thread only
+  std::optional<std::string> error_;             // follower thread only: the last look's failure
+  const std::unique_ptr<DirectoryWatch> watch_;  // null: looks on a timer
   std::mutex mu_;
   std::condition_variable_any cv_;
   std::jthread thread_;  // last: it uses the members above

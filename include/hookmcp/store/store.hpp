@@ -189,6 +189,10 @@ class Store {
   // Whether the last commit succeeded (and, after a failure, a probe commit since).
   virtual bool healthy() const = 0;
 
+  // The database's identity: a random id it was given once, when created (or migrated to schema
+  // 9), that names this database to other processes (GET /healthz).
+  virtual const std::string& identity() const = 0;
+
   // Thread-safe. Listeners are called in the order added; add them before inserting.
   virtual void add_commit_listener(CommitListener listener) = 0;
 

@@ -33,6 +33,11 @@ struct HttpOptions {
   // Threads running the connections. 0: one per core but one, which the store's writer keeps
   // busy (on 2 cores, one I/O thread is faster than two: measured in bench/README.md).
   int io_threads = 0;
+  // What GET /healthz says of this server besides its health: its version, and the identity
+  // of its database (Store::identity), by which a second hookmcp finds out whether the process
+  // holding an address writes the database it reads.
+  std::string version;
+  std::string database_identity;
   // TLS when both are set (PEM files).
   std::string tls_cert_file;
   std::string tls_key_file;
