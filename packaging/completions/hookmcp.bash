@@ -2,6 +2,11 @@
 # options take. Installed as share/bash-completion/completions/hookmcp, where bash-completion
 # loads it the first time `hookmcp` is completed; or source it from ~/.bashrc.
 
+# COMPREPLY from compgen, one candidate a line, so that a file name with spaces stays whole.
+_hookmcp_reply() {
+  mapfile -t COMPREPLY < <(compgen "$@")
+}
+
 _hookmcp() {
   local cur prev
   cur=${COMP_WORDS[COMP_CWORD]}
@@ -15,16 +20,16 @@ _hookmcp() {
   # The value of the option just typed.
   case $prev in
     --config | --db)
-      COMPREPLY=($(compgen -f -- "$cur"))
+      _hookmcp_reply -f -- "$cur"
       compopt -o filenames 2>/dev/null
       return
       ;;
     --log-level)
-      COMPREPLY=($(compgen -W "trace debug info warn error critical off" -- "$cur"))
+      _hookmcp_reply -W "trace debug info warn error critical off" -- "$cur"
       return
       ;;
     --status)
-      COMPREPLY=($(compgen -W "pending acked all" -- "$cur"))
+      _hookmcp_reply -W "pending acked all" -- "$cur"
       return
       ;;
     --listen | --url | --secret | --type | --header | --delivery-id | --source | --action | \
@@ -39,7 +44,7 @@ _hookmcp() {
   local options=""
   case $command in
     "")
-      COMPREPLY=($(compgen -W "serve stdio check-config events send subscriptions --version --help" -- "$cur"))
+      _hookmcp_reply -W "serve stdio check-config events send subscriptions --version --help" -- "$cur"
       return
       ;;
     serve | stdio | check-config)
@@ -48,7 +53,7 @@ _hookmcp() {
     events)
       case $subcommand in
         "")
-          COMPREPLY=($(compgen -W "list show tail search --help" -- "$cur"))
+          _hookmcp_reply -W "list show tail search --help" -- "$cur"
           return
           ;;
         list | ls | tail | follow | search) options="$reading $filters" ;;
@@ -57,7 +62,7 @@ _hookmcp() {
       ;;
     subscriptions)
       if [[ -z $subcommand ]]; then
-        COMPREPLY=($(compgen -W "list --help" -- "$cur"))
+        _hookmcp_reply -W "list --help" -- "$cur"
         return
       fi
       options="$common --json"
@@ -76,10 +81,10 @@ _hookmcp() {
           esac
         done
         if ((positionals == 0)); then
-          COMPREPLY=($(compgen -W "github stripe slack standard shopify gitlab hmac none" -- "$cur"))
+          _hookmcp_reply -W "github stripe slack standard shopify gitlab hmac none" -- "$cur"
         else
           # The payload file, or - for stdin.
-          COMPREPLY=($(compgen -f -- "$cur"))
+          _hookmcp_reply -f -- "$cur"
           compopt -o filenames 2>/dev/null
         fi
         return
@@ -87,7 +92,7 @@ _hookmcp() {
       ;;
   esac
   if [[ -n $options ]]; then
-    COMPREPLY=($(compgen -W "$options" -- "$cur"))
+    _hookmcp_reply -W "$options" -- "$cur"
   fi
 }
 complete -F _hookmcp hookmcp

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tempDir, waitForPort } from './lib/hookmcp.mjs';
 
@@ -156,6 +156,9 @@ test('bash completes commands, subcommands and option values', () => {
   assert.ok(bashComplete('hookmcp', 'send', '').includes('github'));
   assert.ok(bashComplete('hookmcp', 'send', '--url', 'http://x', '').includes('github'));
   assert.deepEqual(bashComplete('hookmcp', 'send', 'github', '--url', 'http://x', '--del'), ['--delivery-id']);
+  const spaced = dir.file('my config.json');
+  writeFileSync(spaced, '{}');
+  assert.deepEqual(bashComplete('hookmcp', 'serve', '--config', dir.file('my')), [spaced]);
 });
 
 test('bash completion offers every option that --help lists', () => {
