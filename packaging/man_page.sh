@@ -8,14 +8,21 @@ binary=$1
 version=$2
 output=$3
 
-# The first words of the indented lines in a help text's "Commands:" block.
+# The commands of a help text's "Commands:" block: the first word of each line indented by two
+# spaces (a description may go on over lines indented further).
 commands_in() {
-  awk '/^Commands:/ { block = 1; next } block && /^  [a-z]/ { print $1; next } { block = 0 }'
+  awk '
+    /^Commands:/ { block = 1; next }
+    block && /^  [a-z]/ { print $1; next }
+    block && /^   / { next }
+    { block = 0 }
+  '
 }
 
 # A help text (stdin) as roff. Paragraphs are filled; "  --option VALUE   what" lines become
-# tagged paragraphs; other indented lines (examples, command lists) keep their layout; a line
-# that ends in ":" is a bold heading. The first line, "Usage: ...", is the synopsis, followed by
+# tagged paragraphs, their description going on over the lines indented further below them;
+# other indented lines (examples, command lists) keep their layout; a line that ends in ":" is
+# a bold heading. The first line, "Usage: ...", is the synopsis, followed by
 # the roff line $1 if given.
 format_help() {
   awk -v after_usage="${1:-}" '
@@ -57,8 +64,15 @@ format_help() {
       print "\\fB" escape(option) "\\fR"
       if (what != "") print escape(what)
       fresh = 0
+      in_option = 1
       next
     }
+    in_option && /^    +[^ ]/ {
+      sub(/^ +/, "")
+      print escape($0)
+      next
+    }
+    { in_option = 0 }
     /^  / {
       if (!literal) { print ".RS 2"; print ".nf"; literal = 1 }
       print escape(substr($0, 3))

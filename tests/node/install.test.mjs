@@ -44,9 +44,10 @@ function helpOptions(args) {
   return [...text.matchAll(/^ {2}(?:-h, )?(--[a-z-]+)/gm)].map((m) => m[1]);
 }
 
-// The first words of the indented lines in a help text's "Commands:" block.
-const commandsIn = (text) => [...(text.match(/^Commands:\n((?: {2}\S.*\n)+)/m)?.[1] ?? '')
-  .matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]);
+// The commands of a help text's "Commands:" block: the first word of each line indented by two
+// spaces (a description may go on over lines indented further).
+const commandsIn = (text) => [...(text.match(/^Commands:\n((?: {2}.*\n)+)/m)?.[1] ?? '')
+  .matchAll(/^ {2}([a-z]\S*)/gm)].map((m) => m[1]);
 
 // Every command line that takes options, as --help tells them: each command of `hookmcp --help`,
 // or its subcommands (those in its own "Commands:" block, or the one its usage line names).
