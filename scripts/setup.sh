@@ -2,8 +2,9 @@
 # Installs the Debian packages hookmcp needs to build and test, when they are missing.
 set -euo pipefail
 
+# dpkg-dev: dpkg-shlibdeps, which `cpack -G DEB` derives the package's Depends with.
 packages=(
-  g++ cmake ninja-build pkg-config ccache
+  g++ cmake ninja-build pkg-config ccache dpkg-dev
   libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev
   libgtest-dev googletest
   clang-format clang-tidy sqlite3 curl
