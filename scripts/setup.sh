@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache dpkg-dev
   libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev
   libgtest-dev googletest
-  clang-format clang-tidy sqlite3 curl
+  clang-format clang-tidy sqlite3 curl zsh
 )
 
 missing=()
