@@ -27,17 +27,16 @@ std::variant<config::Config, int> load_server_config(const std::vector<std::stri
     std::cerr << prefix << "unexpected argument \"" << args->positionals[0] << "\"\n";
     return kExitUsage;
   }
-  auto cfg = config::load(overrides_from(*args), config::process_env());
-  if (!cfg) {
-    std::cerr << prefix << cfg.error().message << "\n";
+  auto loaded = config::load_all(overrides_from(*args), config::process_env());
+  config::check_serving(loaded.config, loaded.findings);
+  if (!loaded.findings.ok()) {
+    for (const auto& e : loaded.findings.errors) std::cerr << prefix << e.to_string() << "\n";
     return kExitUsage;
   }
-  if (auto s = config::check_exposure(*cfg); !s) {
-    std::cerr << prefix << s.error().message << "\n";
-    return kExitUsage;
-  }
-  setup_logging(cfg->log_level);
-  return std::move(*cfg);
+  setup_logging(loaded.config.log_level);
+  // Settings that have no effect: the server runs without them, and says so.
+  for (const auto& w : loaded.findings.warnings) spdlog::warn("config: {}", w.to_string());
+  return std::move(loaded.config);
 }
 
 sigset_t block_stop_signals() {
