@@ -8,13 +8,13 @@ namespace hookmcp::app {
 namespace {
 
 // The config is read only for the database path. Secrets are not needed to read events, so an
-// `env:NAME` secret whose variable this shell lacks must not stop a person from looking.
+// `env:NAME` secret whose variable this shell lacks, or holds with a stray newline, must not stop
+// a person from looking: every variable but the settings reads as a well-formed secret.
 config::Getenv reading_env() {
   return [env = config::process_env()](const std::string& name) -> std::optional<std::string> {
-    if (auto v = env(name); v && !v->empty()) return v;
     for (const char* setting :
          {"HOOKMCP_CONFIG", "HOOKMCP_DB", "HOOKMCP_LISTEN", "XDG_DATA_HOME", "HOME"}) {
-      if (name == setting) return std::nullopt;
+      if (name == setting) return env(name);
     }
     // Shaped to pass every provider's check: "whsec_" and base64 (of "unused-by-hookmcp-events").
     return std::string("whsec_dW51c2VkLWJ5LWhvb2ttY3AtZXZlbnRz");

@@ -18,11 +18,16 @@ std::vector<OptionSpec> server_options() {
   return specs;
 }
 
-Result<config::Config> load_checked(const ParsedArgs& args) {
-  auto cfg = config::load(overrides_from(args), config::process_env());
-  if (!cfg) return cfg.error();
-  if (auto s = config::check_exposure(*cfg); !s) return s.error();
-  return cfg;
+// The settings and every mistake in them: what a server refuses to start (or reload) with.
+config::Loaded load_checked(const ParsedArgs& args) {
+  auto loaded = config::load_all(overrides_from(args), config::process_env());
+  config::check_serving(loaded.config, loaded.findings);
+  return loaded;
+}
+
+// Settings that have no effect: the server runs without them, and says so.
+void log_warnings(const config::Findings& findings) {
+  for (const auto& w : findings.warnings) spdlog::warn("config: {}", w.to_string());
 }
 
 }  // namespace
@@ -44,23 +49,31 @@ std::variant<config::Config, int> load_server_config(const std::vector<std::stri
     std::cerr << prefix << "unexpected argument \"" << args->positionals[0] << "\"\n";
     return kExitUsage;
   }
-  auto cfg = load_checked(*args);
-  if (!cfg) {
-    std::cerr << prefix << cfg.error().message << "\n";
+  auto loaded = load_checked(*args);
+  if (!loaded.findings.ok()) {
+    for (const auto& e : loaded.findings.errors) std::cerr << prefix << e.to_string() << "\n";
     return kExitUsage;
   }
-  setup_logging(cfg->log_level);
-  return std::move(*cfg);
+  setup_logging(loaded.config.log_level);
+  log_warnings(loaded.findings);
+  return std::move(loaded.config);
 }
 
 Result<config::Config> reload_server_config(const std::vector<std::string>& argv,
                                             const std::string& command) {
   auto args = parse_args(argv, server_options(), command);
   if (!args) return args.error();
-  auto cfg = load_checked(*args);
-  if (!cfg) return cfg.error();
-  spdlog::default_logger()->set_level(spdlog::level::from_str(cfg->log_level));
-  return cfg;
+  auto loaded = load_checked(*args);
+  if (!loaded.findings.ok()) {
+    std::string errors;
+    for (const auto& e : loaded.findings.errors) {
+      errors += (errors.empty() ? "" : "; ") + e.to_string();
+    }
+    return make_error(ErrorCode::kInvalidArgument, errors);
+  }
+  spdlog::default_logger()->set_level(spdlog::level::from_str(loaded.config.log_level));
+  log_warnings(loaded.findings);
+  return std::move(loaded.config);
 }
 
 sigset_t block_stop_signals() {

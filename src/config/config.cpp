@@ -1,11 +1,13 @@
 #include "hookmcp/config/config.hpp"
 
-#include "hookmcp/core/event.hpp"
 #include "hookmcp/core/headers.hpp"
 #include "hookmcp/core/json.hpp"
+#include "parse.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -14,17 +16,19 @@ namespace hookmcp::config {
 
 using nlohmann::json;
 
-namespace {
+namespace detail {
 
-Error invalid(const std::string& where, const std::string& what) {
-  return make_error(ErrorCode::kInvalidArgument, where + ": " + what);
+std::string member(const std::string& where, const std::string& key) {
+  return where.empty() ? key : where + "." + key;
 }
 
-std::string type_name(const json& v) { return v.type_name(); }
+std::string element(const std::string& where, size_t i) {
+  return where + "[" + std::to_string(i) + "]";
+}
 
-// Rejects keys outside `allowed` so that a misspelt setting is reported instead of ignored.
-Status check_keys(const json& obj, const std::string& where,
-                  std::initializer_list<const char*> allowed) {
+bool check_keys(const json& obj, const std::string& where,
+                std::initializer_list<const char*> allowed, Findings& f) {
+  bool all_known = true;
   for (const auto& item : obj.items()) {
     const std::string& key = item.key();
     bool known =
@@ -32,203 +36,217 @@ Status check_keys(const json& obj, const std::string& where,
     if (!known) {
       std::string list;
       for (const char* a : allowed) list.append(list.empty() ? "" : ", ").append(a);
-      return invalid(where.empty() ? key : where + "." + key,
-                     "unknown field (expected one of: " + list + ")");
+      f.error(member(where, key), "unknown field (expected one of: " + list + ")");
+      all_known = false;
     }
   }
-  return {};
+  return all_known;
 }
 
-Result<std::string> get_string(const json& v, const std::string& where) {
-  if (!v.is_string()) return invalid(where, "expected a string, got " + type_name(v));
+std::optional<std::string> get_string(const json& v, const std::string& where, Findings& f) {
+  if (!v.is_string()) {
+    f.error(where, "expected a string, got " + std::string(v.type_name()));
+    return std::nullopt;
+  }
   return v.get<std::string>();
 }
 
-Result<int64_t> get_int(const json& v, const std::string& where, int64_t min, int64_t max) {
-  if (!v.is_number_integer()) return invalid(where, "expected an integer, got " + type_name(v));
+std::optional<int64_t> get_int(const json& v, const std::string& where, int64_t min, int64_t max,
+                               Findings& f) {
+  if (!v.is_number_integer()) {
+    f.error(where, "expected an integer, got " + std::string(v.type_name()));
+    return std::nullopt;
+  }
   int64_t n = v.get<int64_t>();
   if (n < min || n > max) {
-    return invalid(where, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    f.error(where, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
   }
   return n;
 }
 
-Result<std::vector<std::string>> get_strings(const json& v, const std::string& where) {
-  if (!v.is_array()) return invalid(where, "expected an array of strings, got " + type_name(v));
+std::optional<bool> get_bool(const json& v, const std::string& where, Findings& f) {
+  if (!v.is_boolean()) {
+    f.error(where, "expected true or false");
+    return std::nullopt;
+  }
+  return v.get<bool>();
+}
+
+std::optional<std::vector<std::string>> get_strings(const json& v, const std::string& where,
+                                                    Findings& f) {
+  if (!v.is_array()) {
+    f.error(where, "expected an array of strings, got " + std::string(v.type_name()));
+    return std::nullopt;
+  }
   std::vector<std::string> out;
   for (size_t i = 0; i < v.size(); ++i) {
-    auto s = get_string(v[i], where + "[" + std::to_string(i) + "]");
-    if (!s) return s.error();
-    out.push_back(std::move(*s));
+    if (auto s = get_string(v[i], element(where, i), f)) out.push_back(std::move(*s));
   }
   return out;
 }
 
-Result<Secret> resolve_secret(const std::string& ref, const std::string& where,
-                              const Getenv& getenv) {
-  if (ref.rfind("env:", 0) == 0) {
-    std::string name = ref.substr(4);
-    if (name.empty()) return invalid(where, "\"env:\" needs a variable name");
-    auto value = getenv(name);
-    if (!value || value->empty()) {
-      return invalid(where, "environment variable " + name + " is not set");
-    }
-    return Secret{ref, *value};
-  }
-  if (ref.empty()) return invalid(where, "a secret must not be empty");
-  return Secret{ref, ref};
-}
+}  // namespace detail
 
-Result<std::vector<Secret>> get_secrets(const json& v, const std::string& where,
-                                        const Getenv& getenv) {
-  auto refs = get_strings(v, where);
-  if (!refs) return refs.error();
-  std::vector<Secret> out;
-  for (size_t i = 0; i < refs->size(); ++i) {
-    auto s = resolve_secret((*refs)[i], where + "[" + std::to_string(i) + "]", getenv);
-    if (!s) return s.error();
-    out.push_back(std::move(*s));
-  }
-  return out;
-}
+namespace {
+
+using detail::check_keys;
+using detail::element;
+using detail::get_bool;
+using detail::get_int;
+using detail::get_string;
+using detail::get_strings;
+using detail::member;
 
 // mcp.tokens: each a secret ("env:NAME" or a literal), or {"token": secret, "principal": name}.
-Status get_tokens(const json& v, const Getenv& getenv, Config& c) {
-  if (!v.is_array()) return invalid("mcp.tokens", "expected an array, got " + type_name(v));
+void get_tokens(const json& v, const Getenv& getenv, Config& c, Findings& f) {
+  if (!v.is_array()) {
+    f.error("mcp.tokens", "expected an array, got " + std::string(v.type_name()));
+    return;
+  }
   c.mcp_tokens.clear();
   c.mcp_token_principals.clear();
   for (size_t i = 0; i < v.size(); ++i) {
-    const std::string where = "mcp.tokens[" + std::to_string(i) + "]";
+    const std::string where = element("mcp.tokens", i);
     const json& entry = v[i];
     json token = entry;
     std::string principal = "token-" + std::to_string(i + 1);
     if (entry.is_object()) {
-      if (auto st = check_keys(entry, where, {"token", "principal"}); !st) return st;
-      if (!entry.contains("token")) return invalid(where + ".token", "is required");
+      check_keys(entry, where, {"token", "principal"}, f);
+      if (!entry.contains("token")) {
+        f.error(where + ".token", "is required");
+        continue;
+      }
       token = entry["token"];
       if (entry.contains("principal")) {
-        auto p = get_string(entry["principal"], where + ".principal");
-        if (!p) return p.error();
+        auto p = get_string(entry["principal"], where + ".principal", f);
+        if (!p) continue;
         if (p->empty() || p->size() > 128) {
-          return invalid(where + ".principal", "must be 1 to 128 characters");
+          f.error(where + ".principal", "must be 1 to 128 characters");
+          continue;
         }
         principal = *p;
       }
     }
     if (!token.is_string()) {
-      return invalid(where, "expected a string (or {\"token\": ..., \"principal\": ...})");
+      f.error(where, "expected a string (or {\"token\": ..., \"principal\": ...})");
+      continue;
     }
-    auto secret = resolve_secret(token.get<std::string>(), where, getenv);
-    if (!secret) return secret.error();
     if (std::find(c.mcp_token_principals.begin(), c.mcp_token_principals.end(), principal) !=
         c.mcp_token_principals.end()) {
-      return invalid(where + ".principal", "\"" + principal + "\" names another token too");
+      f.error(where + ".principal", "\"" + principal + "\" names another token too");
+      continue;
     }
+    auto secret = detail::resolve_secret(token.get<std::string>(), where, getenv, f);
+    if (!secret) continue;
     c.mcp_tokens.push_back(std::move(*secret));
     c.mcp_token_principals.push_back(std::move(principal));
   }
-  return {};
 }
 
-// "whsec_" (optional, as in the reference libraries) and a non-empty base64 key. Caught here so
-// that a mistyped secret is a config error, not a 401 for every delivery.
-bool standard_secret_ok(std::string_view secret) {
-  if (secret.rfind("whsec_", 0) == 0) secret.remove_prefix(6);
-  while (!secret.empty() && secret.back() == '=') secret.remove_suffix(1);
-  if (secret.empty() || secret.size() % 4 == 1) return false;
-  return std::all_of(secret.begin(), secret.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-  });
+// mcp.channel.sources names sources whose events are pushed; once sources are configured, a
+// name that is not one of them would never push anything (a typo, or a source since removed).
+void check_channel_sources(const json& doc, const Config& c, Findings& f) {
+  if (!c.mcp_channel_sources || !doc.contains("sources")) return;
+  const json& sources = doc["sources"];
+  if (!sources.is_object() || sources.empty()) return;  // no sources: any name is accepted
+  std::string configured;
+  for (const auto& item : sources.items()) {
+    configured += (configured.empty() ? "" : ", ") + item.key();
+  }
+  for (size_t i = 0; i < c.mcp_channel_sources->size(); ++i) {
+    const std::string& name = (*c.mcp_channel_sources)[i];
+    if (!sources.contains(name)) {
+      f.error(element("mcp.channel.sources", i),
+              "\"" + name + "\" is not a configured source (sources: " + configured + ")");
+    }
+  }
 }
 
-Status apply_source(const std::string& name, const json& v, const Getenv& getenv, Source& s) {
-  const std::string where = "sources." + name;
-  if (!valid_source_name(name)) {
-    return invalid(where, kSourceNameRule);
+// 1-based line and column of the byte at `offset` in `text`, the column counted in characters
+// (UTF-8 continuation bytes are not), as an editor shows it.
+std::pair<size_t, size_t> text_position(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  size_t line = 1;
+  size_t column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++column;
+    }
   }
-  if (!v.is_object()) return invalid(where, "expected an object, got " + type_name(v));
-  if (auto st = check_keys(v, where,
-                           {"provider", "secrets", "tolerance_s", "ignore_types", "header",
-                            "algorithm", "encoding", "prefix", "timestamp_header",
-                            "signed_template", "type_header", "type_pointer", "delivery_header"});
-      !st) {
-    return st;
-  }
-  s.name = name;
-  if (!v.contains("provider")) return invalid(where + ".provider", "is required");
-  auto provider = get_string(v["provider"], where + ".provider");
-  if (!provider) return provider.error();
-  if (std::find(std::begin(kProviders), std::end(kProviders), *provider) == std::end(kProviders)) {
-    std::string list;
-    for (const char* p : kProviders) list += std::string(list.empty() ? "" : ", ") + p;
-    return invalid(where + ".provider",
-                   "unknown provider \"" + *provider + "\" (expected one of: " + list + ")");
-  }
-  s.provider = *provider;
+  return {line, column};
+}
 
-  for (const auto& [key, value] : v.items()) {
-    const std::string field = where + "." + key;
-    if (key == "provider") continue;
-    if (key == "secrets") {
-      auto secrets = get_secrets(value, field, getenv);
-      if (!secrets) return secrets.error();
-      s.secrets = std::move(*secrets);
-    } else if (key == "tolerance_s") {
-      auto n = get_int(value, field, 1, 86400);
-      if (!n) return n.error();
-      s.tolerance_s = static_cast<int>(*n);
-    } else if (key == "ignore_types") {
-      auto types = get_strings(value, field);
-      if (!types) return types.error();
-      s.ignore_types = std::move(*types);
-    } else {
-      auto str = get_string(value, field);
-      if (!str) return str.error();
-      if (key == "header") s.header = *str;
-      if (key == "algorithm") s.algorithm = *str;
-      if (key == "encoding") s.encoding = *str;
-      if (key == "prefix") s.prefix = *str;
-      if (key == "timestamp_header") s.timestamp_header = *str;
-      if (key == "signed_template") s.signed_template = *str;
-      if (key == "type_header") s.type_header = *str;
-      if (key == "type_pointer") s.type_pointer = *str;
-      if (key == "delivery_header") s.delivery_header = *str;
-    }
+// nlohmann's description of a parse error without its own position and without the text it
+// last read, which may be a secret.
+std::string describe_parse_error(const std::string& what) {
+  auto start = what.find("syntax error");
+  if (start == std::string::npos) return "not valid JSON";
+  std::string text = what.substr(start);
+  if (auto last_read = text.find("; last read: '"); last_read != std::string::npos) {
+    auto expected = text.rfind("; expected ");
+    text = text.substr(0, last_read) +
+           (expected != std::string::npos && expected > last_read ? text.substr(expected) : "");
   }
+  return "not valid JSON: " + text;
+}
 
-  if (s.provider == "none" && !s.secrets.empty()) {
-    return invalid(where + ".secrets",
-                   "provider \"none\" verifies nothing; remove the secrets or pick a provider");
+// Reads and applies the config file; what is wrong in it is recorded with the file's name.
+void apply_file(const std::string& file, const std::string& origin, const Getenv& getenv, Config& c,
+                Findings& f) {
+  std::ifstream in(file);
+  if (!in) {
+    f.error(origin, "cannot read config file \"" + file + "\": " + std::strerror(errno));
+    return;
   }
-  if (s.provider != "none" && s.secrets.empty()) {
-    return invalid(where + ".secrets", "provider \"" + s.provider + "\" needs at least one secret");
+  c.config_file = file;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (json_deeper_than(text, kMaxJsonDepth)) {
+    f.error(file, "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return;
   }
-  if (s.provider == "standard") {
-    for (size_t i = 0; i < s.secrets.size(); ++i) {
-      if (!standard_secret_ok(s.secrets[i].value)) {
-        return invalid(where + ".secrets[" + std::to_string(i) + "]",
-                       "a Standard Webhooks secret is \"whsec_\" followed by base64");
-      }
-    }
+  json doc;
+  try {
+    doc = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    // e.byte counts the bytes read, the offending one included.
+    auto [line, column] = text_position(text, e.byte > 0 ? e.byte - 1 : 0);
+    f.error(file + ":" + std::to_string(line) + ":" + std::to_string(column),
+            describe_parse_error(e.what()));
+    return;
   }
-  if (s.provider == "hmac") {
-    if (s.header.empty())
-      return invalid(where + ".header", "provider \"hmac\" needs the signature header name");
-    if (s.algorithm != "sha1" && s.algorithm != "sha256" && s.algorithm != "sha512") {
-      return invalid(where + ".algorithm", "expected sha1, sha256 or sha512");
-    }
-    if (s.encoding != "hex" && s.encoding != "base64") {
-      return invalid(where + ".encoding", "expected hex or base64");
-    }
+  Findings in_file;
+  apply_json(doc, getenv, c, in_file);
+  for (auto& e : in_file.errors) f.errors.push_back({file, std::move(e.where), std::move(e.what)});
+  for (auto& w : in_file.warnings) {
+    f.warnings.push_back({file, std::move(w.where), std::move(w.what)});
   }
-  if (!s.type_pointer.empty() && s.type_pointer[0] != '/') {
-    return invalid(where + ".type_pointer", "a JSON Pointer starts with '/'");
-  }
-  return {};
 }
 
 }  // namespace
+
+std::string Finding::to_string() const {
+  return (file.empty() ? "" : file + ": ") + where + ": " + what;
+}
+
+void Findings::error(std::string where, std::string what) {
+  errors.push_back({{}, std::move(where), std::move(what)});
+}
+
+void Findings::warn(std::string where, std::string what) {
+  warnings.push_back({{}, std::move(where), std::move(what)});
+}
+
+Error Findings::to_error() const {
+  std::string message;
+  for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e.to_string();
+  return make_error(ErrorCode::kInvalidArgument, message);
+}
 
 std::string Secret::redacted() const {
   if (reference.rfind("env:", 0) == 0) return reference;
@@ -305,167 +323,173 @@ std::string default_database_path(const Getenv& getenv) {
   return (home && !home->empty() ? *home : std::string(".")) + "/.local/share/hookmcp/events.db";
 }
 
-Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
-  if (!doc.is_object()) return invalid("config", "expected a JSON object, got " + type_name(doc));
-  if (auto st = check_keys(doc, "",
-                           {"listen", "database", "durability", "max_body_bytes",
-                            "max_pending_bytes", "http", "retention", "tls", "mcp", "events",
-                            "sources", "log_level", "allow_unsigned", "$schema"});
-      !st) {
-    return st;
+void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
+  if (!doc.is_object()) {
+    f.error("config", "expected a JSON object, got " + std::string(doc.type_name()));
+    return;
   }
+  check_keys(
+      doc, "",
+      {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "http",
+       "retention", "tls", "mcp", "events", "sources", "log_level", "allow_unsigned", "$schema"},
+      f);
   for (const auto& [key, v] : doc.items()) {
     if (key == "listen") {
-      auto s = get_string(v, key);
-      if (!s) return s.error();
-      auto ep = parse_endpoint(*s);
-      if (!ep) return invalid(key, ep.error().message);
-      c.listen = *ep;
+      if (auto s = get_string(v, key, f)) {
+        auto ep = parse_endpoint(*s);
+        if (ep) {
+          c.listen = *ep;
+        } else {
+          f.error(key, ep.error().message);
+        }
+      }
     } else if (key == "database") {
-      auto s = get_string(v, key);
-      if (!s) return s.error();
-      if (s->empty()) return invalid(key, "must not be empty");
-      c.database = *s;
+      if (auto s = get_string(v, key, f)) {
+        if (s->empty()) {
+          f.error(key, "must not be empty");
+        } else {
+          c.database = *s;
+        }
+      }
     } else if (key == "durability") {
-      auto s = get_string(v, key);
-      if (!s) return s.error();
-      if (*s == "full") {
-        c.durability = Durability::kFull;
-      } else if (*s == "normal") {
-        c.durability = Durability::kNormal;
-      } else {
-        return invalid(key, "expected \"full\" or \"normal\", got \"" + *s + "\"");
+      if (auto s = get_string(v, key, f)) {
+        if (*s == "full") {
+          c.durability = Durability::kFull;
+        } else if (*s == "normal") {
+          c.durability = Durability::kNormal;
+        } else {
+          f.error(key, "expected \"full\" or \"normal\", got \"" + *s + "\"");
+        }
       }
     } else if (key == "max_body_bytes" || key == "max_pending_bytes") {
-      auto n = get_int(v, key, 1, int64_t{1} << 40);
-      if (!n) return n.error();
-      (key == "max_body_bytes" ? c.max_body_bytes : c.max_pending_bytes) =
-          static_cast<uint64_t>(*n);
-    } else if (key == "log_level") {
-      auto s = get_string(v, key);
-      if (!s) return s.error();
-      c.log_level = *s;
-    } else if (key == "allow_unsigned") {
-      if (!v.is_boolean()) return invalid(key, "expected true or false");
-      c.allow_unsigned = v.get<bool>();
-    } else if (key == "events") {
-      if (!v.is_object()) return invalid(key, "expected an object");
-      if (auto st =
-              check_keys(v, key, {"allow_private_callbacks", "max_subscriptions_per_principal"});
-          !st) {
-        return st;
+      if (auto n = get_int(v, key, 1, int64_t{1} << 40, f)) {
+        (key == "max_body_bytes" ? c.max_body_bytes : c.max_pending_bytes) =
+            static_cast<uint64_t>(*n);
       }
+    } else if (key == "log_level") {
+      if (auto s = get_string(v, key, f)) c.log_level = *s;
+    } else if (key == "allow_unsigned") {
+      if (auto b = get_bool(v, key, f)) c.allow_unsigned = *b;
+    } else if (key == "events") {
+      if (!v.is_object()) {
+        f.error(key, "expected an object");
+        continue;
+      }
+      check_keys(v, key, {"allow_private_callbacks", "max_subscriptions_per_principal"}, f);
       if (v.contains("max_subscriptions_per_principal")) {
-        auto n = get_int(v["max_subscriptions_per_principal"],
-                         "events.max_subscriptions_per_principal", 1, 100000);
-        if (!n) return n.error();
-        c.events_max_subscriptions_per_principal = static_cast<int>(*n);
+        if (auto n = get_int(v["max_subscriptions_per_principal"],
+                             "events.max_subscriptions_per_principal", 1, 100000, f)) {
+          c.events_max_subscriptions_per_principal = static_cast<int>(*n);
+        }
       }
       if (v.contains("allow_private_callbacks")) {
-        if (!v["allow_private_callbacks"].is_boolean()) {
-          return invalid("events.allow_private_callbacks", "expected true or false");
+        if (auto b = get_bool(v["allow_private_callbacks"], "events.allow_private_callbacks", f)) {
+          c.events_allow_private_callbacks = *b;
         }
-        c.events_allow_private_callbacks = v["allow_private_callbacks"].get<bool>();
       }
     } else if (key == "http") {
-      if (!v.is_object()) return invalid(key, "expected an object");
-      if (auto st = check_keys(v, key, {"header_timeout_s", "body_timeout_s"}); !st) return st;
-      for (const char* f : {"header_timeout_s", "body_timeout_s"}) {
-        if (!v.contains(f)) continue;
-        auto n = get_int(v[f], std::string("http.") + f, 1, 86400);
-        if (!n) return n.error();
-        (std::string(f) == "header_timeout_s" ? c.http_header_timeout_s : c.http_body_timeout_s) =
-            static_cast<int>(*n);
+      if (!v.is_object()) {
+        f.error(key, "expected an object");
+        continue;
+      }
+      check_keys(v, key, {"header_timeout_s", "body_timeout_s"}, f);
+      for (const char* field : {"header_timeout_s", "body_timeout_s"}) {
+        if (!v.contains(field)) continue;
+        if (auto n = get_int(v[field], member(key, field), 1, 86400, f)) {
+          (std::string(field) == "header_timeout_s" ? c.http_header_timeout_s
+                                                    : c.http_body_timeout_s) = static_cast<int>(*n);
+        }
       }
     } else if (key == "retention") {
-      if (!v.is_object()) return invalid(key, "expected an object");
-      if (auto st = check_keys(v, key, {"max_age_days", "max_events"}); !st) return st;
+      if (!v.is_object()) {
+        f.error(key, "expected an object");
+        continue;
+      }
+      check_keys(v, key, {"max_age_days", "max_events"}, f);
       if (v.contains("max_age_days")) {
-        auto n = get_int(v["max_age_days"], "retention.max_age_days", 0, 36500);
-        if (!n) return n.error();
-        c.retention_max_age_days = static_cast<int>(*n);
+        if (auto n = get_int(v["max_age_days"], "retention.max_age_days", 0, 36500, f)) {
+          c.retention_max_age_days = static_cast<int>(*n);
+        }
       }
       if (v.contains("max_events")) {
-        auto n = get_int(v["max_events"], "retention.max_events", 0, int64_t{1} << 50);
-        if (!n) return n.error();
-        c.retention_max_events = *n;
+        if (auto n = get_int(v["max_events"], "retention.max_events", 0, int64_t{1} << 50, f)) {
+          c.retention_max_events = *n;
+        }
       }
     } else if (key == "tls") {
-      if (!v.is_object()) return invalid(key, "expected an object");
-      if (auto st = check_keys(v, key, {"cert_file", "key_file"}); !st) return st;
-      for (const char* f : {"cert_file", "key_file"}) {
-        if (!v.contains(f)) return invalid(std::string("tls.") + f, "is required when tls is set");
-        auto s = get_string(v[f], std::string("tls.") + f);
-        if (!s) return s.error();
-        (std::string(f) == "cert_file" ? c.tls_cert_file : c.tls_key_file) = *s;
+      if (!v.is_object()) {
+        f.error(key, "expected an object");
+        continue;
+      }
+      check_keys(v, key, {"cert_file", "key_file"}, f);
+      for (const char* field : {"cert_file", "key_file"}) {
+        if (!v.contains(field)) {
+          f.error(member(key, field), "is required when tls is set");
+        } else if (auto s = get_string(v[field], member(key, field), f)) {
+          (std::string(field) == "cert_file" ? c.tls_cert_file : c.tls_key_file) = *s;
+        }
       }
     } else if (key == "mcp") {
-      if (!v.is_object()) return invalid(key, "expected an object");
-      if (auto st = check_keys(v, key, {"tokens", "allowed_origins", "allowed_hosts", "channel"});
-          !st) {
-        return st;
+      if (!v.is_object()) {
+        f.error(key, "expected an object");
+        continue;
       }
-      if (v.contains("tokens")) {
-        if (auto st = get_tokens(v["tokens"], getenv, c); !st) return st;
-      }
+      check_keys(v, key, {"tokens", "allowed_origins", "allowed_hosts", "channel"}, f);
+      if (v.contains("tokens")) get_tokens(v["tokens"], getenv, c, f);
       if (v.contains("allowed_origins")) {
-        auto o = get_strings(v["allowed_origins"], "mcp.allowed_origins");
-        if (!o) return o.error();
-        c.mcp_allowed_origins = std::move(*o);
+        if (auto o = get_strings(v["allowed_origins"], "mcp.allowed_origins", f)) {
+          c.mcp_allowed_origins = std::move(*o);
+        }
       }
       if (v.contains("allowed_hosts")) {
-        auto h = get_strings(v["allowed_hosts"], "mcp.allowed_hosts");
-        if (!h) return h.error();
-        c.mcp_allowed_hosts = std::move(*h);
+        if (auto h = get_strings(v["allowed_hosts"], "mcp.allowed_hosts", f)) {
+          c.mcp_allowed_hosts = std::move(*h);
+        }
       }
       if (v.contains("channel")) {
         const json& ch = v["channel"];
-        if (!ch.is_object()) return invalid("mcp.channel", "expected an object");
-        if (auto st = check_keys(ch, "mcp.channel", {"sources"}); !st) return st;
+        if (!ch.is_object()) {
+          f.error("mcp.channel", "expected an object");
+          continue;
+        }
+        check_keys(ch, "mcp.channel", {"sources"}, f);
         if (ch.contains("sources")) {
-          auto s = get_strings(ch["sources"], "mcp.channel.sources");
-          if (!s) return s.error();
-          c.mcp_channel_sources = std::move(*s);
+          if (auto s = get_strings(ch["sources"], "mcp.channel.sources", f)) {
+            c.mcp_channel_sources = std::move(*s);
+          }
         }
       }
     } else if (key == "sources") {
-      if (!v.is_object()) return invalid(key, "expected an object of named sources");
+      if (!v.is_object()) {
+        f.error(key, "expected an object of named sources");
+        continue;
+      }
       for (const auto& [name, sv] : v.items()) {
-        Source s;
-        if (auto st = apply_source(name, sv, getenv, s); !st) return st;
-        c.sources[name] = std::move(s);
+        if (auto s = detail::parse_source(name, sv, getenv, f)) c.sources[name] = std::move(*s);
       }
     }
   }
+  check_channel_sources(doc, c, f);
+}
+
+Status apply_json(const json& doc, const Getenv& getenv, Config& c) {
+  Findings f;
+  apply_json(doc, getenv, c, f);
+  if (!f.ok()) return f.to_error();
   return {};
 }
 
-Result<Config> load(const Overrides& o, const Getenv& getenv) {
-  Config c;
+Loaded load_all(const Overrides& o, const Getenv& getenv) {
+  Loaded loaded;
+  Config& c = loaded.config;
+  Findings& f = loaded.findings;
   std::optional<std::string> file = o.config_file;
   std::string file_origin = "--config";
   if (!file) {
     file = getenv("HOOKMCP_CONFIG");
     file_origin = "HOOKMCP_CONFIG";
   }
-  if (file && !file->empty()) {
-    std::ifstream in(*file);
-    if (!in) return invalid(file_origin, "cannot read config file \"" + *file + "\"");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    if (json_deeper_than(text, kMaxJsonDepth)) {
-      return invalid(*file, "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    }
-    json doc = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-    if (doc.is_discarded()) {
-      return invalid(*file, "not valid JSON");
-    }
-    if (auto st = apply_json(doc, getenv, c); !st) {
-      return make_error(ErrorCode::kInvalidArgument, *file + ": " + st.error().message);
-    }
-    c.config_file = *file;
-  }
+  if (file && !file->empty()) apply_file(*file, file_origin, getenv, c, f);
 
   // Environment beats the file; flags beat the environment.
   // A setting given as a flag beats its environment variable; returns the value and its origin.
@@ -476,46 +500,37 @@ Result<Config> load(const Overrides& o, const Getenv& getenv) {
     return std::nullopt;
   };
   if (auto db = pick(o.database, "--db", "HOOKMCP_DB")) {
-    if (db->first.empty()) return invalid(db->second, "must not be empty");
-    c.database = db->first;
+    if (db->first.empty()) {
+      f.error(db->second, "must not be empty");
+    } else {
+      c.database = db->first;
+    }
   }
   if (auto listen = pick(o.listen, "--listen", "HOOKMCP_LISTEN")) {
     auto ep = parse_endpoint(listen->first);
-    if (!ep) return invalid(listen->second, ep.error().message);
-    c.listen = *ep;
+    if (ep) {
+      c.listen = *ep;
+    } else {
+      f.error(listen->second, ep.error().message);
+    }
   }
   if (o.log_level) c.log_level = *o.log_level;
   static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};
   if (!kLevels.count(c.log_level)) {
-    return invalid(o.log_level ? "--log-level" : "log_level",
-                   "expected trace, debug, info, warn, error, critical or off");
+    Finding bad{o.log_level ? "" : c.config_file, o.log_level ? "--log-level" : "log_level",
+                "expected trace, debug, info, warn, error, critical or off"};
+    f.errors.push_back(std::move(bad));
   }
   if (o.allow_unsigned) c.allow_unsigned = true;
   if (c.database.empty()) c.database = default_database_path(getenv);
-  return c;
+  return loaded;
 }
 
-Status check_exposure(const Config& c) {
-  if (is_loopback_host(c.listen.host) || c.allow_unsigned) return {};
-  if (c.sources.empty()) {
-    return invalid("listen", c.listen.to_string() +
-                                 " is not a loopback address and no sources are configured: "
-                                 "configure sources with secrets, or pass --allow-unsigned");
-  }
-  for (const auto& [name, s] : c.sources) {
-    if (s.secrets.empty()) {
-      return invalid("sources." + name + ".secrets",
-                     "source has no secret and " + c.listen.to_string() +
-                         " is not a loopback address: add a secret, or pass --allow-unsigned");
-    }
-  }
-  if (c.mcp_tokens.empty()) {
-    return invalid(
-        "mcp.tokens",
-        c.listen.to_string() + " is not a loopback address: set at least one MCP bearer token");
-  }
-  return {};
+Result<Config> load(const Overrides& o, const Getenv& getenv) {
+  auto loaded = load_all(o, getenv);
+  if (!loaded.findings.ok()) return loaded.findings.to_error();
+  return std::move(loaded.config);
 }
 
 nlohmann::json Config::to_redacted_json() const {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -16,6 +17,12 @@ Getenv fake_env(std::map<std::string, std::string> vars) {
     if (it == vars.end()) return std::nullopt;
     return it->second;
   };
+}
+
+Overrides with_file(const std::string& path) {
+  Overrides o;
+  o.config_file = path;
+  return o;
 }
 
 Result<Config> from_json(const std::string& text, std::map<std::string, std::string> env = {}) {
@@ -171,6 +178,235 @@ TEST(Config, PublicListenerNeedsSecretsAndTokens) {
   EXPECT_EQ(st.error().message.rfind("mcp.tokens", 0), 0u);
   signed_cfg->mcp_tokens.push_back({"t", "t"});
   EXPECT_TRUE(check_exposure(*signed_cfg));
+}
+
+// apply_json's findings for `text`, with `env` as the environment.
+Findings findings_of(const std::string& text, std::map<std::string, std::string> env = {}) {
+  Config c;
+  Findings f;
+  apply_json(json::parse(text), fake_env(env), c, f);
+  return f;
+}
+
+std::vector<std::string> lines(const std::vector<Finding>& findings) {
+  std::vector<std::string> out;
+  for (const auto& f : findings) out.push_back(f.where + ": " + f.what);
+  return out;
+}
+
+// The one error expected of `text`, as "where: what".
+std::string only_error(const std::string& text, std::map<std::string, std::string> env = {}) {
+  auto f = findings_of(text, std::move(env));
+  EXPECT_EQ(f.errors.size(), 1u) << text << "\n" << f.to_error().message;
+  return f.errors.empty() ? std::string() : lines(f.errors)[0];
+}
+
+TEST(Config, EveryMissingVariableIsReportedAtOnce) {
+  auto f = findings_of(R"({
+      "mcp": {"tokens": ["env:HOOKMCP_TOKEN"]},
+      "sources": {
+        "github": {"provider": "github", "secrets": ["env:GITHUB_WEBHOOK_SECRET", "env:OLD"]},
+        "stripe": {"provider": "stripe", "secrets": ["env:STRIPE_WEBHOOK_SECRET"]}}})",
+                       {{"OLD", "old-secret"}});
+  EXPECT_EQ(
+      lines(f.errors),
+      (std::vector<std::string>{
+          "mcp.tokens[0]: environment variable HOOKMCP_TOKEN is not set",
+          "sources.github.secrets[0]: environment variable GITHUB_WEBHOOK_SECRET is not set",
+          "sources.stripe.secrets[0]: environment variable STRIPE_WEBHOOK_SECRET is not set"}));
+  EXPECT_TRUE(f.warnings.empty());
+}
+
+TEST(Config, ErrorsInDifferentPlacesAreAllReported) {
+  auto f = findings_of(R"({"lisen": "127.0.0.1:1", "durability": "sometimes", "colour": 1,
+      "retention": {"max_age_days": -1},
+      "sources": {"gh": {"provider": "gihub", "secrets": ["s"]},
+                  "ci": {"provider": "hmac", "secrets": ["s"], "algorithm": "md5"}}})");
+  auto got = lines(f.errors);
+  ASSERT_EQ(got.size(), 7u) << f.to_error().message;
+  EXPECT_EQ(got[0].rfind("colour: unknown field", 0), 0u);
+  EXPECT_EQ(got[1].rfind("lisen: unknown field", 0), 0u);
+  EXPECT_EQ(got[2].rfind("durability: expected", 0), 0u);
+  EXPECT_EQ(got[3].rfind("retention.max_age_days: must be", 0), 0u);
+  EXPECT_EQ(got[4].rfind("sources.ci.header: provider \"hmac\" needs", 0), 0u);
+  EXPECT_EQ(got[5], "sources.ci.algorithm: expected sha1, sha256 or sha512");
+  EXPECT_EQ(got[6].rfind("sources.gh.provider: unknown provider \"gihub\"", 0), 0u);
+  // The one Error for callers that stop at the first problem lists them all, one per line.
+  std::string message = f.to_error().message;
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 6);
+}
+
+TEST(Config, ShellVariablesPointAtEnv) {
+  EXPECT_EQ(only_error(R"({"sources": {"gh": {"provider": "github",
+                                              "secrets": ["$GITHUB_WEBHOOK_SECRET"]}}})"),
+            "sources.gh.secrets[0]: \"$GITHUB_WEBHOOK_SECRET\" is not expanded: hookmcp does not "
+            "expand shell variables; write \"env:GITHUB_WEBHOOK_SECRET\" to read the environment "
+            "variable GITHUB_WEBHOOK_SECRET");
+  EXPECT_EQ(only_error(R"({"mcp": {"tokens": ["${HOOKMCP_TOKEN}"]}})")
+                .rfind("mcp.tokens[0]: \"${HOOKMCP_TOKEN}\" is not expanded", 0),
+            0u);
+  // A literal that only contains a dollar sign is a literal.
+  for (const char* literal : {"pa$$word", "$1abc", "${A B}", "$"}) {
+    json doc = {{"sources", {{"gh", {{"provider", "github"}, {"secrets", {literal}}}}}}};
+    EXPECT_TRUE(findings_of(doc.dump()).ok()) << literal;
+  }
+}
+
+TEST(Config, WhitespaceInASecretIsAnErrorThatDoesNotShowIt) {
+  struct Case {
+    std::string secret;
+    std::map<std::string, std::string> env;
+    std::string expected;
+  };
+  const std::string secret = "s3cr3t-value";
+  const Case cases[] = {
+      {secret + "\n", {}, "the secret ends with a newline"},
+      {secret + " ", {}, "the secret ends with a space"},
+      {"\t" + secret, {}, "the secret starts with a tab"},
+      {"s3cr3t\nvalue", {}, "the secret contains a line break"},
+      {"env:GH", {{"GH", secret + "\r\n"}}, "environment variable GH ends with a newline"},
+      {"env:GH", {{"GH", " " + secret}}, "environment variable GH starts with a space"},
+  };
+  for (const auto& c : cases) {
+    json doc = {{"sources", {{"gh", {{"provider", "github"}, {"secrets", {c.secret}}}}}}};
+    std::string error = only_error(doc.dump(), c.env);
+    EXPECT_EQ(error.rfind("sources.gh.secrets[0]: " + c.expected + "; remove it", 0), 0u) << error;
+    EXPECT_EQ(error.find("s3cr3t"), std::string::npos) << error;
+  }
+  // A space inside is some sender's chosen secret.
+  EXPECT_TRUE(findings_of(R"({"sources": {"gh": {"provider": "github",
+                                                 "secrets": ["two words"]}}})")
+                  .ok());
+}
+
+TEST(Config, StripeSecretsStartWithWhsec) {
+  EXPECT_TRUE(findings_of(R"({"sources": {"s": {"provider": "stripe",
+                                                "secrets": ["whsec_abc", "env:S"]}}})",
+                          {{"S", "whsec_from_env"}})
+                  .ok());
+  std::string error = only_error(R"({"sources": {"s": {"provider": "stripe",
+                                                       "secrets": ["whsec_abc", "env:S"]}}})",
+                                 {{"S", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}});
+  EXPECT_EQ(error.rfind("sources.s.secrets[1]: a Stripe webhook signing secret starts with "
+                        "\"whsec_\" (this is an API key): copy the signing secret from the Stripe "
+                        "Dashboard's page of the webhook endpoint",
+                        0),
+            0u)
+      << error;
+  EXPECT_EQ(error.find("4eC39"), std::string::npos);
+  error = only_error(R"({"sources": {"s": {"provider": "stripe", "secrets": ["abc123"]}}})");
+  EXPECT_EQ(error.rfind("sources.s.secrets[0]: a Stripe webhook signing secret starts with "
+                        "\"whsec_\": copy",
+                        0),
+            0u)
+      << error;
+}
+
+TEST(Config, FieldsAProviderDoesNotReadAreWarnings) {
+  auto f = findings_of(R"({"sources": {
+      "gh": {"provider": "github", "secrets": ["s"], "tolerance_s": 60, "header": "X-Sig"},
+      "dev": {"provider": "none", "type_header": "X-Kind", "algorithm": "sha1"},
+      "ci": {"provider": "hmac", "secrets": ["s"], "header": "X-Sig", "tolerance_s": 60},
+      "st": {"provider": "stripe", "secrets": ["whsec_a"], "tolerance_s": 60,
+             "delivery_header": "X-Id"}}})");
+  EXPECT_TRUE(f.ok()) << f.to_error().message;
+  EXPECT_EQ(lines(f.warnings),
+            (std::vector<std::string>{
+                "sources.ci.tolerance_s: has no effect without timestamp_header (no timestamp to "
+                "check); it is ignored",
+                "sources.dev.algorithm: does not apply to provider \"none\" (only to hmac); it is "
+                "ignored",
+                "sources.gh.header: does not apply to provider \"github\" (only to hmac); it is "
+                "ignored",
+                "sources.gh.tolerance_s: does not apply to provider \"github\" (only to stripe, "
+                "slack, standard and hmac); it is ignored",
+                "sources.st.delivery_header: does not apply to provider \"stripe\" (only to hmac "
+                "and none); it is ignored"}));
+  // Ignored, but still of the right type.
+  EXPECT_EQ(only_error(R"({"sources": {"gh": {"provider": "github", "secrets": ["s"],
+                                              "tolerance_s": "5m"}}})"),
+            "sources.gh.tolerance_s: expected an integer, got string");
+}
+
+TEST(Config, ChannelSourcesMustBeConfigured) {
+  EXPECT_EQ(only_error(R"({"mcp": {"channel": {"sources": ["github", "stirpe"]}},
+      "sources": {"github": {"provider": "github", "secrets": ["s"]},
+                  "stripe": {"provider": "stripe", "secrets": ["whsec_s"]}}})"),
+            "mcp.channel.sources[1]: \"stirpe\" is not a configured source (sources: github, "
+            "stripe)");
+  // Without sources any /hooks/NAME is accepted, so any name may be pushed.
+  EXPECT_TRUE(findings_of(R"({"mcp": {"channel": {"sources": ["anything"]}}})").ok());
+}
+
+TEST(Config, InvalidJsonNamesLineAndColumn) {
+  std::string path = ::testing::TempDir() + "/hookmcp-bad-json.json";
+  // Line 3 lacks a comma between "topsecret" and "x": the parser stops at the end of "x", in
+  // column 70 ("é" is one column of two bytes).
+  std::ofstream(path) << "{\n  \"database\": \"/tmp/events.db\",\n"
+                         "  \"sources\": {\"gé\": {\"provider\": \"github\", \"secrets\": "
+                         "[\"topsecret\" \"x\"]}}\n}\n";
+  auto loaded = load_all(with_file(path), fake_env({}));
+  ASSERT_EQ(loaded.findings.errors.size(), 1u);
+  const Finding& e = loaded.findings.errors[0];
+  EXPECT_EQ(e.where, path + ":3:70") << e.what;
+  EXPECT_EQ(e.what.rfind("not valid JSON: syntax error while parsing array", 0), 0u) << e.what;
+  EXPECT_EQ(e.what.find("topsecret"), std::string::npos) << e.what;
+
+  // An unquoted word is an invalid literal from its second letter on.
+  std::ofstream(path, std::ios::trunc)
+      << "{\n  \"listen\": \"127.0.0.1:1\",\n  \"durability\": full\n}";
+  loaded = load_all(with_file(path), fake_env({}));
+  ASSERT_EQ(loaded.findings.errors.size(), 1u);
+  EXPECT_EQ(loaded.findings.errors[0].where, path + ":3:18");
+}
+
+TEST(Config, FileErrorsNameTheFile) {
+  std::string path = ::testing::TempDir() + "/hookmcp-file-errors.json";
+  std::ofstream(path) << R"({"sources": {"gh": {"provider": "github", "secrets": ["env:NOPE"]}}})";
+  auto c = load(with_file(path), fake_env({}));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message,
+            path + ": sources.gh.secrets[0]: environment variable NOPE is not set");
+  auto missing = load(with_file("/nonexistent/hookmcp.json"), fake_env({}));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message,
+            "--config: cannot read config file \"/nonexistent/hookmcp.json\": No such file or "
+            "directory");
+}
+
+TEST(Serving, TlsFilesMustBeReadable) {
+  std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/hookmcp-cert.pem") << "not checked here";
+  Config c;
+  c.tls_cert_file = dir + "/hookmcp-cert.pem";
+  c.tls_key_file = dir + "/hookmcp-missing-key.pem";
+  Findings f;
+  check_serving(c, f);
+  EXPECT_EQ(lines(f.errors),
+            (std::vector<std::string>{"tls.key_file: \"" + c.tls_key_file + "\" does not exist"}));
+  c.tls_key_file = dir;
+  f = {};
+  check_serving(c, f);
+  EXPECT_EQ(lines(f.errors),
+            (std::vector<std::string>{"tls.key_file: \"" + dir + "\" is a directory"}));
+  c.tls_key_file = "relative-key.pem";
+  f = {};
+  check_serving(c, f);
+  ASSERT_EQ(f.errors.size(), 1u);
+  EXPECT_NE(f.errors[0].what.find("(relative to the working directory "), std::string::npos);
+}
+
+TEST(Serving, ExposureIsCheckedOnlyForSettingsWithoutErrors) {
+  Config c;
+  c.listen = {"0.0.0.0", 8787};
+  Findings f;
+  check_serving(c, f);
+  ASSERT_EQ(f.errors.size(), 1u);
+  EXPECT_EQ(f.errors[0].where, "listen");
+  f = {};
+  f.error("sources.gh.secrets[0]", "environment variable GH is not set");
+  check_serving(c, f);
+  EXPECT_EQ(f.errors.size(), 1u);
 }
 
 TEST(Loopback, OnlyLoopbackNamesAndAddresses) {

@@ -41,8 +41,42 @@ test('the schema rejects what the parser rejects', () => {
     { sources: { '..': { provider: 'none' } } },
     { sources: { '.': { provider: 'none' } } },
     { durability: 'sometimes' },
+    { sources: { github: { provider: 'github', secrets: ['$GITHUB_WEBHOOK_SECRET'] } } },
+    { sources: { github: { provider: 'github', secrets: ['${GITHUB_WEBHOOK_SECRET}'] } } },
+    { sources: { github: { provider: 'github', secrets: ['secret\n'] } } },
+    { sources: { github: { provider: 'github', secrets: [' secret'] } } },
+    { mcp: { tokens: ['env:'] } },
+    { sources: { stripe: { provider: 'stripe', secrets: ['sk_live_abc'] } } },
+    { mcp: { channel: { events: {} } } },
   ];
   for (const config of bad) {
     assert.equal(validate(config), false, `accepted ${JSON.stringify(config)}`);
+  }
+});
+
+// check-config warns about these (serve ignores them); an editor flags them the same way.
+test('the schema flags fields a provider does not read', () => {
+  const flagged = [
+    { sources: { github: { provider: 'github', secrets: ['s'], tolerance_s: 60 } } },
+    { sources: { stripe: { provider: 'stripe', secrets: ['whsec_a'], header: 'X-Sig' } } },
+    { sources: { slack: { provider: 'slack', secrets: ['s'], type_header: 'X-Type' } } },
+    { sources: { dev: { provider: 'none', algorithm: 'sha1' } } },
+  ];
+  for (const config of flagged) {
+    assert.equal(validate(config), false, `accepted ${JSON.stringify(config)}`);
+  }
+});
+
+test('the schema accepts what the parser accepts', () => {
+  const good = [
+    { events: { allow_private_callbacks: true, max_subscriptions_per_principal: 5 } },
+    { mcp: { channel: { sources: ['github'] } } },
+    { sources: { github: { provider: 'github', secrets: ['It\'s a Secret to Everybody', 'pa$$word'] } } },
+    { sources: { stripe: { provider: 'stripe', secrets: ['env:STRIPE_WEBHOOK_SECRET', 'whsec_a'], tolerance_s: 60 } } },
+    { sources: { ci: { provider: 'hmac', secrets: ['s'], header: 'X-Sig', timestamp_header: 'X-Ts', tolerance_s: 60, type_header: 'X-Kind' } } },
+    { sources: { dev: { provider: 'none', type_pointer: '/kind', delivery_header: 'X-Id' } } },
+  ];
+  for (const config of good) {
+    assert.ok(validate(config), `${JSON.stringify(config)}: ${errors()}`);
   }
 });

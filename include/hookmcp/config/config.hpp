@@ -89,6 +89,29 @@ struct Config {
   nlohmann::json to_redacted_json() const;
 };
 
+// One thing wrong with the settings, or one that has no effect: where (a field path such as
+// `sources.github.secrets[0]`, a flag or a variable) and what.
+struct Finding {
+  std::string file;  // the config file that holds `where`; empty for a flag or a variable
+  std::string where;
+  std::string what;
+  std::string to_string() const;  // "FILE: where: what", or "where: what"
+};
+
+// What checking the settings found, gathered rather than stopping at the first mistake so that
+// one run lists them all. Errors stop every command that loads the config; warnings (a field that
+// does not apply to its source's provider) are reported and the command goes on.
+struct Findings {
+  std::vector<Finding> errors;
+  std::vector<Finding> warnings;
+
+  void error(std::string where, std::string what);
+  void warn(std::string where, std::string what);
+  bool ok() const { return errors.empty(); }
+  // Every error, one per line, as one kInvalidArgument Error.
+  Error to_error() const;
+};
+
 // Settings given on the command line; unset ones fall through to env, file, defaults.
 struct Overrides {
   std::optional<std::string> config_file;
@@ -101,10 +124,25 @@ struct Overrides {
 using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 Getenv process_env();
 
-// Loads and validates. An error message names the flag, variable or field at fault.
+// The settings as far as they could be read, and everything found wrong with them. `config` is
+// only fit to use when findings.ok().
+struct Loaded {
+  Config config;
+  Findings findings;
+};
+
+// Loads and validates, going on past errors so that all of them are reported.
+Loaded load_all(const Overrides& overrides, const Getenv& getenv);
+
+// Loads and validates. The error lists every mistake, one per line, each naming the flag,
+// variable or field at fault; warnings are dropped.
 Result<Config> load(const Overrides& overrides, const Getenv& getenv);
 
-// Parses a JSON config document (already read) onto `config`. `origin` names it in errors.
+// Parses a JSON config document (already read) onto `config`, recording what is wrong in
+// `findings` (field paths relative to the document).
+void apply_json(const nlohmann::json& doc, const Getenv& getenv, Config& config,
+                Findings& findings);
+// The same, its errors as one Error.
 Status apply_json(const nlohmann::json& doc, const Getenv& getenv, Config& config);
 
 Result<Endpoint> parse_endpoint(const std::string& text);
@@ -115,6 +153,12 @@ bool is_loopback_host(std::string_view host);
 std::string default_database_path(const Getenv& getenv);
 
 // Rules that depend on several settings at once, e.g. a public listener needs signed sources.
+void check_exposure(const Config& config, Findings& findings);
 Status check_exposure(const Config& config);
+
+// What a server (serve, stdio) needs beyond valid settings: the TLS files readable, and the
+// exposure rules above (checked only when `findings` holds no error yet). Reading events from the
+// command line needs neither.
+void check_serving(const Config& config, Findings& findings);
 
 }  // namespace hookmcp::config
