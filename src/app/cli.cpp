@@ -70,11 +70,28 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
 }
 
 std::string format_options(const std::vector<OptionSpec>& specs) {
+  // Help is read in a terminal: lines of at most 80 columns, a long help wrapped under itself.
+  constexpr size_t kWidth = 80;
+  constexpr size_t kIndent = 25;
   std::string out;
   for (const auto& s : specs) {
-    std::string left = "  --" + s.name + (s.takes_value ? " VALUE" : "");
-    if (left.size() < 24) left.resize(24, ' ');
-    out += left + " " + s.help + "\n";
+    std::string line = "  --" + s.name + (s.takes_value ? " VALUE" : "");
+    line.resize(std::max(line.size() + 1, kIndent), ' ');
+    size_t start = line.size();
+    for (size_t at = 0; at < s.help.size();) {
+      size_t end = s.help.find(' ', at);
+      if (end == std::string::npos) end = s.help.size();
+      std::string_view word(s.help.data() + at, end - at);
+      if (line.size() > start && line.size() + 1 + word.size() > kWidth) {
+        out += line + "\n";
+        line = std::string(kIndent, ' ');
+        start = kIndent;
+      }
+      if (line.size() > start) line += ' ';
+      line += word;
+      at = end + 1;
+    }
+    out += line + "\n";
   }
   out += "  -h, --help             show this help\n";
   return out;
