@@ -1,5 +1,12 @@
 #include "cli.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -105,6 +112,34 @@ config::Overrides overrides_from(const ParsedArgs& args) {
   o.log_level = args.value("log-level");
   o.allow_unsigned = args.flag("allow-unsigned");
   return o;
+}
+
+namespace {
+std::string g_argv0;  // set once by main() before any other thread starts
+}  // namespace
+
+void remember_argv0(const char* argv0) { g_argv0 = argv0 == nullptr ? "" : argv0; }
+
+std::string binary_path() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && exe.is_absolute()) return exe.string();
+  if (g_argv0.find('/') != std::string::npos) {
+    fs::path made = fs::absolute(g_argv0, ec);
+    return ec ? g_argv0 : made.lexically_normal().string();
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path == nullptr ? "" : path;
+  while (!g_argv0.empty() && !dirs.empty()) {
+    size_t colon = dirs.find(':');
+    fs::path candidate = fs::path(std::string(dirs.substr(0, colon))) / g_argv0;
+    if (candidate.is_absolute() && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate.lexically_normal().string();
+    }
+    dirs.remove_prefix(colon == std::string_view::npos ? dirs.size() : colon + 1);
+  }
+  return g_argv0;
 }
 
 void setup_logging(const std::string& level) {

@@ -44,6 +44,13 @@ std::string format_options(const std::vector<OptionSpec>& specs);
 // The config overrides carried by the common options.
 config::Overrides overrides_from(const ParsedArgs& args);
 
+// Keeps argv[0] for binary_path(); main() calls it first.
+void remember_argv0(const char* argv0);
+
+// The absolute path of the running hookmcp: /proc/self/exe, else argv[0] made absolute (against
+// the working directory when it has a '/', else the PATH entry that holds it), else argv[0].
+std::string binary_path();
+
 // Sends logs to stderr at `level` (stdout stays clean for MCP in stdio mode).
 void setup_logging(const std::string& level);
 
