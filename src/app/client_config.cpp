@@ -173,7 +173,7 @@ Result<Registration> stdio_registration(const ParsedArgs& args, const config::Co
     r.env.push_back({var, *value});
   }
   if (b.client == Client::kClaudeDesktop && !vars.empty() && !b.with_secrets) {
-    b.notes.push_back(
+    b.notes.emplace_back(
         "fill in the values of env (Claude Desktop expands no variables), or "
         "rerun with --with-secrets to print the current ones");
   }
@@ -200,13 +200,13 @@ Result<Registration> http_registration(const config::Config& cfg, Builder& b) {
     if (!value) return value.error();
     r.authorization = "Bearer " + *value;
     if (!from_env && !b.with_secrets) {
-      b.notes.push_back(
+      b.notes.emplace_back(
           "the config's MCP token is written in the file: set HOOKMCP_TOKEN to it "
           "where the client runs, or rerun with --with-secrets");
     }
   }
   if (b.client == Client::kClaudeDesktop && !b.with_secrets) {
-    b.notes.push_back(
+    b.notes.emplace_back(
         "fill in the token after \"Bearer \" in env.AUTH_HEADER, or rerun with "
         "--with-secrets");
   }
