@@ -1,7 +1,14 @@
 #include "cli.hpp"
 
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "hookmcp/core/os.hpp"
 
 namespace hookmcp::app {
 
@@ -70,11 +77,28 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args,
 }
 
 std::string format_options(const std::vector<OptionSpec>& specs) {
+  // Help is read in a terminal: lines of at most 80 columns, a long help wrapped under itself.
+  constexpr size_t kWidth = 80;
+  constexpr size_t kIndent = 25;
   std::string out;
   for (const auto& s : specs) {
-    std::string left = "  --" + s.name + (s.takes_value ? " VALUE" : "");
-    if (left.size() < 24) left.resize(24, ' ');
-    out += left + " " + s.help + "\n";
+    std::string line = "  --" + s.name + (s.takes_value ? " VALUE" : "");
+    line.resize(std::max(line.size() + 1, kIndent), ' ');
+    size_t start = line.size();
+    for (size_t at = 0; at < s.help.size();) {
+      size_t end = s.help.find(' ', at);
+      if (end == std::string::npos) end = s.help.size();
+      std::string_view word(s.help.data() + at, end - at);
+      if (line.size() > start && line.size() + 1 + word.size() > kWidth) {
+        out += line + "\n";
+        line = std::string(kIndent, ' ');
+        start = kIndent;
+      }
+      if (line.size() > start) line += ' ';
+      line += word;
+      at = end + 1;
+    }
+    out += line + "\n";
   }
   out += "  -h, --help             show this help\n";
   return out;
@@ -89,6 +113,14 @@ config::Overrides overrides_from(const ParsedArgs& args) {
   o.allow_unsigned = args.flag("allow-unsigned");
   return o;
 }
+
+namespace {
+std::string g_argv0;  // set once by main() before any other thread starts
+}  // namespace
+
+void remember_argv0(const char* argv0) { g_argv0 = argv0 == nullptr ? "" : argv0; }
+
+std::string binary_path() { return executable_path(g_argv0); }
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("hookmcp");

@@ -44,6 +44,12 @@ std::string format_options(const std::vector<OptionSpec>& specs);
 // The config overrides carried by the common options.
 config::Overrides overrides_from(const ParsedArgs& args);
 
+// Keeps argv[0] for binary_path(); main() calls it first.
+void remember_argv0(const char* argv0);
+
+// The absolute path of the running hookmcp (core/os.hpp executable_path).
+std::string binary_path();
+
 // Sends logs to stderr at `level` (stdout stays clean for MCP in stdio mode).
 void setup_logging(const std::string& level);
 

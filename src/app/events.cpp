@@ -37,13 +37,14 @@ namespace {
 
 constexpr const char* kEventsHelp = R"(Usage: hookmcp events COMMAND [OPTIONS]
 
-Shows the stored webhook events, from the same database that `hookmcp serve` writes. Safe to
-run while the server is running.
+Shows the stored webhook events, from the same database that `hookmcp serve`
+writes. Safe to run while the server is running.
 
 Commands:
   list            the latest events, newest first
   show ID         one event: its summary, headers and body
-  tail            the last 10 events, then each new one as it is stored (Ctrl-C to stop)
+  tail            the last 10 events, then each new one as it is stored
+                  (Ctrl-C to stop)
   search QUERY    full-text search over bodies, types, actions and sources
 
 Examples:
@@ -58,8 +59,8 @@ Run 'hookmcp events COMMAND --help' for a command's options.
 
 constexpr const char* kListHelp = R"(Usage: hookmcp events list [OPTIONS]
 
-Prints the latest events, newest first, as a table; --json prints {"events": [...]} with the
-same fields as the MCP list_events tool.
+Prints the latest events, newest first, as a table. --json prints them as
+{"events": [...]}, with the same fields as the MCP list_events tool.
 
 Examples:
   hookmcp events list
@@ -72,11 +73,11 @@ Options:
 
 constexpr const char* kShowHelp = R"(Usage: hookmcp events show ID [OPTIONS]
 
-Prints one event: its summary, its request headers (credentials were redacted when it was
-stored) and its body: indented when it is JSON, as text when it is text. A binary body is
-described; --json gives it base64-encoded. --json prints the event as the MCP get_event tool
-does: summary fields, headers, content_type, payload and payload_encoding (json, text or
-base64).
+Prints one event: its summary, its request headers (credentials were redacted
+when it was stored) and its body: indented when it is JSON, as text when it is
+text. A binary body is described; --json gives it base64-encoded. --json prints
+the event as the MCP get_event tool does: summary fields, headers, content_type,
+payload and payload_encoding (json, text or base64).
 
 Examples:
   hookmcp events show 42
@@ -87,8 +88,10 @@ Options:
 
 constexpr const char* kTailHelp = R"(Usage: hookmcp events tail [OPTIONS]
 
-Prints the last events (10, or --limit), then each new one as it is stored, until Ctrl-C.
---json prints one JSON object per line.
+Prints the last events (10, or --limit), then each new one as it is stored,
+until Ctrl-C. --json prints one JSON object per line. There is no --until: what
+tail follows is received from now on; `hookmcp events list --until` shows the
+events before a time.
 
 Examples:
   hookmcp events tail
@@ -100,10 +103,10 @@ Options:
 
 constexpr const char* kSearchHelp = R"(Usage: hookmcp events search QUERY [OPTIONS]
 
-Full-text search over each event's body, type, action and source, best match first among the
-5,000 newest matches. QUERY is
-words that must all appear, "quoted phrases", word* for a prefix, and OR between alternatives.
-The table shows an excerpt with the matched words between « and ».
+Full-text search over each event's body, type, action and source, best match
+first among the 5,000 newest matches. QUERY is words that must all appear,
+"quoted phrases", word* for a prefix, and OR between alternatives. The table
+shows an excerpt with the matched words between « and ».
 
 Examples:
   hookmcp events search refund
@@ -386,10 +389,28 @@ bool wait_or_stop(int ms) {
   return !g_stop.load();
 }
 
+// Whether the arguments (before any "--") give --until.
+bool gives_until(const std::vector<std::string>& argv) {
+  for (const auto& arg : argv) {
+    if (arg == "--") return false;
+    if (arg == "--until" || arg.rfind("--until=", 0) == 0) return true;
+  }
+  return false;
+}
+
 int run_tail(const std::vector<std::string>& argv) {
-  auto specs =
-      with_common(filter_options("how many past events to print first, 0 to 200 "
-                                 "(default 10)"));
+  auto specs = filter_options("how many past events to print first, 0 to 200 (default 10)");
+  // Everything tail follows is received after any --until: the filter would print the backlog
+  // and then nothing, forever. Refused, with where to go instead.
+  specs.erase(std::remove_if(specs.begin(), specs.end(),
+                             [](const OptionSpec& s) { return s.name == "until"; }),
+              specs.end());
+  specs = with_common(std::move(specs));
+  if (gives_until(argv)) {
+    return usage_error("tail",
+                       "--until does not go with tail, which follows the events received from "
+                       "now on; for the events before a time: hookmcp events list --until TIME");
+  }
   auto p = parse(argv, specs, "tail", kTailHelp, 0, 0, "");
   if (!p.args) return p.exit_code;
   auto filter = parse_filter(*p.args, kTailDefaultBacklog, 0);

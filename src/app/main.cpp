@@ -22,6 +22,8 @@ Commands:
   events         list, show, search or follow (tail) the stored events at the terminal
   send           sign a payload as a provider would and POST it, to try a setup end to end
   subscriptions  list the MCP Events webhook subscriptions and how their deliveries go
+  client-config  print the registration of this hookmcp for Claude Code, Claude Desktop,
+                 VS Code or Cursor
 
 Run 'hookmcp COMMAND --help' for a command's options and examples.
   --version      print the version
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // A file-size limit reached while committing must surface as a failed write (503), not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
+  hookmcp::app::remember_argv0(argc > 0 ? argv[0] : nullptr);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "events") return hookmcp::app::run_events(rest);
   if (command == "send") return hookmcp::app::run_send(rest);
   if (command == "subscriptions") return hookmcp::app::run_subscriptions(rest);
+  if (command == "client-config") return hookmcp::app::run_client_config(rest);
   std::cerr << "hookmcp: unknown command \"" << command << "\" (see hookmcp --help)\n";
   return hookmcp::app::kExitUsage;
 }

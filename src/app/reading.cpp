@@ -1,4 +1,4 @@
-// Opening the database for reading from the command line.
+// Reading the configuration and the database from the command line.
 #include "reading.hpp"
 
 #include "hookmcp/config/config.hpp"
@@ -23,8 +23,19 @@ config::Getenv reading_env() {
 
 }  // namespace
 
+Result<config::Config> load_config_without_secrets(const ParsedArgs& args) {
+  return config::load(overrides_from(args), reading_env());
+}
+
+std::string local_base_url(const config::Config& config) {
+  config::Endpoint at = config.listen;
+  if (at.host == "0.0.0.0") at.host = "127.0.0.1";
+  if (at.host == "::") at.host = "::1";
+  return (config.tls_cert_file.empty() ? "http://" : "https://") + at.to_string();
+}
+
 Result<Opened> open_store(const ParsedArgs& args) {
-  auto cfg = config::load(overrides_from(args), reading_env());
+  auto cfg = load_config_without_secrets(args);
   if (!cfg) return cfg.error();
   auto store = store::open_sqlite_reader(cfg->database);
   if (!store) {

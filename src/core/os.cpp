@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string_view>
@@ -30,13 +31,28 @@ void lower_this_thread_priority(int steps) {
 }
 
 std::string executable_path(const std::string& argv0) {
+  namespace fs = std::filesystem;
   std::error_code ec;
 #if defined(__linux__)
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) return self.string();
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && self.is_absolute()) return self.string();
 #endif
-  auto absolute = std::filesystem::absolute(argv0, ec);
-  return ec ? argv0 : absolute.lexically_normal().string();
+  if (argv0.find('/') != std::string::npos) {
+    fs::path made = fs::absolute(argv0, ec);
+    return ec ? argv0 : made.lexically_normal().string();
+  }
+  // A bare name was found on the PATH: the first entry that holds it.
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path == nullptr ? "" : path;
+  while (!argv0.empty() && !dirs.empty()) {
+    size_t colon = dirs.find(':');
+    fs::path candidate = fs::path(std::string(dirs.substr(0, colon))) / argv0;
+    if (candidate.is_absolute() && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate.lexically_normal().string();
+    }
+    dirs.remove_prefix(colon == std::string_view::npos ? dirs.size() : colon + 1);
+  }
+  return argv0;
 }
 
 bool open_pipe(int fds[2]) {

@@ -20,38 +20,10 @@ Normalized normalize_generic(const config::Source& s, const Headers& headers,
   return n;
 }
 
-Digest digest_of(const std::string& algorithm) {
-  if (algorithm == "sha1") return Digest::kSha1;
-  if (algorithm == "sha512") return Digest::kSha512;
-  return Digest::kSha256;
-}
-
-// Expands {timestamp} and {body} in the signed-string template.
-std::string signed_string(const std::string& tmpl, std::string_view timestamp,
-                          std::string_view body) {
-  std::string out;
-  for (size_t i = 0; i < tmpl.size();) {
-    if (tmpl.compare(i, 11, "{timestamp}") == 0) {
-      out.append(timestamp);
-      i += 11;
-    } else if (tmpl.compare(i, 6, "{body}") == 0) {
-      out.append(body);
-      i += 6;
-    } else {
-      out.push_back(tmpl[i++]);
-    }
-  }
-  return out;
-}
-
 class HmacVerifier final : public Verifier {
  public:
   explicit HmacVerifier(config::Source source)
-      : s_(std::move(source)), secrets_(secret_values(s_)) {
-    if (s_.signed_template.empty()) {
-      s_.signed_template = s_.timestamp_header.empty() ? "{body}" : "{timestamp}.{body}";
-    }
-  }
+      : s_(std::move(source)), secrets_(secret_values(s_)) {}
 
   Verdict verify(const Headers& headers, std::string_view body, int64_t now_s) const override {
     if (auto refusal = refuse_repeated(headers, {s_.header, s_.timestamp_header})) {
@@ -77,7 +49,7 @@ class HmacVerifier final : public Verifier {
       if (!timestamp_fresh(*ts, now_s, s_.tolerance_s, why)) return Verdict::rejected(why);
       timestamp = *ts;
     }
-    std::string message = signed_string(s_.signed_template, timestamp, body);
+    std::string message = signed_string(s_, timestamp, body);
     if (signed_by_any(secrets_, digest_of(s_.algorithm), message, {&*given, 1})) {
       return Verdict::verified_ok();
     }
@@ -109,6 +81,31 @@ class NoneVerifier final : public Verifier {
 };
 
 }  // namespace
+
+Digest digest_of(const std::string& algorithm) {
+  if (algorithm == "sha1") return Digest::kSha1;
+  if (algorithm == "sha512") return Digest::kSha512;
+  return Digest::kSha256;
+}
+
+std::string signed_string(const config::Source& source, std::string_view timestamp,
+                          std::string_view body) {
+  std::string_view tmpl = source.signed_template;
+  if (tmpl.empty()) tmpl = source.timestamp_header.empty() ? "{body}" : "{timestamp}.{body}";
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    if (tmpl.compare(i, 11, "{timestamp}") == 0) {
+      out.append(timestamp);
+      i += 11;
+    } else if (tmpl.compare(i, 6, "{body}") == 0) {
+      out.append(body);
+      i += 6;
+    } else {
+      out.push_back(tmpl[i++]);
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<Verifier> make_hmac(const config::Source& source) {
   return std::make_unique<HmacVerifier>(source);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace hookmcp::verify::detail {
@@ -260,6 +261,36 @@ bool is_integer(std::string_view text) {
 }
 
 }  // namespace
+
+std::optional<std::string> with_member(std::string_view json, std::string_view key,
+                                       std::string_view value_json) {
+  Scanner s(json);
+  if (!s.eat('{')) return std::nullopt;
+  const size_t inside = s.at();
+  std::optional<std::pair<size_t, size_t>> found;  // the value's first byte and one past its last
+  bool empty = s.eat('}');
+  if (!empty) {
+    do {
+      auto raw = s.raw_string();
+      if (!raw || !s.eat(':')) return std::nullopt;
+      bool match = *raw == key;
+      if (!match && raw->find('\\') != std::string_view::npos) match = unescape(*raw) == key;
+      s.peek();
+      size_t start = s.at();
+      if (!s.skip_value()) return std::nullopt;
+      if (match) found = {start, s.at()};
+    } while (s.eat(','));
+    if (!s.eat('}')) return std::nullopt;
+  }
+  if (s.peek() != '\0') return std::nullopt;  // more after the object: not one JSON document
+
+  std::string out(json);
+  if (found) return out.replace(found->first, found->second - found->first, value_json);
+  std::string member = "\"";
+  member.append(key).append("\":").append(value_json);
+  if (!empty) member += ',';
+  return out.insert(inside, member);
+}
 
 bool looks_like_json(std::string_view body) {
   char c = Scanner(body).peek();

@@ -3,6 +3,7 @@
 // DOM cost more than verifying its signature.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,14 @@ namespace hookmcp::verify::detail {
 // repeats, the last one counts, as in JSON.parse. Values passed over on the way are matched
 // bracket for bracket, not validated.
 std::string json_string_at(std::string_view json, std::string_view pointer);
+
+// `json` with the value of its top-level member `key` replaced by `value_json` (a JSON value's
+// text), or, when the object has no such member, with it added first. Everything else stays
+// byte for byte, so a payload that is signed afterwards is otherwise the one given. nullopt when
+// `json` is not one JSON object. Where the key repeats, the last one (the one that counts) is
+// replaced.
+std::optional<std::string> with_member(std::string_view json, std::string_view key,
+                                       std::string_view value_json);
 
 // Whether the body's first character past whitespace opens a JSON object or array: how a body
 // that is JSON is told from a form.

@@ -59,6 +59,14 @@ std::optional<std::string> form_value(std::string_view body, std::string_view ke
 // Percent-decoding with '+' as space; nullopt on a bad escape.
 std::optional<std::string> url_decode(std::string_view text);
 
+// The digest of an hmac source's "algorithm" (sha1, sha256 or sha512).
+Digest digest_of(const std::string& algorithm);
+
+// What an hmac source signs: its signed template ("{body}" unless it has a timestamp header, then
+// "{timestamp}.{body}" unless it says otherwise) with {timestamp} and {body} filled in.
+std::string signed_string(const config::Source& source, std::string_view timestamp,
+                          std::string_view body);
+
 // Splits on `sep`, keeping empty pieces.
 std::vector<std::string_view> split(std::string_view text, char sep);
 

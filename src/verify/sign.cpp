@@ -26,6 +26,38 @@ std::string slack_content_type(std::string_view body) {
   return detail::looks_like_json(body) ? "application/json" : "application/x-www-form-urlencoded";
 }
 
+// The source an hmac or none delivery is signed as: the configured one, or the example in the docs.
+config::Source generic_source(const SignRequest& r) {
+  if (r.generic) return *r.generic;
+  config::Source s;
+  s.provider = r.provider;
+  s.header = "X-Signature";
+  s.prefix = "sha256=";
+  return s;
+}
+
+// hmac and none: the headers the source reads its type and delivery id from, and for hmac the
+// signature (and timestamp) its settings ask for.
+Result<Headers> sign_generic(const SignRequest& r) {
+  const config::Source s = generic_source(r);
+  Headers h;
+  h.add("Content-Type", "application/json");
+  if (!r.type.empty() && !s.type_header.empty()) h.add(s.type_header, r.type);
+  if (!s.delivery_header.empty()) {
+    auto id = id_or_random(r);
+    if (!id) return id.error();
+    h.add(s.delivery_header, *id);
+  }
+  if (r.provider == "hmac") {
+    const std::string ts = std::to_string(r.now_s);
+    if (!s.timestamp_header.empty()) h.add(s.timestamp_header, ts);
+    std::string mac =
+        hmac(detail::digest_of(s.algorithm), r.secret, detail::signed_string(s, ts, r.body));
+    h.add(s.header, s.prefix + (s.encoding == "base64" ? base64_encode(mac) : hex_encode(mac)));
+  }
+  return h;
+}
+
 }  // namespace
 
 Result<std::string> random_uuid() {
@@ -42,6 +74,10 @@ Result<std::string> random_uuid() {
 bool has_type_header(std::string_view provider) {
   return provider == "github" || provider == "shopify" || provider == "gitlab" ||
          provider == "hmac" || provider == "none";
+}
+
+bool has_delivery_header(std::string_view provider) {
+  return provider != "stripe" && provider != "slack";
 }
 
 Result<Headers> sign(const SignRequest& r) {
@@ -94,14 +130,9 @@ Result<Headers> sign(const SignRequest& r) {
     h.add("X-Gitlab-Event-UUID", *id);
     h.add("X-Gitlab-Token", r.secret);
   } else if (p == "hmac" || p == "none") {
-    h.add("Content-Type", "application/json");
-    if (!r.type.empty()) h.add("X-Event-Type", r.type);
-    auto id = id_or_random(r);
-    if (!id) return id.error();
-    h.add("X-Delivery-Id", *id);
-    if (p == "hmac") {
-      h.add("X-Signature", "sha256=" + hex_encode(hmac(Digest::kSha256, r.secret, r.body)));
-    }
+    auto signed_headers = sign_generic(r);
+    if (!signed_headers) return signed_headers.error();
+    h = std::move(*signed_headers);
   } else {
     std::string list;
     for (const char* name : config::kProviders)

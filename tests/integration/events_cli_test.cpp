@@ -292,6 +292,36 @@ TEST_F(EventsCliTest, HelpForEveryCommand) {
   EXPECT_NE(top.out.find("events"), std::string::npos);
 }
 
+// Read in a terminal: no line past 80 columns, and a paragraph's lines filled, not broken early.
+TEST_F(EventsCliTest, HelpFitsEightyColumns) {
+  for (const char* command : {"--help", "list", "show", "tail", "search"}) {
+    std::vector<std::string> args = {"events", command};
+    if (std::string(command) != "--help") args.push_back("--help");
+    auto r = run(hookmcp_binary(), args);
+    ASSERT_EQ(r.exit_code, 0) << command;
+    std::istringstream lines(r.out);
+    std::string line;
+    std::string previous;
+    while (std::getline(lines, line)) {
+      // Columns, not bytes: « and » are two bytes each.
+      size_t columns = 0;
+      for (unsigned char c : line) columns += (c & 0xC0) != 0x80;
+      EXPECT_LE(columns, 80u) << command << ": " << line;
+      // A prose line followed by more prose whose first word would have fitted on it.
+      if (!previous.empty() && previous[0] != ' ' && !line.empty() && line[0] != ' ') {
+        std::string first_word = line.substr(0, line.find(' '));
+        EXPECT_GT(previous.size() + 1 + first_word.size(), 80u)
+            << command << ": \"" << previous << "\" breaks early";
+      }
+      previous = line;
+    }
+  }
+  auto search = run(hookmcp_binary(), {"events", "search", "--help"});
+  EXPECT_NE(search.out.find("QUERY is words that must all appear"), std::string::npos);
+  auto tail = run(hookmcp_binary(), {"events", "tail", "--help"});
+  EXPECT_EQ(tail.out.find("--until VALUE"), std::string::npos) << tail.out;
+}
+
 TEST_F(EventsCliTest, BadArgumentsExit2NamingTheProblem) {
   struct Case {
     std::vector<std::string> args;
@@ -310,6 +340,9 @@ TEST_F(EventsCliTest, BadArgumentsExit2NamingTheProblem) {
       {{"events", "show"}, "missing the event ID"},
       {{"events", "show", "abc"}, "ID"},
       {{"events", "search"}, "missing the search QUERY"},
+      // tail follows what is received from now on: a past --until would print nothing, ever.
+      {{"events", "tail", "--until", "1h"}, "--until does not go with tail"},
+      {{"events", "tail", "--until=2026-01-01T00:00:00Z"}, "hookmcp events list --until"},
   };
   for (const auto& c : cases) {
     auto args = c.args;

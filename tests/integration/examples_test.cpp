@@ -82,7 +82,7 @@ TEST(Examples, ClientRegistrationsStartHookmcpStdio) {
   };
   for (const Client& c :
        {Client{"claude_desktop_config.json", "mcpServers"}, Client{"cursor-mcp.json", "mcpServers"},
-        Client{"vscode-mcp.json", "servers"}}) {
+        Client{"vscode-mcp.json", "servers"}, Client{"mcp.json", "mcpServers"}}) {
     auto doc = json::parse(read_file(kExamples / "clients" / c.file), nullptr, false);
     ASSERT_TRUE(doc.is_object()) << c.file << " is not JSON";
     ASSERT_TRUE(doc.contains(c.key)) << c.file;

@@ -87,6 +87,24 @@ TEST(JsonField, LastOfARepeatedKeyCounts) {
   EXPECT_EQ(json_string_at(R"({"type":"a","x":{"type":"inner"},"type":"b"})", "/type"), "b");
 }
 
+TEST(JsonField, WithMemberReplacesOnlyTheValue) {
+  const std::string pretty = "{\n  \"id\": \"evt_1\",\n  \"data\": {\"id\": 7}\n}\n";
+  EXPECT_EQ(with_member(pretty, "id", R"("evt_2")"),
+            "{\n  \"id\": \"evt_2\",\n  \"data\": {\"id\": 7}\n}\n");
+  EXPECT_EQ(with_member(R"({"n":1,"id":"a","id":"b"})", "id", "3"), R"({"n":1,"id":"a","id":3})");
+  EXPECT_EQ(with_member(R"({"\u0069d":{"x":[1]},"n":2})", "id", R"("y")"),
+            R"({"\u0069d":"y","n":2})");
+  EXPECT_EQ(with_member(R"({"n":1})", "id", R"("z")"), R"({"id":"z","n":1})");
+  EXPECT_EQ(with_member(" { } ", "id", R"("z")"), R"( {"id":"z" } )");
+}
+
+TEST(JsonField, WithMemberNeedsOneObject) {
+  for (const char* text : {"", "id=1", "[]", R"("id")", R"({"id":1)", R"({"id":1} {})",
+                           R"({"id" 1})", R"({"id":1,})"}) {
+    EXPECT_EQ(with_member(text, "id", "2"), std::nullopt) << text;
+  }
+}
+
 TEST(JsonField, NothingFromTextThatIsNotJson) {
   for (const char* text :
        {"", "action=opened", R"({"action":"opened")", R"({"action" "opened"})",

@@ -148,6 +148,77 @@ TEST(Sign, SlackDeclaresItsBodyShape) {
   EXPECT_EQ(form->get("Content-Type").value_or(""), "application/x-www-form-urlencoded");
 }
 
+// An hmac source's own settings: where the signature goes, how it is encoded, what is signed.
+TEST(Sign, SignsAsAConfiguredHmacSource) {
+  constexpr int64_t kNow = 1'800'000'000;
+  config::Source s = source("hmac", "k2");
+  s.header = "X-Hub-Sig";
+  s.algorithm = "sha512";
+  s.encoding = "base64";
+  s.prefix = "";
+  s.timestamp_header = "X-Ts";
+  s.signed_template = "{timestamp}:{body}";
+  s.type_header = "X-Kind";
+  s.delivery_header = "X-Id";
+  SignRequest r{"hmac", "k2", R"({"n":1})", kNow, "build.done", ""};
+  r.generic = s;
+  auto h = sign(r);
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->get("X-Ts").value_or(""), std::to_string(kNow));
+  EXPECT_FALSE(h->contains("X-Signature"));
+  auto v = make_verifier(s);
+  auto verdict = v->verify(*h, r.body, kNow);
+  EXPECT_TRUE(verdict.accepted) << verdict.reason;
+  auto n = v->normalize(*h, r.body);
+  EXPECT_EQ(n.type, "build.done");
+  EXPECT_EQ(n.delivery_id.size(), 36u);
+  // The default hmac settings would not verify it.
+  EXPECT_FALSE(make_verifier(source("hmac", "k2"))->verify(*h, r.body, kNow).accepted);
+}
+
+TEST(Sign, FreshIdRewritesThePayloadsIdentity) {
+  const std::string stripe = "{\n  \"id\": \"evt_1\",\n  \"type\": \"invoice.paid\"\n}\n";
+  auto once = with_fresh_id("stripe", stripe);
+  auto twice = with_fresh_id("stripe", stripe);
+  ASSERT_TRUE(once && twice);
+  EXPECT_NE(*once, *twice);
+  auto stripe_id = [](const std::string& body) {
+    Headers h;
+    return make_verifier(source("stripe", "whsec_x"))->normalize(h, body).delivery_id;
+  };
+  EXPECT_EQ(stripe_id(*once).substr(0, 4), "evt_");
+  EXPECT_EQ(stripe_id(*once).size(), 28u);
+  EXPECT_NE(stripe_id(*once), stripe_id(*twice));
+  // Only the id changed: the rest is the file, byte for byte.
+  EXPECT_EQ(*once, "{\n  \"id\": \"" + stripe_id(*once) + "\",\n  \"type\": \"invoice.paid\"\n}\n");
+  EXPECT_EQ(stripe_id(*with_fresh_id("stripe", R"({"type":"t"})")).substr(0, 4), "evt_");
+  EXPECT_FALSE(with_fresh_id("stripe", "id=1"));
+
+  auto slack = with_fresh_id("slack", R"({"type":"event_callback","event_id":"Ev1"})");
+  ASSERT_TRUE(slack);
+  Headers none;
+  std::string event_id = make_verifier(source("slack", "s"))->normalize(none, *slack).delivery_id;
+  EXPECT_EQ(event_id.substr(0, 2), "Ev");
+  EXPECT_EQ(event_id.size(), 18u);
+
+  auto form = with_fresh_id("slack", "command=%2Fdeploy&trigger_id=old&text=prod");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->rfind("command=%2Fdeploy&trigger_id=", 0), 0u);
+  EXPECT_EQ(form->substr(form->size() - 10), "&text=prod");
+  EXPECT_EQ(form->find("trigger_id=old"), std::string::npos);
+  auto added = with_fresh_id("slack", "command=%2Fdeploy");
+  ASSERT_TRUE(added);
+  EXPECT_EQ(added->rfind("command=%2Fdeploy&trigger_id=", 0), 0u);
+  EXPECT_NE(*added, *with_fresh_id("slack", "command=%2Fdeploy"));
+
+  // The others carry their id in a header, which sign() makes fresh: the body stays.
+  for (const char* p : {"github", "standard", "shopify", "gitlab", "hmac", "none"}) {
+    auto same = with_fresh_id(p, R"({"id":"x"})");
+    ASSERT_TRUE(same) << p;
+    EXPECT_EQ(*same, R"({"id":"x"})") << p;
+  }
+}
+
 TEST(Sign, Errors) {
   auto unknown = sign({"bitbucket", "s", "{}", 0, "", ""});
   ASSERT_FALSE(unknown);

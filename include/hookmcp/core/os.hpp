@@ -18,8 +18,9 @@ namespace hookmcp {
 // own; never fails.
 void lower_this_thread_priority(int steps);
 
-// The absolute path of the running program (Linux: /proc/self/exe); `argv0` made absolute
-// where the system cannot say.
+// The absolute path of the running program (Linux: /proc/self/exe); elsewhere `argv0` made
+// absolute (against the working directory when it has a '/', else the PATH entry that holds
+// it), else `argv0` as it is.
 std::string executable_path(const std::string& argv0);
 
 // A pipe whose two ends are closed on exec (Linux: pipe2; elsewhere pipe and fcntl). False, with
