@@ -1,8 +1,6 @@
 #include "cli.hpp"
 
-
 #include <algorithm>
-#include <cstdlib>
 #include <string_view>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
