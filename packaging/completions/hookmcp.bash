@@ -44,7 +44,7 @@ _hookmcp() {
   local options=""
   case $command in
     "")
-      _hookmcp_reply -W "serve stdio check-config events send subscriptions --version --help" -- "$cur"
+      _hookmcp_reply -W "serve stdio check-config events send subscriptions client-config --version --help" -- "$cur"
       return
       ;;
     serve | stdio | check-config)
@@ -60,6 +60,13 @@ _hookmcp() {
         show | get) options="$reading --json" ;;
       esac
       ;;
+    client-config)
+      if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then
+        _hookmcp_reply -W "claude-code claude-desktop vscode cursor" -- "$cur"
+        return
+      fi
+      options="--config --db --listen --http --with-secrets --help"
+      ;;
     subscriptions)
       if [[ -z $subcommand ]]; then
         _hookmcp_reply -W "list --help" -- "$cur"
@@ -68,19 +75,20 @@ _hookmcp() {
       options="$common --json"
       ;;
     send)
-      options="--url --secret --type --header --delivery-id --help"
+      options="--url --secret --source --config --type --header --delivery-id --fresh-id --verbose -v --help"
       if [[ $cur != -* ]]; then
-        # Every option of send takes a value: the words before this one that are neither options
-        # nor their values are the positionals (PROVIDER, then FILE).
+        # The words before this one that are neither options nor their values are the
+        # positionals (PROVIDER, then FILE); with --source, the provider is the source's.
+        local given=" ${COMP_WORDS[*]:2:COMP_CWORD-2} "
         local i positionals=0
         for ((i = 2; i < COMP_CWORD; i++)); do
           case ${COMP_WORDS[i]} in
-            --*=*) ;;
+            --*=* | --fresh-id | --verbose | -v | --help) ;;
             -*) ((i++)) ;;
             *) ((positionals++)) ;;
           esac
         done
-        if ((positionals == 0)); then
+        if ((positionals == 0)) && [[ $given != *" --source "* ]]; then
           _hookmcp_reply -W "github stripe slack standard shopify gitlab hmac none" -- "$cur"
         else
           # The payload file, or - for stdin.
