@@ -24,7 +24,7 @@ Holder identify_holder(const config::Endpoint& listen, bool tls, const std::stri
   request.url = std::string(tls ? "https" : "http") + "://" + host_to_ask(listen.host) + ":" +
                 std::to_string(listen.port) + "/healthz";
   request.timeout = timeout;
-  request.max_response_bytes = 64 * 1024;
+  request.max_response_bytes = uint64_t{64} << 10;
   Holder holder;
   net::Failure failure = net::Failure::kNone;
   auto response = net::http_request(request, &failure);

@@ -152,7 +152,7 @@ void Intake::handle(Request req, Respond respond) {
   auto start = std::chrono::steady_clock::now();
   metrics_.webhooks_received.inc();
   auto refuse = [&](RejectReason reason, int status, const std::string& message,
-                    std::string why = {}) {
+                    const std::string& why = {}) {
     metrics_.reject(reason);
     metrics_.intake_latency_seconds.observe(seconds_since(start));
     Response r = error_response(status, message);
