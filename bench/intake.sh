@@ -16,6 +16,9 @@
 # PAYLOAD=words: a push-like payload of a dozen commits with messages, names and ids, about
 # 300 words for the index, as real deliveries carry.
 #
+# LOG_LEVEL=warn (the default) leaves out the one info line per delivery; LOG_LEVEL=info keeps
+# it, as a server runs by default, to see what that line costs.
+#
 # Usage: bench/intake.sh            (RUNS=5 DURATION=10 CONNECTIONS=64 THREADS=2 PAYLOAD=pad)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,7 @@ runs=${RUNS:-5}
 duration=${DURATION:-10}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}
+log_level=${LOG_LEVEL:-warn}
 body_bytes=2048
 
 scripts/build.sh >/dev/null
@@ -72,7 +76,7 @@ ceiling() {  # ceiling BATCH PAGE_SIZE SCHEMA: one reference run
 for i in $(seq "$runs"); do
   rm -f "$work"/events.db*
   build/hookmcp serve --listen 127.0.0.1:0 --db "$work/events.db" --config "$work/config.json" \
-    --log-level warn 2> "$work/server.err" &
+    --log-level "$log_level" 2> "$work/server.err" &
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$work/server.err" && break; sleep 0.05; done
   port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$work/server.err")

@@ -163,12 +163,14 @@ async function measureFollower() {
   await following;
   const sentAt = new Map();
   const lists = { holder: [], follower: [] };
+  const heardAt = { holder: new Map(), follower: new Map() };  // event id -> receipt time
   const early = { holder: new Map(), follower: new Map() };  // heard before the POST's answer
   for (const [name, client] of [['holder', holder], ['follower', follower]]) {
     client.fallbackNotificationHandler = async (n) => {
       if (n.method !== 'notifications/claude/channel') return;
       const now = performance.now();
       const id = Number(n.params.meta.event_id);
+      heardAt[name].set(id, now);
       if (sentAt.has(id)) lists[name].push(now - sentAt.get(id));
       else early[name].set(id, now);
     };
@@ -188,9 +190,14 @@ async function measureFollower() {
   const holderResult = await finish(server, dir, lists.holder, total, elapsed);
   lists.follower.sort((a, b) => a - b);
   const f = lists.follower;
+  // Per event: how long after the holder's own client the follower's heard of it (negative when
+  // the follower's came first).
+  const behind = [...heardAt.follower].filter(([id]) => heardAt.holder.has(id))
+    .map(([id, t]) => t - heardAt.holder.get(id)).sort((a, b) => a - b);
   return { holder: holderResult,
            follower: { sent: total, received: f.length, rate: total / elapsed, p50: percentile(f, 50),
-                       p99: percentile(f, 99), max: f.at(-1) } };
+                       p99: percentile(f, 99), max: f.at(-1) },
+           behind: { p50: percentile(behind, 50), p99: percentile(behind, 99), max: behind.at(-1) } };
 }
 
 const META = {
@@ -309,7 +316,10 @@ for (const t of modes) {
         const x = res[side];
         console.log(`follower run ${r + 1} ${side}: sent=${x.sent} received=${x.received} p50=${x.p50.toFixed(2)}ms p99=${x.p99.toFixed(2)}ms max=${x.max.toFixed(2)}ms`);
       }
+      console.log(`follower run ${r + 1} behind the holder: p50=${res.behind.p50.toFixed(2)}ms p99=${res.behind.p99.toFixed(2)}ms max=${res.behind.max.toFixed(2)}ms`);
     }
+    console.log(`RESULT follower behind holder, per event: median p50=${median(results.map((r) => r.behind.p50)).toFixed(2)}ms ` +
+                `median p99=${median(results.map((r) => r.behind.p99)).toFixed(2)}ms`);
     for (const side of ['holder', 'follower']) {
       console.log(`RESULT follower/${side}: median p50=${median(results.map((r) => r[side].p50)).toFixed(2)}ms ` +
                   `median p99=${median(results.map((r) => r[side].p99)).toFixed(2)}ms ` +
