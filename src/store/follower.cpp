@@ -18,8 +18,9 @@ Result<std::unique_ptr<Follower>> Follower::start(Store& store, FollowOptions op
     after = *max;
   }
   std::unique_ptr<DirectoryWatch> watch;
-  if (!options.watch_path.empty()) {
-    std::filesystem::path file = std::filesystem::absolute(options.watch_path);
+  std::error_code ec;
+  std::filesystem::path file = std::filesystem::absolute(options.watch_path, ec);
+  if (!options.watch_path.empty() && !ec) {
     // The commits land in the -wal file; the database file itself changes at checkpoints and
     // when the -wal file is new.
     auto opened = DirectoryWatch::open(
