@@ -2,11 +2,12 @@
 #include "hookmcp/core/os.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "support/temp_dir.hpp"
 
 namespace hookmcp {
 namespace {
@@ -16,9 +17,7 @@ using std::chrono::milliseconds;
 class DirectoryWatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-os-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = hookmcp::testing::fresh_test_directory("os");
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hookmcp/verify/crypto.hpp"
+#include "support/temp_dir.hpp"
 
 namespace hookmcp::intake {
 namespace {
@@ -16,12 +17,7 @@ using nlohmann::json;
 
 class IntakeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-intake-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { dir_ = hookmcp::testing::fresh_test_directory("intake"); }
   void TearDown() override {
     if (store_) store_->close();
     std::filesystem::remove_all(dir_);

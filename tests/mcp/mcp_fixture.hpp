@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "mcp/internal.hpp"
+#include "support/temp_dir.hpp"
 
 namespace hookmcp::mcp {
 
@@ -26,10 +27,7 @@ using std::chrono::milliseconds;
 class McpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-mcp-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = hookmcp::testing::fresh_test_directory("mcp");
     store::Options o;
     o.path = (dir_ / "events.db").string();
     o.fsync_each_commit = false;

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <thread>
 
+#include "support/temp_dir.hpp"
+
 namespace hookmcp::outbound {
 namespace {
 
@@ -156,10 +158,7 @@ class ListFeed final : public Feed {
 class DelivererTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-outbound-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = hookmcp::testing::fresh_test_directory("outbound");
     open_store();
     policy_.allow_private = true;
     policy_.first_retry = milliseconds(20);

@@ -6,16 +6,15 @@
 #include <future>
 #include <mutex>
 
+#include "support/temp_dir.hpp"
+
 namespace hookmcp::store {
 namespace {
 
 class FollowerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-follower-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = hookmcp::testing::fresh_test_directory("follower");
     options_.path = (dir_ / "events.db").string();
     options_.fsync_each_commit = false;
     options_.clock = &clock_;

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "hookmcp/store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace hookmcp::store {
 namespace {
@@ -23,10 +24,7 @@ namespace {
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = hookmcp::testing::fresh_test_directory("store");
     options_.path = (dir_ / "sub" / "events.db").string();
     options_.clock = &clock_;
     options_.metrics = &metrics_;

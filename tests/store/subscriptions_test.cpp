@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "hookmcp/store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace hookmcp::store {
 namespace {
@@ -15,10 +16,7 @@ namespace {
 class SubscriptionStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hookmcp-subs-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = hookmcp::testing::fresh_test_directory("subs");
     options_.path = (dir_ / "events.db").string();
     options_.clock = &clock_;
   }
