@@ -83,9 +83,8 @@ asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
     ir.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
   ir.body = std::move(req.body());
-  std::string source = ir.source;
   intake::Response r = co_await async_intake(intake, std::move(ir), asio::use_awaitable);
-  log_delivery(source, r.status, r.summary);
+  log_delivery(path_of(req).substr(kHooksPrefix.size()), r.status, r.summary);
   co_return from_intake(req, std::move(r));
 }
 
