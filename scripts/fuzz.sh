@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-30}
-harnesses=(rpc verify config sse render http)
+harnesses=(rpc verify config sse render http jwt)
 build=build-fuzz
 
 if [ ! -f $build/build.ninja ]; then

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "holder.hpp"
+#include "hookmcp/auth/resource_server.hpp"
 #include "hookmcp/bus/bus.hpp"
 #include "hookmcp/events/webhooks.hpp"
 #include "hookmcp/intake/intake.hpp"
@@ -71,6 +72,18 @@ class TakeOver {
   std::jthread thread_;                          // last: it uses the members above
 };
 
+auth::OAuthOptions oauth_options(const config::OAuthSettings& settings) {
+  auth::OAuthOptions o;
+  o.issuer = settings.issuer;
+  o.audience = settings.audience;
+  o.resource = settings.resource;
+  o.scopes = settings.scopes;
+  o.jwks_cache = std::chrono::seconds(settings.jwks_cache_s);
+  o.leeway = std::chrono::seconds(settings.leeway_s);
+  o.fetch_timeout = std::chrono::seconds(5);
+  return o;
+}
+
 }  // namespace
 
 // Declared in build order; destroyed in the reverse order.
@@ -89,6 +102,9 @@ struct Node::Parts {
   std::shared_ptr<events::Webhooks> webhooks;
   bus::Subscription deliveries;
   std::thread ending_unknown;  // terminates subscriptions of principals no longer configured
+  // OAuth access tokens on /mcp (mcp.oauth), and the first fetch of the issuer's keys.
+  std::shared_ptr<auth::ResourceServer> oauth;
+  std::jthread fetching_keys;
   std::unique_ptr<mcp::Server> mcp;
   std::unique_ptr<intake::Intake> intake;
   std::unique_ptr<transport::HttpServer> http;
@@ -109,6 +125,9 @@ struct Node::Parts {
       spdlog::error("MCP Events webhook subscriptions are not delivered: {}", s.error().message);
       return;
     }
+    // OAuth subjects are not known in advance: with OAuth on, a subscription whose principal
+    // is not a configured token may be a subject's, and it stays (it lapses with its TTL).
+    if (options.config.mcp_oauth) return;
     std::set<std::string> known(options.config.mcp_token_principals.begin(),
                                 options.config.mcp_token_principals.end());
     known.insert(mcp::kLocalPrincipal);
@@ -217,6 +236,24 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   p->options.mcp.webhooks = p->webhooks;
   p->mcp = std::make_unique<mcp::Server>(*p->store, p->bus, p->metrics, p->options.mcp);
   p->intake = std::make_unique<intake::Intake>(p->options.config, *p->store, p->clock, p->metrics);
+  if (p->options.config.mcp_oauth && p->options.mcp_over_http) {
+    auto o = oauth_options(*p->options.config.mcp_oauth);
+    p->oauth =
+        std::make_shared<auth::ResourceServer>(o, auth::https_fetch(o.fetch_timeout), p->clock);
+    p->options.http.mcp_access.oauth = p->oauth;
+    // Fetched now so that the first client does not wait, and so that a mistake shows at start.
+    p->fetching_keys = std::jthread([oauth = p->oauth] {
+      if (auto s = oauth->refresh_keys(); !s) {
+        spdlog::warn(
+            "OAuth: the keys of {} cannot be fetched yet ({}); tokens are refused with "
+            "503 until they can",
+            oauth->options().issuer, s.error().message);
+      } else {
+        spdlog::info("OAuth: access tokens from {} for {} are accepted on /mcp",
+                     oauth->options().issuer, oauth->options().audience);
+      }
+    });
+  }
   auto started = p->listen();
   if (started) {
     p->http = std::move(*started);
@@ -268,6 +305,7 @@ void Node::reload(const config::Config& config) {
            config.mcp_allowed_origins != was.mcp_allowed_origins ||
            config.mcp_channel_sources != was.mcp_channel_sources,
        "mcp");
+  note(config.mcp_oauth != was.mcp_oauth, "mcp.oauth");
   note(config.events_allow_private_callbacks != was.events_allow_private_callbacks ||
            config.events_max_subscriptions_per_principal !=
                was.events_max_subscriptions_per_principal,
@@ -296,6 +334,7 @@ void Node::stop(std::chrono::milliseconds grace) {
   p.deliveries.reset();
   p.deliverer->stop();
   if (p.ending_unknown.joinable()) p.ending_unknown.join();
+  if (p.fetching_keys.joinable()) p.fetching_keys.join();
   if (p.follower) p.follower->stop();
   p.store->close();
   // The listener's MCP sessions refer to the MCP server: the listener goes first.

@@ -434,8 +434,9 @@ void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
         f.error(key, "expected an object");
         continue;
       }
-      check_keys(v, key, {"tokens", "allowed_origins", "allowed_hosts", "channel"}, f);
+      check_keys(v, key, {"tokens", "allowed_origins", "allowed_hosts", "channel", "oauth"}, f);
       if (v.contains("tokens")) get_tokens(v["tokens"], getenv, c, f);
+      if (v.contains("oauth")) c.mcp_oauth = detail::parse_oauth(v["oauth"], f);
       if (v.contains("allowed_origins")) {
         if (auto o = get_strings(v["allowed_origins"], "mcp.allowed_origins", f)) {
           c.mcp_allowed_origins = std::move(*o);
@@ -559,6 +560,14 @@ nlohmann::json Config::to_redacted_json() const {
               {"allowed_origins", mcp_allowed_origins},
               {"allowed_hosts", mcp_allowed_hosts}};
   if (mcp_channel_sources) j["mcp"]["channel"] = {{"sources", *mcp_channel_sources}};
+  if (mcp_oauth) {
+    j["mcp"]["oauth"] = {{"issuer", mcp_oauth->issuer},
+                         {"audience", mcp_oauth->audience},
+                         {"resource", mcp_oauth->resource},
+                         {"scopes", mcp_oauth->scopes},
+                         {"jwks_cache_s", mcp_oauth->jwks_cache_s},
+                         {"leeway_s", mcp_oauth->leeway_s}};
+  }
   j["events"] = {{"allow_private_callbacks", events_allow_private_callbacks},
                  {"max_subscriptions_per_principal", events_max_subscriptions_per_principal}};
   j["sources"] = json::object();

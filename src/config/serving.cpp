@@ -47,9 +47,10 @@ void check_exposure(const Config& c, Findings& f) {
                   " is not a loopback address: add a secret, or pass --allow-unsigned");
     }
   }
-  if (c.mcp_tokens.empty()) {
-    f.error("mcp.tokens",
-            c.listen.to_string() + " is not a loopback address: set at least one MCP bearer token");
+  if (c.mcp_tokens.empty() && !c.mcp_oauth) {
+    f.error("mcp.tokens", c.listen.to_string() +
+                              " is not a loopback address: set at least one MCP bearer token, "
+                              "or mcp.oauth");
   }
 }
 

@@ -235,6 +235,13 @@ std::optional<json> Server::tool_input_schema(std::string_view name) const {
   return std::nullopt;
 }
 
+bool Server::tool_writes(std::string_view name) const {
+  for (const auto& t : tools()) {
+    if (name == t.name) return !t.annotations.value("readOnlyHint", false);
+  }
+  return false;
+}
+
 void SessionImpl::request_client(const std::string& method, json params,
                                  rpc::ResponseHandler on_result, const json* related) {
   conn_->request(method, std::move(params), std::move(on_result), related);

@@ -169,8 +169,8 @@ bool SessionImpl::receive_json(const json& message, rpc::Exchange exchange) {
       spdlog::trace("MCP in: {}",
                     clip(message.dump(-1, ' ', false, json::error_handler_t::replace), 4000));
     } else if (auto m = message.find("method"); m != message.end() && m->is_string()) {
-      spdlog::debug("MCP {}{}", m->get<std::string>(),
-                    message.contains("id") ? "" : " (notification)");
+      spdlog::debug("MCP {}{} from {}", m->get<std::string>(),
+                    message.contains("id") ? "" : " (notification)", printable(principal_, 64));
     }
   }
   if (is_stateless_message(message)) {

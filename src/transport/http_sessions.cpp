@@ -21,6 +21,7 @@ constexpr size_t kFinishedStreamsKept = 16;
 }  // namespace
 
 void HttpSession::open(mcp::Server& server, std::string principal) {
+  principal_ = principal;
   std::weak_ptr<HttpSession> weak = weak_from_this();
   mcp_ = server.open_session(
       [weak](const json& message, rpc::Exchange exchange,
@@ -175,10 +176,11 @@ std::shared_ptr<HttpSession> HttpSessions::stateless(std::string principal) {
   return session;
 }
 
-std::shared_ptr<HttpSession> HttpSessions::find(const std::string& id) {
+std::shared_ptr<HttpSession> HttpSessions::find(const std::string& id,
+                                                const std::string& principal) {
   std::lock_guard lock(mu_);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return nullptr;
+  if (it == sessions_.end() || it->second->principal() != principal) return nullptr;
   it->second->touch();
   return it->second;
 }

@@ -39,6 +39,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Opens the mcp::Session; its sink routes into this object's streams.
   void open(mcp::Server& server, std::string principal);
   const std::string& id() const { return id_; }
+  // Who opened it; only requests from the same principal may use it.
+  const std::string& principal() const { return principal_; }
   bool legacy() const { return legacy_; }
   // Hands a POST's message (or batch) to the mcp::Session, one POST at a time: POSTs of one
   // session may arrive on several connections at once. Returns the stream its answers go to,
@@ -74,6 +76,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   const std::string id_;
   const bool legacy_;
+  std::string principal_;  // set by open(), before the session is shared
   Metrics& metrics_;
   const SseStream::Limits limits_;
   std::shared_ptr<mcp::Session> mcp_;
@@ -106,7 +109,9 @@ class HttpSessions {
   // once the request's answers are sent (or its client has gone).
   std::shared_ptr<HttpSession> stateless(std::string principal);
   mcp::Server& server() { return server_; }
-  std::shared_ptr<HttpSession> find(const std::string& id);
+  // The session `id` if `principal` opened it (a session is bound to its principal: another
+  // one's token does not reach it), else nullptr.
+  std::shared_ptr<HttpSession> find(const std::string& id, const std::string& principal);
   void erase(const std::string& id);
   // Closes sessions unused for longer than the idle timeout.
   void expire_idle();

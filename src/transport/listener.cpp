@@ -403,6 +403,24 @@ awaitable<Response> Listener::route(Request& req) {
   if (path == "/metrics") {
     co_return make_response(req, 200, metrics_.render_prometheus(), "text/plain; version=0.0.4");
   }
+  // RFC 9728 3: the metadata at the well-known path, and at it followed by the resource's path
+  // (/mcp), where MCP clients look first.
+  constexpr std::string_view kResourceMetadata = "/.well-known/oauth-protected-resource";
+  if (options_.mcp_access.oauth && path.substr(0, kResourceMetadata.size()) == kResourceMetadata) {
+    auto rest = path.substr(kResourceMetadata.size());
+    if (rest.empty() || rest == "/mcp" || rest == "/sse") {
+      if (req.method() != http::verb::get) {
+        Response res = error(req, 405, "use GET");
+        res.set(http::field::allow, "GET");
+        co_return res;
+      }
+      Response res = make_response(req, 200, options_.mcp_access.oauth->metadata().dump());
+      // Public, and fetched by clients that run in a browser.
+      res.set(http::field::access_control_allow_origin, "*");
+      res.set(http::field::cache_control, "max-age=3600");
+      co_return res;
+    }
+  }
   co_return error(req, 404, "no route for " + std::string(path));
 }
 

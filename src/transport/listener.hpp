@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -95,18 +96,19 @@ class Listener final : public HttpServer {
   template <typename Stream>
   awaitable<bool> serve_mcp(Stream& stream, Request& req);
   template <typename Stream>
-  awaitable<bool> mcp_post(Stream& stream, Request& req);
+  awaitable<bool> mcp_post(Stream& stream, Request& req, const Caller& caller);
   // One request of MCP 2026-07-28, served by a session that lives as long as it.
   template <typename Stream>
-  awaitable<bool> mcp_stateless_post(Stream& stream, Request& req, const nlohmann::json& body);
+  awaitable<bool> mcp_stateless_post(Stream& stream, Request& req, const nlohmann::json& body,
+                                     const Caller& caller);
   template <typename Stream>
-  awaitable<bool> mcp_get(Stream& stream, Request& req);
+  awaitable<bool> mcp_get(Stream& stream, Request& req, const Caller& caller);
   template <typename Stream>
-  awaitable<bool> mcp_delete(Stream& stream, Request& req);
+  awaitable<bool> mcp_delete(Stream& stream, Request& req, const Caller& caller);
   template <typename Stream>
-  awaitable<bool> legacy_get(Stream& stream, Request& req);
+  awaitable<bool> legacy_get(Stream& stream, Request& req, const Caller& caller);
   template <typename Stream>
-  awaitable<bool> legacy_post(Stream& stream, Request& req);
+  awaitable<bool> legacy_post(Stream& stream, Request& req, const Caller& caller);
   template <typename Stream>
   awaitable<bool> stream_events(Stream& stream, Request& req, std::shared_ptr<SseStream> sse,
                                 std::shared_ptr<HttpSession> session,
@@ -123,9 +125,11 @@ class Listener final : public HttpServer {
                              std::shared_ptr<HttpSession> session, bool batch);
   void abandon_unless_resumed(std::shared_ptr<HttpSession> session,
                               std::shared_ptr<SseStream> answers);
-  // Who the client of an MCP request is (its token's principal; mcp::kLocalPrincipal when no
-  // token is configured).
-  std::string principal(const Request& req) const;
+  // 403 when a message in `body` calls a tool that changes events and the caller may not
+  // (an OAuth token without events:write).
+  std::optional<Denial> check_scope(const Caller& caller, const nlohmann::json& body) const;
+  // The answer to a request refused by check_host_and_origin, authenticate or check_scope.
+  Response denied(const Request& req, const Denial& denial) const;
   std::optional<tcp::socket> move_to_streams(tcp::socket& socket);
   awaitable<void> moved_stream(tcp::socket socket, Request req, std::shared_ptr<SseStream> sse,
                                std::shared_ptr<HttpSession> session,
@@ -148,6 +152,8 @@ class Listener final : public HttpServer {
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
   std::vector<std::thread> threads_;
+  // Where an OAuth token is checked when the issuer's keys must be fetched first.
+  boost::asio::thread_pool auth_pool_{1};
   bool one_io_thread_ = true;  // set by listen(), before any connection
 
   std::atomic<bool> stopping_{false};

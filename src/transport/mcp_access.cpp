@@ -90,40 +90,76 @@ std::optional<Denial> check_host_and_origin(const McpAccess& access,
   return std::nullopt;
 }
 
-std::optional<Denial> check_mcp_access(const McpAccess& access,
-                                       std::optional<std::string_view> host,
-                                       std::optional<std::string_view> origin,
-                                       std::optional<std::string_view> authorization) {
-  if (auto denial = check_host_and_origin(access, host, origin)) return denial;
-  if (access.tokens.empty()) return std::nullopt;
-  constexpr std::string_view kBearer = "Bearer ";
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+
+// The token of an "Authorization: Bearer TOKEN" header (RFC 6750 2.1), or nullopt.
+std::optional<std::string_view> bearer_token(std::optional<std::string_view> authorization) {
   if (!authorization || authorization->size() <= kBearer.size() ||
       !iequals(authorization->substr(0, kBearer.size()), kBearer)) {
-    return Denial{401, "missing bearer token"};
+    return std::nullopt;
   }
-  std::string_view token = authorization->substr(kBearer.size());
-  // Every token is compared, so the time taken does not tell which one came close.
-  bool match = false;
-  for (const auto& t : access.tokens) match = verify::constant_time_equal(t, token) || match;
-  if (!match) return Denial{401, "invalid bearer token"};
-  return std::nullopt;
+  return authorization->substr(kBearer.size());
 }
 
-std::string principal_of(const McpAccess& access, std::optional<std::string_view> authorization,
-                         const std::string& local) {
-  if (access.tokens.empty()) return local;
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!authorization || authorization->size() <= kBearer.size()) return std::string();
-  std::string_view token = authorization->substr(kBearer.size());
-  std::string found;
+// The principal of the static token `token`, or nullopt. Every token is compared, so the time
+// taken does not tell which one came close.
+std::optional<std::string> static_principal(const McpAccess& access, std::string_view token) {
+  std::optional<std::string> found;
   for (size_t i = 0; i < access.tokens.size(); ++i) {
     bool match = verify::constant_time_equal(access.tokens[i], token);
-    if (match && found.empty()) {
+    if (match && !found) {
       found =
           i < access.principals.size() ? access.principals[i] : "token-" + std::to_string(i + 1);
     }
   }
   return found;
+}
+
+Denial unauthorized(const McpAccess& access, std::string message, std::string_view error) {
+  Denial d{401, std::move(message), kBearerChallenge};
+  if (access.oauth) {
+    d.www_authenticate = access.oauth->challenge(error, error.empty() ? "" : d.message,
+                                                 access.oauth->options().scopes);
+  }
+  return d;
+}
+
+}  // namespace
+
+std::variant<Caller, Denial> authenticate(const McpAccess& access,
+                                          std::optional<std::string_view> authorization,
+                                          const std::string& local) {
+  if (!access.needs_token()) return Caller{local};
+  auto token = bearer_token(authorization);
+  if (!token) return unauthorized(access, "missing bearer token", "");
+  if (auto principal = static_principal(access, *token)) return Caller{std::move(*principal)};
+  if (!access.oauth) return unauthorized(access, "invalid bearer token", "");
+  auto verdict = access.oauth->authenticate(*token);
+  if (auto* refusal = std::get_if<auth::Refusal>(&verdict)) {
+    if (refusal->status == 503) return Denial{503, refusal->description, ""};
+    return unauthorized(access, refusal->description, "invalid_token");
+  }
+  auto& grant = std::get<auth::Grant>(verdict);
+  return Caller{grant.principal, grant.has(auth::kReadScope), grant.has(auth::kWriteScope), true};
+}
+
+bool may_block(const McpAccess& access, std::optional<std::string_view> authorization) {
+  if (!access.oauth) return false;
+  auto token = bearer_token(authorization);
+  return token && access.oauth->may_block(*token);
+}
+
+Denial insufficient_scope(const McpAccess& access, const std::string& scope) {
+  std::string message = "the access token lacks the scope " + scope;
+  Denial d{403, message, ""};
+  if (access.oauth) {
+    std::vector<std::string> scopes = {auth::kReadScope};
+    if (scope != auth::kReadScope) scopes.push_back(scope);
+    d.www_authenticate = access.oauth->challenge("insufficient_scope", message, scopes);
+  }
+  return d;
 }
 
 }  // namespace hookmcp::transport

@@ -172,23 +172,41 @@ awaitable<void> Listener::expire_sessions() {
 template <typename Stream>
 awaitable<bool> Listener::serve_mcp(Stream& stream, Request& req) {
   if (!sessions_) co_return co_await write(stream, error(req, 404, "MCP is not served here"));
-  auto denial =
-      check_mcp_access(options_.mcp_access, header(req, http::field::host),
-                       header(req, http::field::origin), header(req, http::field::authorization));
-  if (denial) {
-    Response res = error(req, static_cast<unsigned>(denial->status), denial->message);
-    if (denial->status == 401) res.set(http::field::www_authenticate, kBearerChallenge);
-    co_return co_await write(stream, std::move(res));
+  if (auto denial = check_host_and_origin(options_.mcp_access, header(req, http::field::host),
+                                          header(req, http::field::origin))) {
+    co_return co_await write(stream, denied(req, *denial));
+  }
+  auto authorization = header(req, http::field::authorization);
+  std::variant<Caller, Denial> who;
+  if (may_block(options_.mcp_access, authorization)) {
+    // The issuer's keys must be fetched first: not on an I/O thread.
+    who = co_await asio::co_spawn(
+        auth_pool_,
+        [this, token = std::string(*authorization)]() -> awaitable<std::variant<Caller, Denial>> {
+          co_return authenticate(options_.mcp_access, token, mcp::kLocalPrincipal);
+        },
+        use_awaitable);
+  } else {
+    who = authenticate(options_.mcp_access, authorization, mcp::kLocalPrincipal);
+  }
+  if (auto* denial = std::get_if<Denial>(&who)) {
+    spdlog::info("MCP {} {}: {}", denial->status, path_of(req), denial->message);
+    co_return co_await write(stream, denied(req, *denial));
+  }
+  const Caller& caller = std::get<Caller>(who);
+  if (!caller.may_read) {
+    co_return co_await write(
+        stream, denied(req, insufficient_scope(options_.mcp_access, auth::kReadScope)));
   }
   std::string_view path = path_of(req);
   if (path == "/mcp") {
     switch (req.method()) {
       case http::verb::post:
-        co_return co_await mcp_post(stream, req);
+        co_return co_await mcp_post(stream, req, caller);
       case http::verb::get:
-        co_return co_await mcp_get(stream, req);
+        co_return co_await mcp_get(stream, req, caller);
       case http::verb::delete_:
-        co_return co_await mcp_delete(stream, req);
+        co_return co_await mcp_delete(stream, req, caller);
       default:
         break;
     }
@@ -196,9 +214,11 @@ awaitable<bool> Listener::serve_mcp(Stream& stream, Request& req) {
     res.set(http::field::allow, "GET, POST, DELETE");
     co_return co_await write(stream, std::move(res));
   }
-  if (path == "/sse" && req.method() == http::verb::get) co_return co_await legacy_get(stream, req);
+  if (path == "/sse" && req.method() == http::verb::get) {
+    co_return co_await legacy_get(stream, req, caller);
+  }
   if (path == "/messages" && req.method() == http::verb::post) {
-    co_return co_await legacy_post(stream, req);
+    co_return co_await legacy_post(stream, req, caller);
   }
   Response res = error(req, 405, path == "/sse" ? "use GET on /sse" : "use POST on /messages");
   res.set(http::field::allow, path == "/sse" ? "GET" : "POST");
@@ -208,7 +228,7 @@ awaitable<bool> Listener::serve_mcp(Stream& stream, Request& req) {
 // Streamable HTTP, POST: one message or a batch; requests are answered on an SSE stream (or
 // as JSON when the client does not accept SSE), everything else with 202.
 template <typename Stream>
-awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
+awaitable<bool> Listener::mcp_post(Stream& stream, Request& req, const Caller& caller) {
   auto parsed = parse_body(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) {
     co_return co_await write(stream, std::move(*refusal));
@@ -220,13 +240,15 @@ awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
                           "Invalid Request: a POST carries one JSON-RPC message (an object) or "
                           "a batch of them (a non-empty array)"));
   }
+  if (auto denial = check_scope(caller, body))
+    co_return co_await write(stream, denied(req, *denial));
   auto version = header(req, "MCP-Protocol-Version");
   // MCP 2026-07-28: a request that says so in its _meta, or one sent with that version and no
   // session, is served on its own; an Mcp-Session-Id it carries is ignored.
   if (mcp::is_stateless_message(body) ||
       (body.is_object() && !header(req, "Mcp-Session-Id") && version &&
        mcp::is_stateless_version(*version) && !is_initialize(body))) {
-    co_return co_await mcp_stateless_post(stream, req, body);
+    co_return co_await mcp_stateless_post(stream, req, body, caller);
   }
   if (version && !supported_version(*version)) {
     co_return co_await write(
@@ -234,12 +256,12 @@ awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
   }
   std::shared_ptr<HttpSession> session;
   if (auto id = header(req, "Mcp-Session-Id")) {
-    session = sessions_->find(std::string(*id));
+    session = sessions_->find(std::string(*id), caller.principal);
     if (!session)
       co_return co_await write(
           stream, error(req, 404, "unknown or expired Mcp-Session-Id; initialize again"));
   } else if (is_initialize(body)) {
-    auto created = sessions_->create(/*legacy=*/false, principal(req));
+    auto created = sessions_->create(/*legacy=*/false, caller.principal);
     if (!created) co_return co_await write(stream, session_refused(req, created.error()));
     session = std::move(*created);
   } else {
@@ -266,7 +288,8 @@ awaitable<bool> Listener::mcp_post(Stream& stream, Request& req) {
 // behalf (progress, log messages at the level it asked for), go on this POST's stream; a client
 // that leaves cancels it, since nothing could resume it.
 template <typename Stream>
-awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const json& body) {
+awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const json& body,
+                                             const Caller& caller) {
   mcp::StatelessHeaders headers{header(req, "MCP-Protocol-Version"), header(req, "Mcp-Method"),
                                 header(req, "Mcp-Name")};
   auto refusal = mcp::check_stateless_request(body, &headers);
@@ -287,7 +310,7 @@ awaitable<bool> Listener::mcp_stateless_post(Stream& stream, Request& req, const
         make_response(req, static_cast<unsigned>(refusal->http_status),
                       refusal->response.dump(-1, ' ', false, json::error_handler_t::replace)));
   }
-  auto session = sessions_->stateless(principal(req));
+  auto session = sessions_->stateless(caller.principal);
   auto answers = session->receive_post(body);
   if (!answers) {
     session->close();
@@ -325,7 +348,7 @@ void Listener::abandon_unless_resumed(std::shared_ptr<HttpSession> session,
 // Streamable HTTP, GET: the standalone stream, or the stream an event id belongs to when the
 // client resumes with Last-Event-ID.
 template <typename Stream>
-awaitable<bool> Listener::mcp_get(Stream& stream, Request& req) {
+awaitable<bool> Listener::mcp_get(Stream& stream, Request& req, const Caller& caller) {
   if (auto stateless = stateless_refusal(req))
     co_return co_await write(stream, std::move(*stateless));
   if (!accepts(req, "text/event-stream")) {
@@ -333,7 +356,7 @@ awaitable<bool> Listener::mcp_get(Stream& stream, Request& req) {
   }
   auto id = header(req, "Mcp-Session-Id");
   if (!id) co_return co_await write(stream, error(req, 400, "Mcp-Session-Id header is required"));
-  auto session = sessions_->find(std::string(*id));
+  auto session = sessions_->find(std::string(*id), caller.principal);
   if (!session)
     co_return co_await write(stream, error(req, 404, "unknown or expired Mcp-Session-Id"));
   std::shared_ptr<SseStream> target = session->standalone();
@@ -349,12 +372,12 @@ awaitable<bool> Listener::mcp_get(Stream& stream, Request& req) {
 }
 
 template <typename Stream>
-awaitable<bool> Listener::mcp_delete(Stream& stream, Request& req) {
+awaitable<bool> Listener::mcp_delete(Stream& stream, Request& req, const Caller& caller) {
   if (auto stateless = stateless_refusal(req))
     co_return co_await write(stream, std::move(*stateless));
   auto id = header(req, "Mcp-Session-Id");
   if (!id) co_return co_await write(stream, error(req, 400, "Mcp-Session-Id header is required"));
-  if (!sessions_->find(std::string(*id))) {
+  if (!sessions_->find(std::string(*id), caller.principal)) {
     co_return co_await write(stream, error(req, 404, "unknown or expired Mcp-Session-Id"));
   }
   sessions_->erase(std::string(*id));
@@ -364,8 +387,8 @@ awaitable<bool> Listener::mcp_delete(Stream& stream, Request& req) {
 // Legacy HTTP+SSE (2024-11-05): GET /sse opens a session whose every message goes to this
 // stream; its first event names the endpoint for POSTs.
 template <typename Stream>
-awaitable<bool> Listener::legacy_get(Stream& stream, Request& req) {
-  auto created = sessions_->create(/*legacy=*/true, principal(req));
+awaitable<bool> Listener::legacy_get(Stream& stream, Request& req, const Caller& caller) {
+  auto created = sessions_->create(/*legacy=*/true, caller.principal);
   if (!created) co_return co_await write(stream, session_refused(req, created.error()));
   std::shared_ptr<HttpSession> session = std::move(*created);
   auto target = session->standalone();
@@ -378,14 +401,17 @@ awaitable<bool> Listener::legacy_get(Stream& stream, Request& req) {
 }
 
 template <typename Stream>
-awaitable<bool> Listener::legacy_post(Stream& stream, Request& req) {
-  auto session = sessions_->find(query_param(req, "sessionId"));
+awaitable<bool> Listener::legacy_post(Stream& stream, Request& req, const Caller& caller) {
+  auto session = sessions_->find(query_param(req, "sessionId"), caller.principal);
   if (!session || !session->legacy()) {
     co_return co_await write(stream, error(req, 404, "unknown sessionId; open GET /sse first"));
   }
   auto parsed = parse_body(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) {
     co_return co_await write(stream, std::move(*refusal));
+  }
+  if (auto denial = check_scope(caller, std::get<json>(parsed))) {
+    co_return co_await write(stream, denied(req, *denial));
   }
   session->receive(std::get<json>(parsed));
   co_return co_await write(stream, make_response(req, 202, ""));
@@ -579,9 +605,28 @@ awaitable<bool> Listener::write_json(Stream& stream, const Request& req,
 template awaitable<bool> Listener::serve_mcp(TcpStream&, Request&);
 template awaitable<bool> Listener::serve_mcp(TlsStream&, Request&);
 
-std::string Listener::principal(const Request& req) const {
-  return principal_of(options_.mcp_access, header(req, http::field::authorization),
-                      mcp::kLocalPrincipal);
+std::optional<Denial> Listener::check_scope(const Caller& caller, const json& body) const {
+  if (caller.may_write) return std::nullopt;
+  auto writes = [this](const json& m) {
+    if (method_of(m) != "tools/call") return false;
+    auto params = m.find("params");
+    if (params == m.end() || !params->is_object()) return false;
+    auto name = params->find("name");
+    return name != params->end() && name->is_string() &&
+           sessions_->server().tool_writes(name->get_ref<const std::string&>());
+  };
+  bool any = body.is_array() ? std::any_of(body.begin(), body.end(), writes) : writes(body);
+  if (!any) return std::nullopt;
+  return insufficient_scope(options_.mcp_access, auth::kWriteScope);
+}
+
+Response Listener::denied(const Request& req, const Denial& denial) const {
+  Response res = error(req, static_cast<unsigned>(denial.status), denial.message);
+  if (!denial.www_authenticate.empty()) {
+    res.set(http::field::www_authenticate, denial.www_authenticate);
+  }
+  if (denial.status == 503) res.set(http::field::retry_after, "10");
+  return res;
 }
 
 }  // namespace hookmcp::transport

@@ -48,6 +48,9 @@ test('the schema rejects what the parser rejects', () => {
     { mcp: { tokens: ['env:'] } },
     { sources: { stripe: { provider: 'stripe', secrets: ['sk_live_abc'] } } },
     { mcp: { channel: { events: {} } } },
+    { mcp: { oauth: { issuer: 'https://auth.example.com' } } },
+    { mcp: { oauth: { issuer: 'auth.example.com', audience: 'https://h.example.com/mcp' } } },
+    { mcp: { oauth: { issuer: 'https://auth.example.com', audience: 'a', jwks_cache_s: 5 } } },
   ];
   for (const config of bad) {
     assert.equal(validate(config), false, `accepted ${JSON.stringify(config)}`);
@@ -71,6 +74,7 @@ test('the schema accepts what the parser accepts', () => {
   const good = [
     { events: { allow_private_callbacks: true, max_subscriptions_per_principal: 5 } },
     { mcp: { channel: { sources: ['github'] } } },
+    { mcp: { oauth: { issuer: 'https://auth.example.com/realms/team', audience: 'https://h.example.com/mcp', scopes: ['events:read', 'events:write'], jwks_cache_s: 600, leeway_s: 30 } } },
     { sources: { github: { provider: 'github', secrets: ['It\'s a Secret to Everybody', 'pa$$word'] } } },
     { sources: { stripe: { provider: 'stripe', secrets: ['env:STRIPE_WEBHOOK_SECRET', 'whsec_a'], tolerance_s: 60 } } },
     { sources: { ci: { provider: 'hmac', secrets: ['s'], header: 'X-Sig', timestamp_header: 'X-Ts', tolerance_s: 60, type_header: 'X-Kind' } } },

@@ -8,8 +8,15 @@ namespace {
 std::optional<int> status(const McpAccess& a, std::optional<std::string_view> host,
                           std::optional<std::string_view> origin = std::nullopt,
                           std::optional<std::string_view> auth = std::nullopt) {
-  auto d = check_mcp_access(a, host, origin, auth);
-  return d ? std::optional<int>(d->status) : std::nullopt;
+  if (auto d = check_host_and_origin(a, host, origin)) return d->status;
+  auto who = authenticate(a, auth, "local");
+  if (auto* d = std::get_if<Denial>(&who)) return d->status;
+  return std::nullopt;
+}
+
+std::string principal(const McpAccess& a, std::optional<std::string_view> auth) {
+  auto who = authenticate(a, auth, "local");
+  return std::holds_alternative<Caller>(who) ? std::get<Caller>(who).principal : "(refused)";
 }
 
 TEST(McpAccess, LoopbackHostsByDefault) {
@@ -109,6 +116,22 @@ TEST(McpAccess, BearerTokens) {
   EXPECT_EQ(status(a, "localhost", std::nullopt, "bearer old-token"), std::nullopt);
   // Host and Origin are checked first: a token does not open a foreign origin.
   EXPECT_EQ(status(a, "localhost", "https://evil.example", "Bearer new-token"), 403);
+  auto who = authenticate(a, std::nullopt, "local");
+  ASSERT_TRUE(std::holds_alternative<Denial>(who));
+  EXPECT_EQ(std::get<Denial>(who).www_authenticate, kBearerChallenge);
+}
+
+TEST(McpAccess, PrincipalsOfTokens) {
+  McpAccess a;
+  EXPECT_EQ(principal(a, std::nullopt), "local");  // no token needed
+  a.tokens = {"t1", "t2", "t3"};
+  a.principals = {"alice", "bob"};
+  EXPECT_EQ(principal(a, "Bearer t1"), "alice");
+  EXPECT_EQ(principal(a, "Bearer t2"), "bob");
+  EXPECT_EQ(principal(a, "Bearer t3"), "token-3");
+  EXPECT_EQ(principal(a, "Bearer t4"), "(refused)");
+  auto who = authenticate(a, "Bearer t1", "local");
+  EXPECT_TRUE(std::get<Caller>(who).may_write);
 }
 
 }  // namespace

@@ -53,6 +53,17 @@ struct Endpoint {
   std::string to_string() const;  // host:port, IPv6 hosts in brackets
 };
 
+// mcp.oauth: hookmcp as an OAuth 2.1 resource server (see auth::ResourceServer).
+struct OAuthSettings {
+  std::string issuer;    // the authorization server; its metadata lists its keys
+  std::string audience;  // what tokens for hookmcp carry in `aud`
+  std::string resource;  // the public URL of /mcp for clients; `audience` when not given
+  std::vector<std::string> scopes = {"events:read", "events:write"};
+  int jwks_cache_s = 3600;
+  int leeway_s = 60;
+  bool operator==(const OAuthSettings&) const = default;
+};
+
 struct Config {
   Endpoint listen;
   std::string database;
@@ -75,6 +86,7 @@ struct Config {
   std::vector<std::string> mcp_allowed_origins;
   std::vector<std::string> mcp_allowed_hosts;
   std::optional<std::vector<std::string>> mcp_channel_sources;  // unset: all sources
+  std::optional<OAuthSettings> mcp_oauth;                       // unset: no OAuth
   std::map<std::string, Source> sources;
   // MCP Events webhook callbacks may be http:// and reach private, loopback and link-local
   // addresses: for tests and local development (events.allow_private_callbacks).

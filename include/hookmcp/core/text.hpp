@@ -32,5 +32,9 @@ std::optional<std::string> hex_decode(std::string_view hex);  // either case
 std::string base64_encode(std::string_view bytes);            // standard alphabet, padded
 // Standard alphabet, padded or not; nullopt for any other character or an impossible length.
 std::optional<std::string> base64_decode(std::string_view text);
+// The URL-safe alphabet without padding (RFC 4648 5, as JWS uses it, RFC 7515 2); the decoder
+// refuses '+', '/', '=' and an impossible length.
+std::string base64url_encode(std::string_view bytes);
+std::optional<std::string> base64url_decode(std::string_view text);
 
 }  // namespace hookmcp

@@ -224,6 +224,9 @@ class Server {
 
   // The inputSchema of the tool `name` (hookmcp's, else the catalog's), nullopt for none.
   std::optional<nlohmann::json> tool_input_schema(std::string_view name) const;
+  // Whether hookmcp's tool `name` changes what is stored (its readOnlyHint is false), so that a
+  // caller needs the right to write (OAuth scope events:write) to call it.
+  bool tool_writes(std::string_view name) const;
 
   struct State;  // shared with the sessions; defined in src/mcp
 
