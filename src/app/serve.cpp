@@ -18,8 +18,9 @@ Runs the daemon: webhook intake at POST /hooks/{source}, GET /healthz and GET /m
 listener. Every delivery is committed to the database before it is answered with 2xx.
 
 With no config, any /hooks/{source} accepts unsigned webhooks from loopback. On a non-loopback
-address hookmcp refuses to start unless every source has a secret and /mcp has a bearer token
-(mcp.tokens), clients then sending `Authorization: Bearer TOKEN`; --allow-unsigned lifts both.
+address hookmcp refuses to start unless every source has a secret and /mcp needs a bearer token
+(mcp.tokens, or OAuth access tokens with mcp.oauth), clients then sending `Authorization: Bearer
+TOKEN`; --allow-unsigned lifts both.
 
 The config is checked as `hookmcp check-config` checks it: every error is printed and serve
 exits 2; a field that has no effect is logged as a warning.

@@ -38,7 +38,13 @@ void log_startup(const config::Config& cfg, const std::string& command) {
   }
   bool public_address = !config::is_loopback_host(cfg.listen.host);
   if (command == "serve") {
-    if (!cfg.mcp_tokens.empty()) {
+    if (cfg.mcp_oauth) {
+      spdlog::info("MCP over HTTP requires a bearer token: OAuth access tokens from {}{}",
+                   cfg.mcp_oauth->issuer,
+                   cfg.mcp_tokens.empty()
+                       ? std::string()
+                       : " or " + plural(cfg.mcp_tokens.size(), "static token", "static tokens"));
+    } else if (!cfg.mcp_tokens.empty()) {
       spdlog::info("MCP over HTTP requires a bearer token ({} configured)",
                    plural(cfg.mcp_tokens.size(), "token", "tokens"));
     } else if (public_address) {

@@ -297,6 +297,11 @@ std::string ResourceServer::metadata_url() const {
   return split->origin + "/.well-known/oauth-protected-resource" + split->path;
 }
 
+std::string ResourceServer::metadata_path() const {
+  auto split = split_url(options_.resource);
+  return "/.well-known/oauth-protected-resource" + (split ? split->path : std::string());
+}
+
 std::string ResourceServer::challenge(std::string_view error, std::string_view description,
                                       const std::vector<std::string>& scopes) const {
   std::string out = "Bearer resource_metadata=\"" + auth_param(metadata_url()) + "\"";

@@ -408,7 +408,9 @@ awaitable<Response> Listener::route(Request& req) {
   constexpr std::string_view kResourceMetadata = "/.well-known/oauth-protected-resource";
   if (options_.mcp_access.oauth && path.substr(0, kResourceMetadata.size()) == kResourceMetadata) {
     auto rest = path.substr(kResourceMetadata.size());
-    if (rest.empty() || rest == "/mcp" || rest == "/sse") {
+    // The resource's own path too: behind a proxy that serves /mcp under a prefix.
+    if (rest.empty() || rest == "/mcp" || rest == "/sse" ||
+        path == options_.mcp_access.oauth->metadata_path()) {
       if (req.method() != http::verb::get) {
         Response res = error(req, 405, "use GET");
         res.set(http::field::allow, "GET");

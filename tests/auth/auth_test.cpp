@@ -305,6 +305,7 @@ TEST(ResourceServer, PublishesItsMetadataAndChallenges) {
   EXPECT_EQ(m["bearer_methods_supported"], json::array({"header"}));
   EXPECT_EQ(server.metadata_url(),
             "https://hooks.example.com/.well-known/oauth-protected-resource/mcp");
+  EXPECT_EQ(server.metadata_path(), "/.well-known/oauth-protected-resource/mcp");
   EXPECT_EQ(server.challenge("", "", {"events:read", "events:write"}),
             "Bearer resource_metadata=\"https://hooks.example.com/.well-known/"
             "oauth-protected-resource/mcp\", scope=\"events:read events:write\"");

@@ -87,6 +87,7 @@ class ResourceServer {
   // resource's path after it, e.g. https://h/.well-known/oauth-protected-resource/mcp).
   nlohmann::json metadata() const;
   std::string metadata_url() const;
+  std::string metadata_path() const;  // metadata_url()'s path
   // WWW-Authenticate for a request without a usable token (`error` empty: none was sent), or
   // one whose token lacks `scope` (error "insufficient_scope").
   std::string challenge(std::string_view error, std::string_view description,
