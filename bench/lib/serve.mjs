@@ -17,13 +17,13 @@ export function percentile(sorted, p) {
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// `hookmcp serve` on 127.0.0.1:0 with a fresh database and `config` (an object). Resolves once
-// the "listening on" line is on stderr.
-export async function startServe(config, { logLevel = 'warn' } = {}) {
+// `hookmcp serve` on `listen` (default 127.0.0.1:0) with a fresh database and `config` (an
+// object). Resolves once the "listening on" line is on stderr.
+export async function startServe(config, { logLevel = 'warn', listen = '127.0.0.1:0' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
   const db = join(dir, 'events.db');
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', db,
+  const child = spawn(binary, ['serve', '--listen', listen, '--db', db,
     '--config', join(dir, 'config.json'), '--log-level', logLevel], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const port = await new Promise((resolve, reject) => {

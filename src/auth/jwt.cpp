@@ -18,7 +18,7 @@ namespace {
 
 // Nobody signs an access token with more than a few kilobytes of claims; a bigger one is refused
 // before anything is decoded.
-constexpr size_t kMaxTokenBytes = 16 * 1024;
+constexpr size_t kMaxTokenBytes = size_t{16} * 1024;
 
 constexpr std::array<std::string_view, 3> kAlgorithms = {"RS256", "PS256", "ES256"};
 
@@ -29,7 +29,9 @@ bool supported(std::string_view alg) {
   return false;
 }
 
-Error invalid(std::string message) { return make_error(ErrorCode::kInvalidArgument, message); }
+Error invalid(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 struct PkeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }

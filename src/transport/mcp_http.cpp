@@ -179,13 +179,14 @@ awaitable<bool> Listener::serve_mcp(Stream& stream, Request& req) {
   auto authorization = header(req, http::field::authorization);
   std::variant<Caller, Denial> who;
   if (may_block(options_.mcp_access, authorization)) {
-    // The issuer's keys must be fetched first: not on an I/O thread.
-    who = co_await asio::co_spawn(
-        auth_pool_,
+    // The issuer's keys must be fetched first: not on an I/O thread. The check is a named
+    // object, not a temporary of the co_await expression: GCC 12 destroys such temporaries
+    // twice (PR 100611).
+    auto check =
         [this, token = std::string(*authorization)]() -> awaitable<std::variant<Caller, Denial>> {
-          co_return authenticate(options_.mcp_access, token, mcp::kLocalPrincipal);
-        },
-        use_awaitable);
+      co_return authenticate(options_.mcp_access, token, mcp::kLocalPrincipal);
+    };
+    who = co_await asio::co_spawn(auth_pool_, std::move(check), use_awaitable);
   } else {
     who = authenticate(options_.mcp_access, authorization, mcp::kLocalPrincipal);
   }

@@ -204,6 +204,12 @@ test('a key the issuer rotates in is picked up at its first token, at most once 
   const refused = await call(hookmcp.url, 'tools/list', {}, await token({ kid: again.kid }));
   assert.equal(refused.status, 401);
   assert.match(parseChallenge(refused.challenge).error_description, /does not publish/);
+  // Many at once, each checked off the I/O thread (a key not held may need a fetch): every one
+  // answered, and the server still serves.
+  const unknown = await token({ kid: again.kid });
+  const all = await Promise.all(Array.from({ length: 40 }, () => call(hookmcp.url, 'tools/list', {}, unknown)));
+  assert.deepEqual([...new Set(all.map((r) => r.status))], [401]);
+  assert.equal((await call(hookmcp.url, 'tools/list', {}, t)).status, 200);
 });
 
 test('every forgery and every wrong claim is refused with 401 invalid_token', async () => {
