@@ -5,7 +5,8 @@ set -euo pipefail
 # dpkg-dev: dpkg-shlibdeps, which `cpack -G DEB` derives the package's Depends with.
 packages=(
   g++ cmake ninja-build pkg-config ccache dpkg-dev
-  libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev
+  libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libpq-dev
+  postgresql-15
   libgtest-dev googletest
   clang-format clang-tidy sqlite3 curl zsh
 )

@@ -62,7 +62,7 @@ std::string summary(const config::Config& c) {
   if (c.mcp_oauth) tokens += ", OAuth tokens from " + c.mcp_oauth->issuer;
   return (c.config_file.empty() ? std::string("no config file") : c.config_file) + ": " + sources +
          ", listen " + c.listen.to_string() + (c.tls_cert_file.empty() ? "" : " (TLS)") +
-         ", database " + c.database + ", " + tokens;
+         ", database " + config::shown_database(c.database) + ", " + tokens;
 }
 
 }  // namespace

@@ -458,7 +458,8 @@ int run_tail(const std::vector<std::string>& argv) {
   }
   if (!print(backlog)) return kExitOk;
   if (!as_json) {
-    std::cerr << "following " << opened->path << " for new events; Ctrl-C to stop\n";
+    std::cerr << "following " << config::shown_database(opened->path)
+              << " for new events; Ctrl-C to stop\n";
   }
 
   // The follower prints from its own thread; the stop signals stay with this one, so that they
@@ -472,7 +473,8 @@ int run_tail(const std::vector<std::string>& argv) {
   constexpr int kPollMs = 100;
   store::FollowOptions follow;
   follow.interval = std::chrono::milliseconds(kPollMs);
-  follow.watch_path = opened->path;
+  // A file's commits wake the follower through its directory; PostgreSQL's are looked for.
+  if (!store::is_postgres(opened->path)) follow.watch_path = opened->path;
   follow.filter = *filter;
   follow.page = 200;
   follow.after_id = cursor;

@@ -206,7 +206,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   p->options = std::move(options);
   p->options.store.clock = &p->clock;
   p->options.store.metrics = &p->metrics;
-  auto store = store::open_sqlite(p->options.store);
+  auto store = store::open_store(p->options.store);
   if (!store) {
     // A database that cannot be used is not a usage error, even when the store calls it an
     // invalid argument (a file that is not a hookmcp database): kInvalidArgument is the listener's.

@@ -37,7 +37,8 @@ std::string local_base_url(const config::Config& config) {
 Result<Opened> open_store(const ParsedArgs& args) {
   auto cfg = load_config_without_secrets(args);
   if (!cfg) return cfg.error();
-  auto store = store::open_sqlite_reader(cfg->database);
+  static const SystemClock clock;
+  auto store = store::open_reader(cfg->database, clock);
   if (!store) {
     if (store.error().code == ErrorCode::kNotFound) {
       return make_error(ErrorCode::kNotFound,

@@ -16,7 +16,8 @@ std::string plural(size_t n, const char* one, const char* many) {
 
 void log_startup(const config::Config& cfg, const std::string& command) {
   spdlog::info("hookmcp {} {}: config {}, database {}", HOOKMCP_VERSION, command,
-               cfg.config_file.empty() ? "none (zero-config mode)" : cfg.config_file, cfg.database);
+               cfg.config_file.empty() ? "none (zero-config mode)" : cfg.config_file,
+               config::shown_database(cfg.database));
   if (cfg.sources.empty()) {
     spdlog::warn(
         "no sources are configured: any /hooks/{source} accepts UNSIGNED webhooks from "

@@ -534,6 +534,16 @@ Result<Config> load(const Overrides& o, const Getenv& getenv) {
   return std::move(loaded.config);
 }
 
+std::string shown_database(const std::string& database) {
+  std::string shown = database;
+  if (size_t scheme = shown.find("://"); scheme != std::string::npos) {
+    size_t at = shown.find('@', scheme + 3);
+    size_t colon = shown.find(':', scheme + 3);
+    if (at != std::string::npos && colon < at) shown.replace(colon + 1, at - colon - 1, "***");
+  }
+  return shown;
+}
+
 nlohmann::json Config::to_redacted_json() const {
   auto redact_all = [](const std::vector<Secret>& secrets) {
     json out = json::array();
@@ -542,7 +552,7 @@ nlohmann::json Config::to_redacted_json() const {
   };
   json j;
   j["listen"] = listen.to_string();
-  j["database"] = database;
+  j["database"] = shown_database(database);
   j["durability"] = durability == Durability::kFull ? "full" : "normal";
   j["max_body_bytes"] = max_body_bytes;
   j["max_pending_bytes"] = max_pending_bytes;

@@ -158,6 +158,8 @@ void apply_json(const nlohmann::json& doc, const Getenv& getenv, Config& config,
 Status apply_json(const nlohmann::json& doc, const Getenv& getenv, Config& config);
 
 Result<Endpoint> parse_endpoint(const std::string& text);
+// The database setting as logs and check-config show it: a PostgreSQL URL's password as ***.
+std::string shown_database(const std::string& database);
 // localhost, ::1 (bracketed or not) or a dotted quad in 127.0.0.0/8.
 bool is_loopback_host(std::string_view host);
 

@@ -214,4 +214,19 @@ Result<std::unique_ptr<Store>> open_sqlite_reader(const std::string& path);
 // The schema version this build writes (PRAGMA user_version).
 int sqlite_schema_version();
 
+// Connects to the PostgreSQL database at options.path (postgres://...), migrating its schema
+// forward (once, when several nodes start together), and starts the writer and the thread that
+// hears of other nodes' commits. kUnavailable when the server cannot be reached.
+Result<std::unique_ptr<Store>> open_postgres(const Options& options);
+
+// Whether `database` names a PostgreSQL database (postgres:// or postgresql://) rather than a
+// SQLite file.
+bool is_postgres(const std::string& database);
+
+// open_postgres or open_sqlite, as options.path says.
+Result<std::unique_ptr<Store>> open_store(const Options& options);
+// For a person's commands (events list, show, search, tail): open_sqlite_reader for a file; for
+// PostgreSQL, the store itself (any number of processes may use it at once).
+Result<std::unique_ptr<Store>> open_reader(const std::string& database, const Clock& clock);
+
 }  // namespace hookmcp::store
