@@ -307,23 +307,21 @@ class PostgresStore final : public Store {
 
   void insert(NewEvent event, InsertCallback done) override {
     uint64_t cost = event.body.size() + event.headers_json.size() + 256;
-    std::optional<Error> refused;
+    Error refused;
     {
-      std::lock_guard lock(mu_);
-      if (closing_) {
-        refused = make_error(ErrorCode::kClosed, "the store is closed");
-      } else if (pending_bytes_ + cost > options_.max_pending_bytes) {
-        refused = make_error(ErrorCode::kOverloaded, "too many events are waiting to be stored");
-      } else {
+      std::unique_lock lock(mu_);
+      if (!closing_ && pending_bytes_ + cost <= options_.max_pending_bytes) {
         pending_bytes_ += cost;
         queue_.push_back({std::move(event), std::move(done), cost});
+        lock.unlock();
+        cv_.notify_one();
+        return;
       }
+      refused =
+          closing_ ? make_error(ErrorCode::kClosed, "the store is closed")
+                   : make_error(ErrorCode::kOverloaded, "too many events are waiting to be stored");
     }
-    if (refused) {
-      done(std::move(*refused));
-      return;
-    }
-    cv_.notify_one();
+    done(std::move(refused));
   }
 
   Result<std::optional<Event>> get(int64_t id) override {
@@ -368,6 +366,7 @@ class PostgresStore final : public Store {
           "WHERE events > 0 ORDER BY source");
       if (!r) return r.error();
       std::vector<SourceStats> out;
+      out.reserve(static_cast<size_t>(r->size()));
       for (int i = 0; i < r->size(); ++i) {
         out.push_back({std::string(r->text(i, 0)), std::string(r->text(i, 1)), r->int64(i, 2),
                        r->int64(i, 3), r->int64(i, 4)});
@@ -458,6 +457,7 @@ class PostgresStore final : public Store {
            Param::integer(limit)});
       if (!r) return r.error();
       std::vector<std::string> out;
+      out.reserve(static_cast<size_t>(r->size()));
       for (int i = 0; i < r->size(); ++i) out.emplace_back(r->text(i, 0));
       return out;
     });
@@ -898,7 +898,7 @@ class PostgresStore final : public Store {
         fd_set set;
         FD_ZERO(&set);
         FD_SET(fd, &set);
-        timeval tv{0, 250 * 1000};
+        timeval tv{0, 250'000};
         select(fd + 1, &set, nullptr, nullptr, &tv);
         PQconsumeInput(db->raw());
         while (PGnotify* n = PQnotifies(db->raw())) PQfreemem(n);
