@@ -173,18 +173,22 @@ struct Node::Parts {
   }
 
   Status follow() {
-    leading->store(false);
     explain_holder();
-    store::FollowOptions follow;
-    follow.watch_path = options.store.path;
-    follow.interval = options.follow_interval;
-    auto following = store::Follower::start(
-        *store, follow, [b = bus](const std::vector<Event>& events) { b->publish(events); });
-    if (!following) {
-      return make_error(following.error().code,
-                        "cannot follow the database: " + following.error().message);
+    // A PostgreSQL store tells this node of every commit, whichever process made it: there is
+    // nothing to follow. A SQLite file's other writer is followed.
+    if (!store::is_postgres(options.store.path)) {
+      leading->store(false);
+      store::FollowOptions follow;
+      follow.watch_path = options.store.path;
+      follow.interval = options.follow_interval;
+      auto following = store::Follower::start(
+          *store, follow, [b = bus](const std::vector<Event>& events) { b->publish(events); });
+      if (!following) {
+        return make_error(following.error().code,
+                          "cannot follow the database: " + following.error().message);
+      }
+      follower = std::move(*following);
     }
-    follower = std::move(*following);
     take_over = std::make_unique<TakeOver>(
         options.take_over_interval,
         [this] {
