@@ -48,7 +48,11 @@ constexpr int64_t kRetentionLock = 0x686f6f6b6d637003;
 
 // Bytes of a body's text that go into its full-text entry (a tsvector holds at most 1 MB).
 constexpr int kIndexedBytes = 512 * 1024;
-constexpr int kPoolSize = 8;
+// Reader connections: kept idle at most, open at once at most, and how long a read waits for
+// one before it is refused (kOverloaded) rather than pile up on a slow server.
+constexpr size_t kPoolSize = 8;
+constexpr int kMaxReaders = 16;
+constexpr auto kReaderWait = std::chrono::seconds(5);
 
 const std::vector<const char*>& steps() {
   static const std::vector<const char*> kSteps = {
@@ -606,22 +610,33 @@ class PostgresStore final : public Store {
   auto with_reader(F&& f) -> decltype(f(std::declval<pg::Connection&>())) {
     std::unique_ptr<pg::Connection> db;
     {
-      std::lock_guard lock(pool_mu_);
+      std::unique_lock lock(pool_mu_);
+      if (!pool_cv_.wait_for(lock, kReaderWait, [this] { return readers_ < kMaxReaders; })) {
+        return make_error(ErrorCode::kOverloaded, "PostgreSQL: all " + std::to_string(kMaxReaders) +
+                                                      " reader connections are busy; try again");
+      }
+      ++readers_;
       if (!pool_.empty()) {
         db = std::move(pool_.back());
         pool_.pop_back();
       }
     }
+    auto release = [this](std::unique_ptr<pg::Connection> used) {
+      std::lock_guard lock(pool_mu_);
+      --readers_;
+      if (used && used->ok() && pool_.size() < kPoolSize) pool_.push_back(std::move(used));
+      pool_cv_.notify_one();
+    };
     if (!db) {
       auto opened = pg::Connection::open(options_.path, 5);
-      if (!opened) return opened.error();
+      if (!opened) {
+        release(nullptr);
+        return opened.error();
+      }
       db = std::move(*opened);
     }
     auto result = f(*db);
-    if (db->ok()) {
-      std::lock_guard lock(pool_mu_);
-      if (pool_.size() < kPoolSize) pool_.push_back(std::move(db));
-    }
+    release(std::move(db));
     return result;
   }
 
@@ -955,7 +970,9 @@ class PostgresStore final : public Store {
   std::string identity_;
 
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<pg::Connection>> pool_;  // guarded by pool_mu_
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<pg::Connection>> pool_;  // guarded by pool_mu_: idle ones
+  int readers_ = 0;                                    // guarded by pool_mu_: in use
 
   std::unique_ptr<pg::Connection> writer_db_;  // the writer thread's
   std::mutex mu_;
