@@ -353,6 +353,58 @@ TEST(PostgresNodes, OneNodeHearsOfTheOthersEventsAndDuplicatesAreStoredOnce) {
   EXPECT_EQ(*(*a)->max_id(), kEvents);
 }
 
+// The database server restarting: what is sent while it is down is refused (never reported
+// stored), the store says it is unhealthy, and it stores again by itself once the server is back.
+TEST(PostgresNodes, AServerRestartRefusesThenRecoversByItself) {
+  std::string why;
+  auto* server = hookmcp::testing::TempPostgres::shared(&why);
+  ASSERT_NE(server, nullptr) << why;
+  FakeClock clock(1'000'000);
+  Options options;
+  options.clock = &clock;
+  options.path = server->fresh_database();
+  auto store = open_store(options);
+  ASSERT_TRUE(store);
+  auto insert = [&](const std::string& delivery) {
+    NewEvent e;
+    e.source = "demo";
+    e.provider = "none";
+    e.delivery_id = delivery;
+    e.received_at_ms = 1'000'000;
+    e.headers_json = "{}";
+    e.body = "{}";
+    std::promise<Result<InsertOutcome>> p;
+    auto f = p.get_future();
+    (*store)->insert(std::move(e), [&p](Result<InsertOutcome> r) { p.set_value(std::move(r)); });
+    return f.get();
+  };
+  ASSERT_TRUE(insert("before"));
+  ASSERT_TRUE(server->stop());
+  auto down = insert("while-down");
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, ErrorCode::kUnavailable);
+  EXPECT_FALSE((*store)->healthy());
+  ASSERT_TRUE(server->start());
+  Result<InsertOutcome> back = make_error(ErrorCode::kUnavailable, "not yet");
+  for (int i = 0; i < 50 && !back; ++i) {
+    back = insert("after");
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(back) << back.error().message;
+  for (int i = 0; i < 30 && !(*store)->healthy(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE((*store)->healthy());
+  // What was refused was not stored; what was acknowledged is there.
+  EXPECT_EQ(*(*store)->max_id(), 2);
+  EventFilter all;
+  auto listed = (*store)->list(all);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].delivery_id, "after");
+  EXPECT_EQ((*listed)[1].delivery_id, "before");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
