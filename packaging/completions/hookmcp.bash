@@ -44,7 +44,7 @@ _hookmcp() {
   local options=""
   case $command in
     "")
-      _hookmcp_reply -W "serve stdio check-config events send subscriptions client-config --version --help" -- "$cur"
+      _hookmcp_reply -W "serve stdio check-config events send subscriptions migrate client-config --version --help" -- "$cur"
       return
       ;;
     serve | stdio | check-config)
@@ -73,6 +73,9 @@ _hookmcp() {
         return
       fi
       options="$common --json"
+      ;;
+    migrate)
+      options="--from --to --log-level --help"
       ;;
     send)
       options="--url --secret --source --config --type --header --delivery-id --fresh-id --verbose -v --help"

@@ -12,6 +12,7 @@ int run_stdio(const std::vector<std::string>& args);
 int run_events(const std::vector<std::string>& args);
 int run_send(const std::vector<std::string>& args);
 int run_subscriptions(const std::vector<std::string>& args);
+int run_migrate(const std::vector<std::string>& args);
 int run_client_config(const std::vector<std::string>& args);
 
 }  // namespace hookmcp::app

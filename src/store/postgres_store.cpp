@@ -579,6 +579,57 @@ class PostgresStore final : public Store {
   }
 
   bool healthy() const override { return healthy_.load(); }
+
+  Result<int64_t> import_events(const std::vector<Event>& events) override {
+    return run_on_writer<int64_t>([&](pg::Connection& db) -> Result<int64_t> {
+      if (auto s = db.exec("BEGIN"); !s) return s.error();
+      auto fail = [&](Error e) {
+        (void)db.exec("ROLLBACK");
+        return Result<int64_t>(std::move(e));
+      };
+      if (auto r = db.query("SELECT pg_advisory_xact_lock($1)", {Param::integer(kInsertLock)});
+          !r) {
+        return fail(r.error());
+      }
+      int64_t added = 0;
+      for (const auto& e : events) {
+        auto r = db.run_prepared(
+            "import",
+            "WITH i AS (INSERT INTO events (id, source, provider, type, action, delivery_id, "
+            "received_at, verified, headers, content_type, body, size, acked_at, ack_note, "
+            "words) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+            "$11, $12, $13, $14, to_tsvector('simple', regexp_replace($2 || ' ' || $4 || ' ' || "
+            "$5 || ' ' || left(hookmcp_text($11), " +
+                std::to_string(kIndexedBytes) +
+                "), '[^[:alnum:]]+', ' ', 'g'))) ON CONFLICT DO NOTHING RETURNING source, "
+                "provider, type, received_at, acked_at IS NULL AS pending), "
+                "s AS (INSERT INTO source_stats SELECT source, provider, 1, pending::int, "
+                "received_at FROM i ON CONFLICT (source) DO UPDATE SET provider = "
+                "excluded.provider, events = source_stats.events + 1, pending = "
+                "source_stats.pending + excluded.pending, last_received_at = "
+                "greatest(source_stats.last_received_at, excluded.last_received_at)) "
+                "INSERT INTO source_types SELECT source, type, 1 FROM i ON CONFLICT (source, "
+                "type) DO UPDATE SET events = source_types.events + 1 RETURNING 1",
+            {Param::integer(e.id), Param::text(e.source), Param::text(e.provider),
+             Param::text(e.type), Param::text(e.action), Param::text(e.delivery_id),
+             Param::integer(e.received_at_ms), Param::text(e.verified ? "true" : "false"),
+             Param::text(e.headers_json), Param::text(e.content_type), Param::bytes(e.body),
+             Param::integer(static_cast<int64_t>(e.body.size())),
+             e.acked_at_ms ? Param::integer(*e.acked_at_ms) : Param::null(),
+             e.acked_at_ms ? Param::text(e.ack_note) : Param::null()});
+        if (!r) return fail(r.error());
+        added += r->size();
+      }
+      // New ids are drawn above what was imported.
+      if (auto r = db.query("SELECT setval(pg_get_serial_sequence('events', 'id'), "
+                            "greatest((SELECT max(id) FROM events), 1))");
+          !r) {
+        return fail(r.error());
+      }
+      if (auto s = db.exec("COMMIT"); !s) return s.error();
+      return added;
+    });
+  }
   const std::string& identity() const override { return identity_; }
 
   void add_commit_listener(CommitListener listener) override {

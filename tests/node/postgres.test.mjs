@@ -4,7 +4,7 @@
 // stdio` whose address another node holds hears of that node's events without following a file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -90,4 +90,74 @@ test('hookmcp stdio beside a node that holds its address hears of that node\'s e
     await stdio.close();
     await holder.stop();
   }
+});
+
+test('hookmcp migrate copies a SQLite database byte for byte, ids and acks kept, and resumes', async () => {
+  const sqlite = await startServe();
+  const file = sqlite.dir.file('events.db');
+  const bodies = [];
+  try {
+    for (let i = 0; i < 30; i++) {
+      // Bytes that are not UTF-8 too: the body is kept as it came.
+      const body = i % 3 === 0 ? Buffer.from([0xff, 0x00, i, 0xfe]) : Buffer.from(JSON.stringify({ n: i, word: `w${i}` }));
+      bodies.push(body);
+      const res = await fetch(`${sqlite.url}/hooks/src${i % 2}`, { method: 'POST', body, headers: { 'X-Delivery-Id': `m-${i}` } });
+      assert.equal(res.status, 202);
+    }
+    // One acknowledged, which the copy keeps.
+    const ack = await fetch(`${sqlite.url}/mcp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'tools/call', 'Mcp-Name': 'ack_events' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ack_events', arguments: { ids: [2], note: 'seen' }, _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {},
+        'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' } } } }),
+    });
+    assert.equal(ack.status, 200, await ack.clone().text());
+  } finally {
+    // Stopped first, as the help says; the file stays.
+    const { child } = sqlite;
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+  const db = pg.database();
+  const first = spawnSync(binary, ['migrate', '--from', file, '--to', db], { encoding: 'utf8' });
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /migrated 30 events \(0 already there\) and 0 subscriptions/);
+  // More arrive in the file; run again: only those are copied.
+  const more = await startServe({ args: ['--db', file] });
+  for (let i = 30; i < 35; i++) {
+    const body = Buffer.from(JSON.stringify({ n: i, word: `w${i}` }));
+    bodies.push(body);
+    const res = await fetch(`${more.url}/hooks/src${i % 2}`, { method: 'POST', body, headers: { 'X-Delivery-Id': `m-${i}` } });
+    assert.equal(res.status, 202);
+  }
+  const ack = spawnSync(binary, ['events', 'list', '--db', file, '--json'], { encoding: 'utf8' });
+  assert.equal(ack.status, 0);
+  await more.stop();
+  const again = spawnSync(binary, ['migrate', '--from', file, '--to', db], { encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /migrated 5 events \(0 already there\)/);
+  for (const id of [1, 2, 30, 35]) {
+    const a = JSON.parse(execFileSync(binary, ['events', 'show', String(id), '--db', file, '--json'], { encoding: 'utf8' }));
+    const b = JSON.parse(execFileSync(binary, ['events', 'show', String(id), '--db', db, '--json'], { encoding: 'utf8' }));
+    assert.deepEqual(b, a, `event ${id}`);
+  }
+  const second = JSON.parse(execFileSync(binary, ['events', 'show', '2', '--db', db, '--json'], { encoding: 'utf8' }));
+  assert.equal(second.status, 'acked');
+  const searched = execFileSync(binary, ['events', 'search', 'w29', '--db', db], { encoding: 'utf8' });
+  assert.match(searched, /src1/);
+  // New events go on above the copied ids.
+  const after = await startServe({ args: ['--db', db] });
+  try {
+    const res = await fetch(`${after.url}/hooks/src0`, { method: 'POST', body: '{}' });
+    assert.deepEqual(await res.json(), { id: 36, duplicate: false });
+  } finally {
+    await after.stop();
+  }
+  sqlite.dir.cleanup();
+  const usage = spawnSync(binary, ['migrate', '--from', file], { encoding: 'utf8' });
+  assert.equal(usage.status, 2);
 });

@@ -196,6 +196,15 @@ class Store {
   // Thread-safe. Listeners are called in the order added; add them before inserting.
   virtual void add_commit_listener(CommitListener listener) = 0;
 
+  // Copies whole events (hookmcp migrate) as they are: their ids, bodies, headers and acks, in
+  // one durable transaction; an event whose id or delivery is already stored is passed over.
+  // Returns how many were added. Only a PostgreSQL store takes them (kInvalidArgument from
+  // others). Listeners are not told: this is not intake.
+  virtual Result<int64_t> import_events(const std::vector<Event>& events) {
+    (void)events;
+    return make_error(ErrorCode::kInvalidArgument, "events are imported into PostgreSQL only");
+  }
+
   // Stops taking inserts, commits everything queued, joins the writer. Idempotent.
   virtual void close() = 0;
 };
