@@ -16,6 +16,27 @@
 namespace hookmcp::store {
 namespace {
 
+NewEvent event(std::string delivery, std::string body = "{}", std::string source = "demo",
+               std::string type = "push") {
+  NewEvent e;
+  e.source = std::move(source);
+  e.provider = "none";
+  e.type = std::move(type);
+  e.delivery_id = std::move(delivery);
+  e.received_at_ms = 1'000'000;
+  e.headers_json = R"({"X-Test":"1"})";
+  e.content_type = "application/json";
+  e.body = std::move(body);
+  return e;
+}
+
+Result<InsertOutcome> insert_sync(Store& store, NewEvent e) {
+  std::promise<Result<InsertOutcome>> p;
+  auto f = p.get_future();
+  store.insert(std::move(e), [&p](Result<InsertOutcome> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
 class StoreContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -40,27 +61,6 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
     auto s = open_store(options_);
     EXPECT_TRUE(s) << s.error().message;
     return s ? std::move(*s) : nullptr;
-  }
-
-  static NewEvent event(std::string delivery, std::string body = "{}", std::string source = "demo",
-                        std::string type = "push") {
-    NewEvent e;
-    e.source = std::move(source);
-    e.provider = "none";
-    e.type = std::move(type);
-    e.delivery_id = std::move(delivery);
-    e.received_at_ms = 1'000'000;
-    e.headers_json = R"({"X-Test":"1"})";
-    e.content_type = "application/json";
-    e.body = std::move(body);
-    return e;
-  }
-
-  static Result<InsertOutcome> insert_sync(Store& store, NewEvent e) {
-    std::promise<Result<InsertOutcome>> p;
-    auto f = p.get_future();
-    store.insert(std::move(e), [&p](Result<InsertOutcome> r) { p.set_value(std::move(r)); });
-    return f.get();
   }
 
   std::filesystem::path dir_;
@@ -304,14 +304,22 @@ TEST_P(StoreContract, CloseCommitsWhatIsQueuedThenRefuses) {
 // Two stores on one PostgreSQL database, as two nodes have: what one stores, the other's
 // listeners hear of (NOTIFY, then a read by id), once, in order; a delivery that reaches both at
 // once is stored once.
-TEST(PostgresNodes, OneNodeHearsOfTheOthersEventsAndDuplicatesAreStoredOnce) {
-  std::string why;
-  auto* server = hookmcp::testing::TempPostgres::shared(&why);
-  ASSERT_NE(server, nullptr) << why;
-  FakeClock clock(1'000'000);
+// Stores on a database of their own on the test's PostgreSQL server.
+class PostgresNodes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    server_ = hookmcp::testing::TempPostgres::shared(&why);
+    ASSERT_NE(server_, nullptr) << why;
+    options.clock = &clock_;
+    options.path = server_->fresh_database();
+  }
+  hookmcp::testing::TempPostgres* server_ = nullptr;
+  FakeClock clock_{1'000'000};
   Options options;
-  options.clock = &clock;
-  options.path = server->fresh_database();
+};
+
+TEST_F(PostgresNodes, OneNodeHearsOfTheOthersEventsAndDuplicatesAreStoredOnce) {
   auto a = open_store(options);
   auto b = open_store(options);
   ASSERT_TRUE(a && b);
@@ -330,14 +338,7 @@ TEST(PostgresNodes, OneNodeHearsOfTheOthersEventsAndDuplicatesAreStoredOnce) {
   for (int i = 0; i < kEvents; ++i) {
     // The same delivery to both nodes at the same instant.
     for (auto* node : {a->get(), b->get()}) {
-      NewEvent e;
-      e.source = "demo";
-      e.provider = "none";
-      e.delivery_id = "d" + std::to_string(i);
-      e.received_at_ms = 1'000'000;
-      e.headers_json = "{}";
-      e.body = "{}";
-      node->insert(std::move(e), [&](Result<InsertOutcome> r) {
+      node->insert(event("d" + std::to_string(i)), [&](Result<InsertOutcome> r) {
         if (r && r->duplicate) duplicates++;
         answered++;
       });
@@ -355,36 +356,17 @@ TEST(PostgresNodes, OneNodeHearsOfTheOthersEventsAndDuplicatesAreStoredOnce) {
 
 // The database server restarting: what is sent while it is down is refused (never reported
 // stored), the store says it is unhealthy, and it stores again by itself once the server is back.
-TEST(PostgresNodes, AServerRestartRefusesThenRecoversByItself) {
-  std::string why;
-  auto* server = hookmcp::testing::TempPostgres::shared(&why);
-  ASSERT_NE(server, nullptr) << why;
-  FakeClock clock(1'000'000);
-  Options options;
-  options.clock = &clock;
-  options.path = server->fresh_database();
+TEST_F(PostgresNodes, AServerRestartRefusesThenRecoversByItself) {
   auto store = open_store(options);
   ASSERT_TRUE(store);
-  auto insert = [&](const std::string& delivery) {
-    NewEvent e;
-    e.source = "demo";
-    e.provider = "none";
-    e.delivery_id = delivery;
-    e.received_at_ms = 1'000'000;
-    e.headers_json = "{}";
-    e.body = "{}";
-    std::promise<Result<InsertOutcome>> p;
-    auto f = p.get_future();
-    (*store)->insert(std::move(e), [&p](Result<InsertOutcome> r) { p.set_value(std::move(r)); });
-    return f.get();
-  };
+  auto insert = [&](const std::string& delivery) { return insert_sync(**store, event(delivery)); };
   ASSERT_TRUE(insert("before"));
-  ASSERT_TRUE(server->stop());
+  ASSERT_TRUE(server_->stop());
   auto down = insert("while-down");
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE((*store)->healthy());
-  ASSERT_TRUE(server->start());
+  ASSERT_TRUE(server_->start());
   Result<InsertOutcome> back = make_error(ErrorCode::kUnavailable, "not yet");
   for (int i = 0; i < 50 && !back; ++i) {
     back = insert("after");
