@@ -5,7 +5,7 @@
 // support (client credentials) connecting through discovery.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 
-import { binary, tempDir, waitForPort } from './lib/hookmcp.mjs';
+import { binary, startServe, tempDir } from './lib/hookmcp.mjs';
 
 const VERSION = '2026-07-28';
 const META = {
@@ -38,35 +38,13 @@ function freePort() {
 
 // `hookmcp serve` on a port known in advance (the resource URL names it).
 async function startHookmcp({ port, oauth, env = {}, extraConfig = {} }) {
-  const dir = tempDir();
   const config = {
-    mcp: {
-      tokens: [{ token: STATIC_TOKEN, principal: 'ci' }],
-      oauth,
-    },
+    mcp: { tokens: [{ token: STATIC_TOKEN, principal: 'ci' }], oauth },
     events: { allow_private_callbacks: true },
     ...extraConfig,
   };
-  writeFileSync(dir.file('config.json'), JSON.stringify(config));
-  const child = spawn(binary, ['serve', '--listen', `127.0.0.1:${port}`, '--db', dir.file('events.db'),
-    '--config', dir.file('config.json'), '--log-level', 'debug'],
-  { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c) => { stderr += c; });
-  await waitForPort(child);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    db: dir.file('events.db'),
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      dir.cleanup();
-    },
-  };
+  const server = await startServe({ config, env, args: ['--listen', `127.0.0.1:${port}`, '--log-level', 'debug'] });
+  return { ...server, db: server.dir.file('events.db') };
 }
 
 let nextId = 1;
