@@ -96,8 +96,9 @@ struct Node::Parts {
   // Whether this node's own commits reach the bus from the writer; a follower's reach it
   // through the follower instead.
   std::shared_ptr<std::atomic<bool>> leading = std::make_shared<std::atomic<bool>>(true);
-  // MCP Events' webhook mode: delivered by the node that holds the listener (a follower's
-  // leader delivers; the follower starts once it takes the listener over).
+  // MCP Events' webhook mode: on a SQLite file, delivered by the node that holds the listener
+  // (a follower's leader delivers; the follower starts once it takes the listener over); on
+  // PostgreSQL, by every node, each subscription by the one that holds it.
   std::unique_ptr<outbound::Deliverer> deliverer;
   std::shared_ptr<events::Webhooks> webhooks;
   bus::Subscription deliveries;
@@ -121,6 +122,7 @@ struct Node::Parts {
 
   // The node now receives webhooks: it delivers subscriptions too.
   void start_delivering() {
+    if (deliverer->running()) return;
     if (auto s = deliverer->start(); !s) {
       spdlog::error("MCP Events webhook subscriptions are not delivered: {}", s.error().message);
       return;
@@ -188,6 +190,8 @@ struct Node::Parts {
                           "cannot follow the database: " + following.error().message);
       }
       follower = std::move(*following);
+    } else {
+      start_delivering();
     }
     take_over = std::make_unique<TakeOver>(
         options.take_over_interval,
@@ -227,6 +231,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   outbound::Policy policy;
   policy.allow_private = p->options.config.events_allow_private_callbacks;
   policy.clock = &p->clock;
+  if (store::is_postgres(p->options.store.path)) policy.hold_every = std::chrono::seconds(1);
   p->deliverer = std::make_unique<outbound::Deliverer>(
       *p->store, p->metrics, policy,
       std::map<std::string, outbound::FeedMaker>{

@@ -134,12 +134,15 @@ Result<json> Webhooks::subscribe(const SubscribeRequest& r) {
   if (auto s = check_secret(r.secret); !s) return s.error();
   const std::string id = subscription_id(r.principal, r.url, r.query);
   const int64_t now = deliverer_.now_ms();
-  auto existing = deliverer_.find(id);
+  auto found = deliverer_.find(id);
+  if (!found) return found.error();
+  const std::optional<store::Subscription>& existing = *found;
   const bool refresh = existing && !existing->ended;
 
   if (!refresh) {
     auto all = deliverer_.list();
-    size_t mine = std::count_if(all.begin(), all.end(), [&](const store::Subscription& s) {
+    if (!all) return all.error();
+    size_t mine = std::count_if(all->begin(), all->end(), [&](const store::Subscription& s) {
       return s.kind == kSubscriptionKind && s.principal == r.principal && !s.ended;
     });
     if (mine >= options_.max_per_principal) {
@@ -230,7 +233,8 @@ Status Webhooks::unsubscribe(const std::string& principal, const Query& query,
                              const std::string& url) {
   std::string id = subscription_id(principal, url, query);
   auto existing = deliverer_.find(id);
-  if (principal.empty() || !existing) {
+  if (!existing) return existing.error();
+  if (principal.empty() || !*existing) {
     return rpc::protocol_error(ErrorCode::kNotFound, kNotFound,
                                "no webhook subscription of this client has that name, arguments "
                                "and delivery.url",
@@ -240,7 +244,13 @@ Status Webhooks::unsubscribe(const std::string& principal, const Query& query,
 }
 
 void Webhooks::end_unknown_principals(const std::set<std::string>& known) {
-  for (const auto& s : deliverer_.list()) {
+  auto all = deliverer_.list();
+  if (!all) {
+    spdlog::warn("events: cannot look for subscriptions of principals no longer configured: {}",
+                 all.error().message);
+    return;
+  }
+  for (const auto& s : *all) {
     if (s.kind != kSubscriptionKind || s.ended || known.count(s.principal)) continue;
     json body = {{"type", "terminated"},
                  {"error",

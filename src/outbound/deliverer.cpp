@@ -2,6 +2,7 @@
 // until it is caught up, fails, or has had its turn, and records how far it came.
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -86,16 +87,22 @@ int64_t Deliverer::now_ms() const {
 }
 
 Status Deliverer::start() {
-  auto stored = store_.subscriptions();
-  if (!stored) return stored.error();
-  for (const auto& s : *stored) {
-    if (s.ended) continue;
-    if (auto st = put_in_memory(s); !st) {
-      spdlog::warn("subscription {} is not delivered to: {}", s.id, st.error().message);
-    }
-  }
+  if (auto s = hold(); !s) return s;
   std::lock_guard lock(mu_);
   for (int i = 0; i < std::max(1, policy_.workers); ++i) workers_.emplace_back([this] { run(); });
+  if (policy_.hold_every.count() > 0) {
+    holding_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!holding_cv_.wait_for(lock, policy_.hold_every, [this] { return stopping_; })) {
+        lock.unlock();
+        if (auto s = hold(); !s) {
+          spdlog::warn("webhook subscriptions: cannot renew this node's claims: {}",
+                       s.error().message);
+        }
+        lock.lock();
+      }
+    });
+  }
   return {};
 }
 
@@ -105,16 +112,86 @@ bool Deliverer::running() const {
 }
 
 void Deliverer::stop() {
+  bool started = false;
   {
     std::lock_guard lock(mu_);
+    started = !workers_.empty();
     stopping_ = true;
   }
   cv_.notify_all();
+  holding_cv_.notify_all();
   cancellation_->cancel();
+  if (holding_.joinable()) holding_.join();
   for (auto& t : workers_) {
     if (t.joinable()) t.join();
   }
   workers_.clear();
+  if (started) store_.release_subscriptions();
+}
+
+Status Deliverer::hold() {
+  std::lock_guard changing(changing_);
+  auto held = store_.hold_subscriptions();
+  if (!held) return held.error();
+  std::set<std::string> ids;
+  for (const auto& stored : *held) {
+    ids.insert(stored.id);
+    std::shared_ptr<Entry> entry;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = entries_.find(stored.id); it != entries_.end()) entry = it->second;
+      if (entry) take_changes(entry, stored);
+    }
+    if (entry) continue;
+    if (auto st = put_in_memory(stored); !st) {
+      spdlog::warn("subscription {} is not delivered to: {}", stored.id, st.error().message);
+    }
+  }
+  // Deleted, ended, or delivered by another process now.
+  std::lock_guard lock(mu_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto next = std::next(it);
+    if (!ids.count(it->first)) drop(it);
+    it = next;
+  }
+  return {};
+}
+
+void Deliverer::take_changes(const std::shared_ptr<Entry>& entry,
+                             const store::Subscription& stored) {
+  store::Subscription& s = entry->sub;
+  if (s.ended || (s.secret == stored.secret && s.url == stored.url &&
+                  s.expires_at_ms == stored.expires_at_ms)) {
+    return;
+  }
+  const bool refreshed = s.expires_at_ms != stored.expires_at_ms;
+  s.secret = stored.secret;
+  s.url = stored.url;
+  s.expires_at_ms = stored.expires_at_ms;
+  if (!refreshed || s.failures == 0 || stored.failures != 0) return;
+  // Refreshed by its client through another process: a failing one tries again at once.
+  metrics_.outbound_failing_subscriptions.add(-1);
+  s.failures = 0;
+  s.failing_since_ms = 0;
+  s.next_attempt_at_ms = 0;
+  s.last_error.clear();
+  if (entry->retrying) {
+    for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
+      if (r->second == entry) {
+        retrying_.erase(r);
+        break;
+      }
+    }
+    entry->retrying = false;
+  }
+  wake(entry);
+}
+
+void Deliverer::drop(std::map<std::string, std::shared_ptr<Entry>>::iterator it) {
+  it->second->removed = true;
+  if (!it->second->sub.ended) metrics_.outbound_subscriptions.add(-1);
+  if (it->second->sub.failures > 0) metrics_.outbound_failing_subscriptions.add(-1);
+  entries_.erase(it);
 }
 
 Status Deliverer::put_in_memory(const store::Subscription& s) {
@@ -150,64 +227,90 @@ Status Deliverer::put_in_memory(const store::Subscription& s) {
 }
 
 Status Deliverer::put(const store::Subscription& subscription) {
-  if (auto s = store_.save_subscription(subscription); !s) return s;
-  return put_in_memory(subscription);
+  {
+    std::lock_guard changing(changing_);
+    if (auto s = store_.save_subscription(subscription); !s) return s;
+    if (policy_.hold_every.count() == 0) return put_in_memory(subscription);
+  }
+  // Claimed now, by this process unless another is quicker.
+  return hold();
 }
 
 Status Deliverer::update(const std::string& id,
                          const std::function<void(store::Subscription&)>& change) {
+  std::lock_guard changing(changing_);
   store::Subscription saving;
+  bool here = false;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end() || it->second->sub.ended) {
+    if (it != entries_.end()) {
+      here = true;
+      const std::shared_ptr<Entry>& entry = it->second;
+      if (entry->sub.ended) return make_error(ErrorCode::kNotFound, "no subscription " + id);
+      bool was_failing = entry->sub.failures > 0;
+      change(entry->sub);
+      if (entry->sub.failures == 0 && was_failing) {
+        metrics_.outbound_failing_subscriptions.add(-1);
+      }
+      if (entry->retrying && entry->sub.next_attempt_at_ms == 0) {
+        // Out of the retry queue, to be served now.
+        for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
+          if (r->second == entry) {
+            retrying_.erase(r);
+            break;
+          }
+        }
+        entry->retrying = false;
+      }
+      wake(entry);
+      saving = entry->sub;
+    }
+  }
+  if (!here) {
+    // Delivered by another process, which takes the change up at its next hold().
+    auto stored = store_.subscriptions();
+    if (!stored) return stored.error();
+    auto it = std::find_if(stored->begin(), stored->end(),
+                           [&](const store::Subscription& s) { return s.id == id; });
+    if (it == stored->end() || it->ended) {
       return make_error(ErrorCode::kNotFound, "no subscription " + id);
     }
-    const std::shared_ptr<Entry>& entry = it->second;
-    bool was_failing = entry->sub.failures > 0;
-    change(entry->sub);
-    if (entry->sub.failures == 0 && was_failing) metrics_.outbound_failing_subscriptions.add(-1);
-    if (entry->retrying && entry->sub.next_attempt_at_ms == 0) {
-      // Out of the retry queue, to be served now.
-      for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
-        if (r->second == entry) {
-          retrying_.erase(r);
-          break;
-        }
-      }
-      entry->retrying = false;
-    }
-    wake(entry);
-    saving = entry->sub;
+    saving = *it;
+    change(saving);
   }
   return store_.save_subscription(saving);
 }
 
 Status Deliverer::remove(const std::string& id) {
+  std::lock_guard changing(changing_);
   if (auto s = store_.delete_subscription(id); !s) return s;
   std::lock_guard lock(mu_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return {};
-  it->second->removed = true;
-  if (!it->second->sub.ended) metrics_.outbound_subscriptions.add(-1);
-  if (it->second->sub.failures > 0) metrics_.outbound_failing_subscriptions.add(-1);
-  entries_.erase(it);
+  if (auto it = entries_.find(id); it != entries_.end()) drop(it);
   return {};
 }
 
-std::optional<store::Subscription> Deliverer::find(const std::string& id) const {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return std::nullopt;
-  return it->second->sub;
+Result<std::optional<store::Subscription>> Deliverer::find(const std::string& id) const {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(id); it != entries_.end()) return {it->second->sub};
+  }
+  auto stored = store_.subscriptions();
+  if (!stored) return stored.error();
+  for (auto& s : *stored) {
+    if (s.id == id) return {std::move(s)};
+  }
+  return {std::nullopt};
 }
 
-std::vector<store::Subscription> Deliverer::list() const {
+Result<std::vector<store::Subscription>> Deliverer::list() const {
+  auto stored = store_.subscriptions();
+  if (!stored) return stored.error();
   std::lock_guard lock(mu_);
-  std::vector<store::Subscription> out;
-  out.reserve(entries_.size());
-  for (const auto& [id, e] : entries_) out.push_back(e->sub);
-  return out;
+  for (auto& s : *stored) {
+    if (auto it = entries_.find(s.id); it != entries_.end()) s = it->second->sub;
+  }
+  return stored;
 }
 
 void Deliverer::on_events(const std::vector<Event>& events) {

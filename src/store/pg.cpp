@@ -22,10 +22,11 @@ std::string Rows::bytes(int row, int col) const {
   return std::string(t);
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& url, int timeout_s) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& url, int timeout_s,
+                                                     const std::string& application_name) {
   std::string timeout = std::to_string(timeout_s);
   const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {url.c_str(), timeout.c_str(), "hookmcp", nullptr};
+  const char* values[] = {url.c_str(), timeout.c_str(), application_name.c_str(), nullptr};
   // expand_dbname: `dbname` is the whole URL.
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return make_error(ErrorCode::kUnavailable, "out of memory");

@@ -45,8 +45,10 @@ class Rows {
 
 class Connection {
  public:
-  // Connects to `url` (postgres://...) within `timeout`; kUnavailable saying why not.
-  static Result<std::unique_ptr<Connection>> open(const std::string& url, int timeout_s = 10);
+  // Connects to `url` (postgres://...) within `timeout`; kUnavailable saying why not. The
+  // connection shows as `application_name` in pg_stat_activity.
+  static Result<std::unique_ptr<Connection>> open(const std::string& url, int timeout_s = 10,
+                                                  const std::string& application_name = "hookmcp");
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

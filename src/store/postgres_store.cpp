@@ -15,6 +15,11 @@
 //   action and body, split into runs of letters and digits and lowercased (the 'simple'
 //   configuration, no stemming: SQLite's tokenizer does the same), a GIN index, and the same
 //   query language (words, "phrases", word*, OR) turned into a tsquery.
+// - Outbound delivery: each subscription is held by one node at a time. A node claims the ones
+//   nobody holds (FOR UPDATE SKIP LOCKED) for a lease it renews every second; a holder whose
+//   connections are gone from pg_stat_activity (its process died) or whose lease lapsed (it
+//   cannot reach the server) holds nothing, so another node takes over. A node that lost a
+//   subscription cannot save its progress any more: the new holder's position stands.
 // - Schema: versioned in hookmcp_schema, migrated under an advisory lock, so that nodes starting
 //   together migrate once.
 #include <algorithm>
@@ -29,6 +34,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/select.h>
 
+#include "hookmcp/core/random.hpp"
 #include "hookmcp/core/text.hpp"
 #include "hookmcp/store/store.hpp"
 #include "pg.hpp"
@@ -53,6 +59,9 @@ constexpr int kIndexedBytes = 512 * 1024;
 constexpr size_t kPoolSize = 8;
 constexpr int kMaxReaders = 16;
 constexpr auto kReaderWait = std::chrono::seconds(5);
+// How long a claim on a subscription lasts unless renewed (hold_subscriptions, every second
+// while delivering): the longest a node cut off from the server keeps another from taking over.
+constexpr int64_t kHoldForMs = 30'000;
 
 const std::vector<const char*>& steps() {
   static const std::vector<const char*> kSteps = {
@@ -121,6 +130,12 @@ const std::vector<const char*>& steps() {
         INSERT INTO meta VALUES
           ('database_id', md5(random()::text || clock_timestamp()::text)),
           ('pruned_through', '0');
+      )sql",
+      // 2: who delivers each subscription, and until when.
+      R"sql(
+        ALTER TABLE subscriptions
+          ADD COLUMN held_by text NOT NULL DEFAULT '',
+          ADD COLUMN held_until bigint NOT NULL DEFAULT 0;
       )sql",
   };
   return kSteps;
@@ -285,6 +300,55 @@ std::string ts_query(const std::string& query) {
   return out;
 }
 
+constexpr const char* kSubscriptionColumns =
+    "id, kind, principal, name, arguments, url, secret, created_at, expires_at, position, "
+    "delivered, last_delivery_at, failures, failing_since, next_attempt_at, last_error, ended, "
+    "end_reason";
+
+// `columns` (a comma-separated list) with each name qualified by `prefix`.
+std::string prefixed(const std::string& prefix, std::string_view columns) {
+  std::string out;
+  for (size_t start = 0; start < columns.size();) {
+    size_t comma = columns.find(',', start);
+    if (comma == std::string_view::npos) comma = columns.size();
+    std::string_view name = columns.substr(start, comma - start);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += prefix;
+    out += name;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Rows of kSubscriptionColumns.
+std::vector<Subscription> subscriptions_of(const Rows& r) {
+  std::vector<Subscription> out;
+  for (int i = 0; i < r.size(); ++i) {
+    Subscription s;
+    s.id = r.text(i, 0);
+    s.kind = r.text(i, 1);
+    s.principal = r.text(i, 2);
+    s.name = r.text(i, 3);
+    s.arguments = r.text(i, 4);
+    s.url = r.text(i, 5);
+    s.secret = r.text(i, 6);
+    s.created_at_ms = r.int64(i, 7);
+    s.expires_at_ms = r.int64(i, 8);
+    s.position = r.int64(i, 9);
+    s.delivered = r.int64(i, 10);
+    s.last_delivery_at_ms = r.int64(i, 11);
+    s.failures = r.int64(i, 12);
+    s.failing_since_ms = r.int64(i, 13);
+    s.next_attempt_at_ms = r.int64(i, 14);
+    s.last_error = r.text(i, 15);
+    s.ended = r.boolean(i, 16);
+    s.end_reason = r.text(i, 17);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(const Options& options) : options_(options) {}
@@ -293,7 +357,13 @@ class PostgresStore final : public Store {
   PostgresStore& operator=(const PostgresStore&) = delete;
 
   Status open() {
-    auto db = pg::Connection::open(options_.path);
+    // This process's name on the server: its claims on subscriptions hold while a connection
+    // of that name is there.
+    auto holder = random_hex(8);
+    if (!holder) return holder.error();
+    holder_ = *holder;
+    application_name_ = "hookmcp/" + holder_;
+    auto db = pg::Connection::open(options_.path, 10, application_name_);
     if (!db) return db.error();
     if (auto s = migrate(**db); !s) return s;
     auto id = (*db)->query("SELECT value FROM meta WHERE key = 'database_id'");
@@ -501,50 +571,62 @@ class PostgresStore final : public Store {
 
   Result<std::vector<Subscription>> subscriptions() override {
     return with_reader([&](pg::Connection& db) -> Result<std::vector<Subscription>> {
-      auto r = db.query(
-          "SELECT id, kind, principal, name, arguments, url, secret, created_at, expires_at, "
-          "position, delivered, last_delivery_at, failures, failing_since, next_attempt_at, "
-          "last_error, ended, end_reason FROM subscriptions ORDER BY created_at, id");
+      auto r = db.query(std::string("SELECT ") + kSubscriptionColumns +
+                        " FROM subscriptions ORDER BY created_at, id");
       if (!r) return r.error();
-      std::vector<Subscription> out;
-      for (int i = 0; i < r->size(); ++i) {
-        Subscription s;
-        s.id = r->text(i, 0);
-        s.kind = r->text(i, 1);
-        s.principal = r->text(i, 2);
-        s.name = r->text(i, 3);
-        s.arguments = r->text(i, 4);
-        s.url = r->text(i, 5);
-        s.secret = r->text(i, 6);
-        s.created_at_ms = r->int64(i, 7);
-        s.expires_at_ms = r->int64(i, 8);
-        s.position = r->int64(i, 9);
-        s.delivered = r->int64(i, 10);
-        s.last_delivery_at_ms = r->int64(i, 11);
-        s.failures = r->int64(i, 12);
-        s.failing_since_ms = r->int64(i, 13);
-        s.next_attempt_at_ms = r->int64(i, 14);
-        s.last_error = r->text(i, 15);
-        s.ended = r->boolean(i, 16);
-        s.end_reason = r->text(i, 17);
-        out.push_back(std::move(s));
-      }
-      return out;
+      return subscriptions_of(*r);
     });
+  }
+
+  Result<std::vector<Subscription>> hold_subscriptions() override {
+    return run_on_writer<std::vector<Subscription>>([&](pg::Connection& db)
+                                                        -> Result<std::vector<Subscription>> {
+      // The server's clock for every lease, whichever node's clock is off.
+      static const std::string kHold =
+          std::string(
+              "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * "
+              "1000)::bigint AS ms), free AS (SELECT s.id FROM subscriptions s "
+              "WHERE NOT s.ended AND (s.held_by IN ('', $1) OR s.held_until < "
+              "(SELECT ms FROM now) OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+              "WHERE a.application_name = 'hookmcp/' || s.held_by)) FOR UPDATE OF s "
+              "SKIP LOCKED) UPDATE subscriptions s SET held_by = $1, held_until = "
+              "(SELECT ms FROM now) + $2 FROM free WHERE s.id = free.id RETURNING ") +
+          prefixed("s.", kSubscriptionColumns);
+      auto r = db.run_prepared("hold", kHold, {Param::text(holder_), Param::integer(kHoldForMs)});
+      if (!r) return r.error();
+      auto held = subscriptions_of(*r);
+      std::sort(held.begin(), held.end(), [](const Subscription& a, const Subscription& b) {
+        return std::tie(a.created_at_ms, a.id) < std::tie(b.created_at_ms, b.id);
+      });
+      return held;
+    });
+  }
+
+  void release_subscriptions() override {
+    // After the progress queued before it: the next holder starts where this one stopped.
+    auto r = run_on_writer<bool>([&](pg::Connection& db) -> Result<bool> {
+      auto q = db.query("UPDATE subscriptions SET held_by = '', held_until = 0 WHERE held_by = $1",
+                        {Param::text(holder_)});
+      if (!q) return q.error();
+      return true;
+    });
+    if (!r) spdlog::warn("PostgreSQL: letting go of subscriptions: {}", r.error().message);
   }
 
   Status save_subscription(const Subscription& s) override {
     auto r = run_on_writer<bool>([&](pg::Connection& db) -> Result<bool> {
       auto q = db.query(
-          "INSERT INTO subscriptions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-          "$13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
-          "principal = excluded.principal, name = excluded.name, arguments = excluded.arguments, "
-          "url = excluded.url, secret = excluded.secret, created_at = excluded.created_at, "
-          "expires_at = excluded.expires_at, position = excluded.position, delivered = "
-          "excluded.delivered, last_delivery_at = excluded.last_delivery_at, failures = "
-          "excluded.failures, failing_since = excluded.failing_since, next_attempt_at = "
-          "excluded.next_attempt_at, last_error = excluded.last_error, ended = excluded.ended, "
-          "end_reason = excluded.end_reason",
+          std::string("INSERT INTO subscriptions (") + kSubscriptionColumns +
+              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+              "$17, $18) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+              "principal = excluded.principal, name = excluded.name, arguments = "
+              "excluded.arguments, "
+              "url = excluded.url, secret = excluded.secret, created_at = excluded.created_at, "
+              "expires_at = excluded.expires_at, position = excluded.position, delivered = "
+              "excluded.delivered, last_delivery_at = excluded.last_delivery_at, failures = "
+              "excluded.failures, failing_since = excluded.failing_since, next_attempt_at = "
+              "excluded.next_attempt_at, last_error = excluded.last_error, ended = excluded.ended, "
+              "end_reason = excluded.end_reason",
           {Param::text(s.id), Param::text(s.kind), Param::text(s.principal), Param::text(s.name),
            Param::text(s.arguments), Param::text(s.url), Param::text(s.secret),
            Param::integer(s.created_at_ms), Param::integer(s.expires_at_ms),
@@ -679,7 +761,7 @@ class PostgresStore final : public Store {
       pool_cv_.notify_one();
     };
     if (!db) {
-      auto opened = pg::Connection::open(options_.path, 5);
+      auto opened = pg::Connection::open(options_.path, 5, application_name_);
       if (!opened) {
         release(nullptr);
         return opened.error();
@@ -719,7 +801,7 @@ class PostgresStore final : public Store {
   pg::Connection* writer_db() {
     if (writer_db_ && writer_db_->ok()) return writer_db_.get();
     writer_db_.reset();
-    auto db = pg::Connection::open(options_.path, 5);
+    auto db = pg::Connection::open(options_.path, 5, application_name_);
     if (!db) {
       spdlog::warn("PostgreSQL: {}", db.error().message);
       return nullptr;
@@ -749,8 +831,8 @@ class PostgresStore final : public Store {
         }
       }
       pg::Connection* db = writer_db();
-      for (auto& job : jobs) job(db);
       if (db && !progress.empty()) save_progress_now(*db, progress);
+      for (auto& job : jobs) job(db);
       if (!batch.empty()) commit(db, batch);
       if (std::chrono::steady_clock::now() >= next_upkeep) {
         // After a failed commit: healthy again once the database answers.
@@ -775,12 +857,12 @@ class PostgresStore final : public Store {
           "progress",
           "UPDATE subscriptions SET position = $2, delivered = $3, last_delivery_at = $4, "
           "failures = $5, failing_since = $6, next_attempt_at = $7, last_error = $8, ended = $9, "
-          "end_reason = $10 WHERE id = $1",
+          "end_reason = $10 WHERE id = $1 AND held_by IN ('', $11)",
           {Param::text(id), Param::integer(p.position), Param::integer(p.delivered),
            Param::integer(p.last_delivery_at_ms), Param::integer(p.failures),
            Param::integer(p.failing_since_ms), Param::integer(p.next_attempt_at_ms),
            Param::text(p.last_error), Param::text(p.ended ? "true" : "false"),
-           Param::text(p.end_reason)});
+           Param::text(p.end_reason), Param::text(holder_)});
       if (!r) spdlog::warn("PostgreSQL: saving a subscription's progress: {}", r.error().message);
     }
   }
@@ -956,7 +1038,7 @@ class PostgresStore final : public Store {
     while (!stop_listening_) {
       if (!db || !db->ok()) {
         db.reset();
-        auto opened = pg::Connection::open(options_.path, 5);
+        auto opened = pg::Connection::open(options_.path, 5, application_name_);
         if (opened && (*opened)->exec("LISTEN hookmcp_events")) db = std::move(*opened);
       }
       if (db) {
@@ -1019,6 +1101,8 @@ class PostgresStore final : public Store {
 
   const Options options_;
   std::string identity_;
+  std::string holder_;            // this process's claims on subscriptions
+  std::string application_name_;  // "hookmcp/" + holder_, on every connection
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

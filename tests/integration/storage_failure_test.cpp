@@ -121,7 +121,9 @@ TEST(StorageFailure, AReadOnlyDatabaseFileIsRefusedAtStart) {
   }
   ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
   ASSERT_EQ(::chmod(db.c_str(), 0444), 0);
-  if (root) ASSERT_EQ(::chown(db.c_str(), 65534, 65534), 0);
+  if (root) {
+    ASSERT_EQ(::chown(db.c_str(), 65534, 65534), 0);
+  }
 
   auto r = serve_once(db, root);
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -1,7 +1,10 @@
 // hookmcp on PostgreSQL, several processes on one database (a server the test starts): a
 // webhook stored by one node reaches an MCP client of another (claude/channel and
 // wait_for_event), the same delivery POSTed to two nodes at once is stored once, and `hookmcp
-// stdio` whose address another node holds hears of that node's events without following a file.
+// stdio` whose address another node holds hears of that node's events without following a file;
+// three nodes share MCP Events webhook subscriptions: each event reaches the receiver once while
+// nodes are killed and restarted, and a subscription made on one node is refreshed and ended
+// through the others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,6 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { binary, startServe } from './lib/hookmcp.mjs';
 import { Inbox, postHook, startStdio } from './lib/mcp.mjs';
 import { startPostgres } from './lib/postgres.mjs';
+import { PRIVATE, hook, rpc, secret, sleep, startReceiver } from './lib/events.mjs';
 
 let pg;
 before(async () => { pg = await startPostgres(); });
@@ -160,4 +164,100 @@ test('hookmcp migrate copies a SQLite database byte for byte, ids and acks kept,
   sqlite.dir.cleanup();
   const usage = spawnSync(binary, ['migrate', '--from', file], { encoding: 'utf8' });
   assert.equal(usage.status, 2);
+});
+
+// Three nodes, one subscription: webhooks posted to all three reach the receiver, each once by
+// its webhook-id, while the node delivering is killed with kill -9 and another takes over, and
+// while the killed ones come back.
+test('three nodes deliver a webhook subscription once while nodes are killed and restarted', async () => {
+  const db = pg.database();
+  const args = ['--db', db];
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startServe({ config: PRIVATE, args }));
+  const key = secret();
+  const receiver = await startReceiver({ secretKey: key });
+  const posted = [];
+  try {
+    const sub = await rpc(nodes[0].url, 'events/subscribe', {
+      name: 'webhook.received', arguments: { source: 'ci' },
+      delivery: { mode: 'webhook', url: receiver.url, secret: key }, ttlMs: 600000,
+    });
+    assert.ok(sub.result?.id, JSON.stringify(sub));
+    const postRound = async (round) => {
+      for (let i = 0; i < 10; i++) {
+        const node = nodes[i % nodes.length];
+        posted.push(await hook(node.url, 'ci', { round, i }));
+      }
+    };
+    await postRound(0);
+    await receiver.until((got) => got.length >= 10);
+    // The node that made the subscription delivers it; it dies mid-stream.
+    const killed = nodes.shift();
+    const post = postRound(1);
+    killed.child.kill('SIGKILL');
+    await post;
+    await postRound(2);
+    // Another node holds it a moment later (the dead one's connections are gone).
+    await receiver.until((got) => new Set(got.map((g) => g.id)).size >= 30, 20000);
+    nodes.push(await startServe({ config: PRIVATE, args }));
+    // Each of the others in turn.
+    for (let k = 0; k < 2; k++) {
+      const victim = nodes.shift();
+      victim.child.kill('SIGKILL');
+      await postRound(3 + k);
+      nodes.push(await startServe({ config: PRIVATE, args }));
+      await postRound(5 + k);
+    }
+    const wanted = posted.map((id) => `evt_${id}`);
+    await receiver.until((got) => new Set(got.map((g) => g.id)).size >= wanted.length, 30000);
+    await sleep(1500);  // anything sent twice would have come by now
+    const ids = receiver.got.map((g) => g.id);
+    assert.deepEqual([...new Set(ids)].sort(), [...wanted].sort());
+    // Each delivery's body is its event, under the id it is sent with.
+    for (const g of receiver.got) assert.equal(`evt_${g.body.data.id}`, g.id);
+    // A POST cut short by a kill may come again (same webhook-id); nothing else does.
+    assert.ok(ids.length <= wanted.length + 3, `${ids.length - wanted.length} sent twice`);
+  } finally {
+    for (const n of nodes) await n.stop();
+    await receiver.close();
+  }
+});
+
+test('a webhook subscription made on one node is refreshed and ended through the others', async () => {
+  const db = pg.database();
+  const args = ['--db', db];
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startServe({ config: PRIVATE, args }));
+  const key = secret();
+  const receiver = await startReceiver({ secretKey: key });
+  try {
+    const params = {
+      name: 'webhook.received', arguments: { source: 'ops' },
+      delivery: { mode: 'webhook', url: receiver.url, secret: key }, ttlMs: 600000,
+    };
+    const made = await rpc(nodes[0].url, 'events/subscribe', params);
+    assert.ok(made.result?.id, JSON.stringify(made));
+    const refreshed = await rpc(nodes[1].url, 'events/subscribe', params);
+    assert.equal(refreshed.result.id, made.result.id);
+    assert.ok(refreshed.result.deliveryStatus, JSON.stringify(refreshed));
+    const first = await hook(nodes[2].url, 'ops', { n: 1 });
+    await receiver.until((got) => got.some((g) => g.id === `evt_${first}`));
+    const ended = await rpc(nodes[2].url, 'events/unsubscribe', {
+      name: 'webhook.received', arguments: { source: 'ops' }, delivery: { url: receiver.url },
+    });
+    assert.ok(ended.result, JSON.stringify(ended));
+    const again = await rpc(nodes[1].url, 'events/unsubscribe', {
+      name: 'webhook.received', arguments: { source: 'ops' }, delivery: { url: receiver.url },
+    });
+    assert.equal(again.error?.code, -32023, JSON.stringify(again));
+    // The node delivering lets it go within a second or so.
+    await sleep(2000);
+    const count = receiver.got.length;
+    await hook(nodes[0].url, 'ops', { n: 2 });
+    await sleep(1500);
+    assert.equal(receiver.got.length, count, 'nothing is delivered after unsubscribe');
+  } finally {
+    for (const n of nodes) await n.stop();
+    await receiver.close();
+  }
 });

@@ -256,7 +256,7 @@ TEST_F(DelivererTest, AFailingReceiverIsRetriedInOrderAnd410EndsTheSubscription)
     std::this_thread::sleep_for(milliseconds(10));
   }
   EXPECT_GE(metrics_.outbound_failed.value(), 3u);
-  EXPECT_EQ(deliverer_->find("sub_a")->last_error, "http_5xx");
+  EXPECT_EQ(deliverer_->find("sub_a").value()->last_error, "http_5xx");
   EXPECT_EQ(metrics_.outbound_failing_subscriptions.value(), 1);
   receiver.set_status(200);
   ASSERT_TRUE(receiver.wait_for(3));
@@ -265,11 +265,11 @@ TEST_F(DelivererTest, AFailingReceiverIsRetriedInOrderAnd410EndsTheSubscription)
   EXPECT_EQ(metrics_.outbound_failing_subscriptions.value(), 0);
   receiver.set_status(410);
   publish(1);
-  for (int i = 0; i < 300 && !deliverer_->find("sub_a")->ended; ++i) {
+  for (int i = 0; i < 300 && !deliverer_->find("sub_a").value()->ended; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  EXPECT_TRUE(deliverer_->find("sub_a")->ended);
-  EXPECT_NE(deliverer_->find("sub_a")->end_reason.find("410"), std::string::npos);
+  EXPECT_TRUE(deliverer_->find("sub_a").value()->ended);
+  EXPECT_NE(deliverer_->find("sub_a").value()->end_reason.find("410"), std::string::npos);
   EXPECT_EQ(metrics_.outbound_subscriptions.value(), 0);
 }
 
@@ -292,7 +292,9 @@ TEST_F(DelivererTest, RefreshesAndRemovalsRaceTheWorkersSafely) {
   for (int round = 0; !done; ++round) {
     std::string id = "sub_" + std::to_string(round % 10);
     (void)deliverer_->update(id, [](store::Subscription& s) { s.expires_at_ms = 0; });
-    if (round == 5) ASSERT_TRUE(deliverer_->remove("sub_19"));
+    if (round == 5) {
+      ASSERT_TRUE(deliverer_->remove("sub_19"));
+    }
     (void)deliverer_->list();
   }
   publisher.join();
@@ -304,7 +306,7 @@ TEST_F(DelivererTest, RefreshesAndRemovalsRaceTheWorkersSafely) {
     EXPECT_GT(n, last[g.subscription]) << g.subscription;  // in order, and no repeat
     last[g.subscription] = n;
   }
-  EXPECT_EQ(deliverer_->list().size(), 19u);
+  EXPECT_EQ(deliverer_->list().value().size(), 19u);
 }
 
 }  // namespace

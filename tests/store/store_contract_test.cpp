@@ -387,6 +387,65 @@ TEST_F(PostgresNodes, AServerRestartRefusesThenRecoversByItself) {
   EXPECT_EQ((*listed)[1].delivery_id, "before");
 }
 
+// Outbound delivery from several nodes: each subscription is held by one node at a time; a
+// node that lets go, or whose connections are gone, is replaced at once; one that lost a
+// subscription cannot move its position any more.
+TEST_F(PostgresNodes, EachSubscriptionIsHeldByOneNodeAtATime) {
+  auto a = open_store(options);
+  auto b = open_store(options);
+  ASSERT_TRUE(a && b);
+  for (const char* id : {"sub-1", "sub-2"}) {
+    Subscription s;
+    s.id = id;
+    s.kind = "events";
+    s.principal = "alice";
+    s.name = "webhook.received";
+    s.arguments = "{}";
+    s.url = "https://example.com/hook";
+    s.secret = "whsec_x";
+    ASSERT_TRUE((*a)->save_subscription(s));
+  }
+  auto held_by_a = (*a)->hold_subscriptions();
+  ASSERT_TRUE(held_by_a) << held_by_a.error().message;
+  EXPECT_EQ(held_by_a->size(), 2u);
+  EXPECT_TRUE((*b)->hold_subscriptions()->empty());
+  EXPECT_EQ((*a)->hold_subscriptions()->size(), 2u);  // renewed
+
+  (*a)->release_subscriptions();
+  EXPECT_EQ((*b)->hold_subscriptions()->size(), 2u);
+  EXPECT_TRUE((*a)->hold_subscriptions()->empty());
+  // A's progress no longer counts; B's does.
+  (*a)->save_progress({"sub-1", 50, 50, 9, 0, 0, 0, "", false, ""});
+  (*b)->save_progress({"sub-1", 7, 3, 9, 0, 0, 0, "", false, ""});
+  (*a)->close();  // its writer saves what it queued before it stops
+  for (int i = 0; i < 50; ++i) {
+    auto subs = (*b)->subscriptions();
+    ASSERT_TRUE(subs);
+    if ((*subs)[0].position == 7) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto subs = (*b)->subscriptions();
+  ASSERT_TRUE(subs);
+  EXPECT_EQ((*subs)[0].id, "sub-1");
+  EXPECT_EQ((*subs)[0].position, 7);
+
+  // B goes away without letting go (its connections close, as when its process is killed): a
+  // third node takes both at once, not after the claim lapses.
+  auto c = open_store(options);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE((*c)->hold_subscriptions()->empty());
+  b->reset();
+  // The server ends B's sessions as it sees them close, a moment after.
+  Result<std::vector<Subscription>> held_by_c = std::vector<Subscription>{};
+  for (int i = 0; i < 100 && held_by_c && held_by_c->empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    held_by_c = (*c)->hold_subscriptions();
+  }
+  ASSERT_TRUE(held_by_c);
+  ASSERT_EQ(held_by_c->size(), 2u);
+  EXPECT_EQ((*held_by_c)[0].position, 7);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -47,7 +47,12 @@ struct Policy {
   std::chrono::milliseconds first_retry{1000};
   std::chrono::milliseconds max_retry{std::chrono::hours(1)};
   std::chrono::milliseconds give_up_after{std::chrono::hours(25)};
-  int page = 50;                 // messages read from a feed at a time
+  int page = 50;  // messages read from a feed at a time
+  // Several processes delivering from one database (PostgreSQL): how often this one renews its
+  // claims, takes up subscriptions made or let go elsewhere and drops those removed, changed
+  // or taken over elsewhere (Store::hold_subscriptions). Zero: one process delivers, and what it
+  // loads at start and is told through this object is all there is.
+  std::chrono::milliseconds hold_every{0};
   const Clock* clock = nullptr;  // wall clock (timestamps, TTLs); the system's when null
 };
 
@@ -101,28 +106,34 @@ class Deliverer {
   Deliverer(const Deliverer&) = delete;
   Deliverer& operator=(const Deliverer&) = delete;
 
-  // Loads the stored subscriptions and starts the workers; each resumes from its position.
+  // Loads the stored subscriptions this process is to deliver and starts the workers; each
+  // resumes from its position.
   Status start();
-  // Stops the POSTs in flight (their messages are sent again after a restart) and joins the
-  // workers. Idempotent.
+  // Stops the POSTs in flight (their messages are sent again after a restart), joins the
+  // workers and lets go of the subscriptions for another process to deliver. Idempotent.
   void stop();
+  // Takes up what the store now gives this process to deliver and drops the rest
+  // (Policy::hold_every). Blocking.
+  Status hold();
   bool running() const;
 
   // A commit's events (the bus's handler, on the publishing thread): wakes the subscriptions
   // they may concern. Never blocks on a delivery.
   void on_events(const std::vector<Event>& events);
 
-  // Saves `subscription` (durably, replacing one with its id) and delivers from its position.
+  // Saves `subscription` (durably, replacing one with its id); it is delivered from its
+  // position, by this process unless another holds it.
   Status put(const store::Subscription& subscription);
   // Changes a subscription in place (a refresh: its secret, its expiry) and saves it; its
-  // delivery goes on from where it is, a failing one trying again at once. kNotFound when there
-  // is none with that id, or it ended.
+  // delivery goes on from where it is, a failing one trying again at once (in the process that
+  // delivers it, at its next hold() when that is another). kNotFound when there is none with
+  // that id, or it ended.
   Status update(const std::string& id, const std::function<void(store::Subscription&)>& change);
   // Deletes it; a POST in flight to it finishes.
   Status remove(const std::string& id);
-  // As delivery last left them, progress included.
-  std::optional<store::Subscription> find(const std::string& id) const;
-  std::vector<store::Subscription> list() const;
+  // As stored, or as this process's delivery last left them, progress included.
+  Result<std::optional<store::Subscription>> find(const std::string& id) const;
+  Result<std::vector<store::Subscription>> list() const;
 
   // One signed POST now, outside any queue (a verification challenge, a control envelope).
   // Blocking; on the caller's thread.
@@ -141,6 +152,10 @@ class Deliverer {
   struct Entry;
   // Replaces the entry of its id and wakes it (or schedules its pending retry).
   Status put_in_memory(const store::Subscription& subscription);
+  // What another process changed in a subscription this one delivers (a refresh); with mu_.
+  void take_changes(const std::shared_ptr<Entry>& entry, const store::Subscription& stored);
+  // Forgets an entry (deleted, or delivered elsewhere now); with mu_ held.
+  void drop(std::map<std::string, std::shared_ptr<Entry>>::iterator it);
   void run();
   void serve(const std::shared_ptr<Entry>& entry);
   // Wakes `entry` when it is idle; with mu_ held.
@@ -153,6 +168,9 @@ class Deliverer {
   const Policy policy_;
   const std::map<std::string, FeedMaker> feeds_;
 
+  // Serializes changes to the set of subscriptions (put, update, remove, hold) so that a hold
+  // never brings back what a remove just took away. Taken before mu_.
+  std::mutex changing_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
@@ -165,6 +183,8 @@ class Deliverer {
   static constexpr int kMaxKeptConnections = 128;
   std::atomic<int> kept_connections_{0};
   std::vector<std::thread> workers_;
+  std::thread holding_;                 // hold() every Policy::hold_every
+  std::condition_variable holding_cv_;  // wakes it to stop (with mu_)
   // Stops the POSTs in flight when the deliverer stops.
   const std::shared_ptr<net::Cancellation> cancellation_ = std::make_shared<net::Cancellation>();
 };

@@ -186,6 +186,22 @@ class Store {
   virtual Status delete_subscription(const std::string& id) = 0;
   virtual void save_progress(SubscriptionProgress progress) = 0;
 
+  // The subscriptions this process is to deliver, for several processes delivering from one
+  // database (PostgreSQL): each subscription is held by one process at a time. Renews the
+  // claims this store holds, claims the subscriptions no live process holds, and returns those
+  // it now holds that have not ended, as stored, oldest first. Call it every second or so while
+  // delivering: a claim not renewed lapses. A store that one process delivers from (SQLite)
+  // returns every subscription that has not ended. Blocking.
+  virtual Result<std::vector<Subscription>> hold_subscriptions() {
+    auto all = subscriptions();
+    if (!all) return all.error();
+    std::erase_if(*all, [](const Subscription& s) { return s.ended; });
+    return all;
+  }
+  // Lets go of every claim, for another process to take them at once (a clean stop); after the
+  // progress saved before it.
+  virtual void release_subscriptions() {}
+
   // Whether the last commit succeeded (and, after a failure, a probe commit since).
   virtual bool healthy() const = 0;
 
