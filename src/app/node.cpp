@@ -117,7 +117,7 @@ struct Node::Parts {
     transport::HttpOptions http_options = options.http;
     http_options.mcp = options.mcp_over_http ? mcp.get() : nullptr;
     return transport::HttpServer::start(
-        http_options, *intake, [&s = *store] { return s.healthy(); }, metrics);
+        http_options, *intake, [&s = *store] { return s.unhealthy_reason(); }, metrics);
   }
 
   // The node now receives webhooks: it delivers subscriptions too.

@@ -240,7 +240,7 @@ void Intake::handle(Request req, Respond respond) {
         if (!outcome) {
           bool overloaded = outcome.error().code == ErrorCode::kOverloaded;
           metrics_.reject(overloaded ? RejectReason::kOverloaded : RejectReason::kStorage);
-          if (!overloaded) spdlog::error("store cannot commit: {}", outcome.error().message);
+          // Why storage fails is the store's to log, once when it starts and once when it ends.
           Response r = error_response(
               503, overloaded ? "overloaded, retry later" : "storage unavailable, retry later");
           r.retry_after_s = overloaded ? 1 : 5;

@@ -92,13 +92,18 @@ Status Deliverer::start() {
   for (int i = 0; i < std::max(1, policy_.workers); ++i) workers_.emplace_back([this] { run(); });
   if (policy_.hold_every.count() > 0) {
     holding_ = std::thread([this] {
+      bool failing = false;  // said once, and once more when it ends
       std::unique_lock lock(mu_);
       while (!holding_cv_.wait_for(lock, policy_.hold_every, [this] { return stopping_; })) {
         lock.unlock();
-        if (auto s = hold(); !s) {
+        auto s = hold();
+        if (!s && !failing) {
           spdlog::warn("webhook subscriptions: cannot renew this node's claims: {}",
                        s.error().message);
+        } else if (s && failing) {
+          spdlog::info("webhook subscriptions: this node's claims are renewed again");
         }
+        failing = !s;
         lock.lock();
       }
     });

@@ -43,19 +43,34 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& url, int
 
 Connection::~Connection() { PQfinish(conn_); }
 
-std::string Connection::error() const {
-  std::string e = PQerrorMessage(conn_);
-  while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
-  return e;
+namespace {
+
+// One line: libpq's messages run over several, indented with tabs.
+std::string one_line(std::string_view message) {
+  std::string out;
+  bool space = false;
+  for (char c : message) {
+    if (c == '\n' || c == '\t' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
 }
+
+}  // namespace
+
+std::string Connection::error() const { return one_line(PQerrorMessage(conn_)); }
 
 Result<Rows> Connection::finish(PGresult* r, const std::string& what) {
   Rows rows(r);
   auto status = PQresultStatus(r);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return rows;
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  std::string message = what + ": " + (r ? PQresultErrorMessage(r) : error());
-  while (!message.empty() && message.back() == '\n') message.pop_back();
+  std::string message = what + ": " + (r ? one_line(PQresultErrorMessage(r)) : error());
   Error e = make_error(ok() ? ErrorCode::kIo : ErrorCode::kUnavailable, message);
   // Kept for callers that tell a conflict from other failures.
   if (state) e.protocol_data = state;

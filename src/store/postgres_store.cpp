@@ -59,6 +59,8 @@ constexpr int kIndexedBytes = 512 * 1024;
 constexpr size_t kPoolSize = 8;
 constexpr int kMaxReaders = 16;
 constexpr auto kReaderWait = std::chrono::seconds(5);
+// How often the writer tries to connect again while the server is down.
+constexpr auto kReconnectEvery = std::chrono::milliseconds(250);
 // How long a claim on a subscription lasts unless renewed (hold_subscriptions, every second
 // while delivering): the longest a node cut off from the server keeps another from taking over.
 constexpr int64_t kHoldForMs = 30'000;
@@ -661,6 +663,11 @@ class PostgresStore final : public Store {
   }
 
   bool healthy() const override { return healthy_.load(); }
+  std::string unhealthy_reason() const override {
+    if (healthy_.load()) return {};
+    std::lock_guard lock(problem_mu_);
+    return problem_;
+  }
 
   Result<int64_t> import_events(const std::vector<Event>& events) override {
     return run_on_writer<int64_t>([&](pg::Connection& db) -> Result<int64_t> {
@@ -797,17 +804,39 @@ class PostgresStore final : public Store {
     return std::move(*result);
   }
 
-  // The writer's connection, connected again after a failure.
+  // The writer's connection, connected again after a failure, at most every kReconnectEvery:
+  // in between, what the writer is given fails at once.
   pg::Connection* writer_db() {
     if (writer_db_ && writer_db_->ok()) return writer_db_.get();
     writer_db_.reset();
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_connect_) return nullptr;
+    next_connect_ = now + kReconnectEvery;
     auto db = pg::Connection::open(options_.path, 5, application_name_);
     if (!db) {
-      spdlog::warn("PostgreSQL: {}", db.error().message);
+      unreachable_ = db.error().message;
+      set_health(db.error());
       return nullptr;
     }
     writer_db_ = std::move(*db);
     return writer_db_.get();
+  }
+
+  // Records whether the last commit (or probe) succeeded; says so in the log when that changes.
+  void set_health(const Status& s) {
+    const bool was = healthy_.exchange(s.ok());
+    if (s.ok()) {
+      if (!was) spdlog::info("PostgreSQL answers again: storing events");
+      return;
+    }
+    {
+      std::lock_guard lock(problem_mu_);
+      problem_ = s.error().message;
+    }
+    if (was) {
+      spdlog::error("cannot store events: {}; webhooks are answered 503 until it can",
+                    s.error().message);
+    }
   }
 
   void write_loop() {
@@ -836,7 +865,7 @@ class PostgresStore final : public Store {
       if (!batch.empty()) commit(db, batch);
       if (std::chrono::steady_clock::now() >= next_upkeep) {
         // After a failed commit: healthy again once the database answers.
-        if (db && !healthy_.load()) healthy_ = db->exec("SELECT 1").ok();
+        if (db && !healthy_.load() && db->exec("SELECT 1").ok()) set_health({});
         if (db) upkeep(*db);
         next_upkeep = std::chrono::steady_clock::now() + std::chrono::seconds(1);
       }
@@ -872,8 +901,8 @@ class PostgresStore final : public Store {
     std::vector<InsertOutcome> outcomes(batch.size());
     std::vector<Event> added;
     Status s = db ? write_batch(*db, batch, outcomes, added)
-                  : Status(make_error(ErrorCode::kUnavailable, "PostgreSQL cannot be reached"));
-    healthy_ = s.ok();
+                  : Status(make_error(ErrorCode::kUnavailable, unreachable_));
+    set_health(s);
     uint64_t freed = 0;
     for (const auto& p : batch) freed += p.cost;
     {
@@ -881,8 +910,8 @@ class PostgresStore final : public Store {
       pending_bytes_ -= freed;
     }
     if (!s) {
-      spdlog::warn("PostgreSQL: a group of {} events was not stored: {}", batch.size(),
-                   s.error().message);
+      spdlog::debug("PostgreSQL: a group of {} events was not stored: {}", batch.size(),
+                    s.error().message);
       for (auto& p : batch) p.done(make_error(ErrorCode::kUnavailable, s.error().message));
       return;
     }
@@ -1118,6 +1147,11 @@ class PostgresStore final : public Store {
   uint64_t pending_bytes_ = 0;                            // guarded by mu_
   bool closing_ = false;                                  // guarded by mu_
   std::atomic<bool> healthy_{true};
+  mutable std::mutex problem_mu_;
+  std::string problem_;  // guarded by problem_mu_: why the last commit failed
+  // The writer's: when it may try to connect again, and why the last try failed.
+  std::chrono::steady_clock::time_point next_connect_;
+  std::string unreachable_ = "PostgreSQL cannot be reached";
 
   std::mutex tell_mu_;
   std::vector<CommitListener> listeners_;  // guarded by tell_mu_

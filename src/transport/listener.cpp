@@ -60,10 +60,10 @@ std::string_view unparsed(const beast::flat_buffer& buffer) {
 }  // namespace
 
 Listener::Listener(const HttpOptions& options, intake::Intake& intake,
-                   std::function<bool()> healthy, Metrics& metrics)
+                   std::function<std::string()> unhealthy_reason, Metrics& metrics)
     : options_(options),
       intake_(intake),
-      healthy_(std::move(healthy)),
+      unhealthy_reason_(std::move(unhealthy_reason)),
       metrics_(metrics),
       acceptor_(asio::make_strand(ioc_)) {
   if (options_.mcp) {
@@ -390,12 +390,13 @@ awaitable<Response> Listener::route(Request& req) {
   std::string_view path = path_of(req);
   if (is_webhook_path(path)) co_return co_await handle_webhook(req, intake_, options_.mcp_access);
   if (path == "/healthz") {
-    bool healthy = healthy_();
+    const std::string problem = unhealthy_reason_();
+    const bool healthy = problem.empty();
     nlohmann::json body = {{"status", healthy ? "ok" : "unavailable"},
                            {"service", "hookmcp"},
                            {"version", options_.version},
                            {"database", options_.database_identity}};
-    if (!healthy) body["error"] = "storage cannot commit";
+    if (!healthy) body["error"] = problem;
     Response res = make_response(req, healthy ? 200 : 503, body.dump());
     if (!healthy) res.set(http::field::retry_after, "5");
     co_return res;
@@ -432,9 +433,9 @@ template awaitable<bool> Listener::write(TlsStream&, Response);
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpOptions& options,
                                                       intake::Intake& intake,
-                                                      std::function<bool()> healthy,
+                                                      std::function<std::string()> unhealthy_reason,
                                                       Metrics& metrics) {
-  auto server = std::make_unique<Listener>(options, intake, std::move(healthy), metrics);
+  auto server = std::make_unique<Listener>(options, intake, std::move(unhealthy_reason), metrics);
   if (auto s = server->listen(); !s) return s.error();
   return std::unique_ptr<HttpServer>(std::move(server));
 }

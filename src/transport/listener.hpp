@@ -51,8 +51,8 @@ boost::beast::tcp_stream& lowest(Stream& s) {
 
 class Listener final : public HttpServer {
  public:
-  Listener(const HttpOptions& options, intake::Intake& intake, std::function<bool()> healthy,
-           Metrics& metrics);
+  Listener(const HttpOptions& options, intake::Intake& intake,
+           std::function<std::string()> unhealthy_reason, Metrics& metrics);
   ~Listener() override;
 
   Status listen();
@@ -139,7 +139,7 @@ class Listener final : public HttpServer {
 
   HttpOptions options_;
   intake::Intake& intake_;
-  const std::function<bool()> healthy_;
+  const std::function<std::string()> unhealthy_reason_;
   Metrics& metrics_;
   std::unique_ptr<HttpSessions> sessions_;  // null when MCP is off
 

@@ -261,3 +261,85 @@ test('a webhook subscription made on one node is refreshed and ended through the
     await receiver.close();
   }
 });
+
+// Posts `${prefix}-N` deliveries from `clients` loops until stopped; records each answer.
+function load(url, prefix, clients = 8) {
+  const answers = new Map();
+  let running = true;
+  let n = 0;
+  const loops = Array.from({ length: clients }, async () => {
+    while (running) {
+      const delivery = `${prefix}-${n++}`;
+      try {
+        const res = await fetch(`${url}/hooks/load`, {
+          method: 'POST', body: JSON.stringify({ delivery }), headers: { 'X-Delivery-Id': delivery },
+        });
+        answers.set(delivery, res.status);
+        await res.arrayBuffer();
+      } catch {
+        answers.set(delivery, 0);  // no answer: the process is gone
+        await sleep(20);
+      }
+    }
+  });
+  return { answers, stop: async () => { running = false; await Promise.all(loops); } };
+}
+
+// Every delivery id stored under source "load", read with psql.
+function storedDeliveries(db) {
+  const out = execFileSync('psql', [db, '-At', '-c', "SELECT delivery_id FROM events WHERE source = 'load'"], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return new Set(out.split('\n').filter(Boolean));
+}
+
+test('PostgreSQL restarting under load: 503 and the reason on /healthz, never a 2xx for what is not stored; then it recovers by itself', async () => {
+  const db = pg.database();
+  const node = await startServe({ args: ['--db', db] });
+  try {
+    const traffic = load(node.url, 'restart');
+    await sleep(700);
+    pg.halt();
+    await sleep(1000);
+    const down = await fetch(`${node.url}/healthz`);
+    assert.equal(down.status, 503);
+    const health = await down.json();
+    assert.equal(health.status, 'unavailable');
+    assert.match(health.error, /PostgreSQL|connection|server/i, health.error);
+    pg.start();
+    let up;
+    for (let i = 0; i < 100 && up?.status !== 200; i++) {
+      await sleep(100);
+      up = await fetch(`${node.url}/healthz`);
+    }
+    assert.equal(up.status, 200);
+    await sleep(500);
+    await traffic.stop();
+    const statuses = [...traffic.answers.values()];
+    assert.ok(statuses.every((s) => s === 202 || s === 503), `answers: ${[...new Set(statuses)]}`);
+    assert.ok(statuses.some((s) => s === 503), 'refused while the server was down');
+    const stored = storedDeliveries(db);
+    const accepted = [...traffic.answers].filter(([, s]) => s === 202).map(([d]) => d);
+    assert.ok(accepted.length > 50, `${accepted.length} accepted`);
+    for (const d of accepted) assert.ok(stored.has(d), `${d} was answered 202 but is not stored`);
+    // Accepted after the restart too.
+    const after = await postHook(node.port, 'load', { after: true });
+    assert.equal(after.status, 202);
+    assert.match(node.stderr(), /cannot store events: .*PostgreSQL.*; webhooks are answered 503 until it can/);
+    assert.match(node.stderr(), /PostgreSQL answers again: storing events/);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('a node killed with kill -9 under load loses nothing it acknowledged', async () => {
+  const db = pg.database();
+  const node = await startServe({ args: ['--db', db] });
+  const traffic = load(node.url, 'kill');
+  await sleep(1000);
+  node.child.kill('SIGKILL');
+  await traffic.stop();
+  await node.stop();
+  const accepted = [...traffic.answers].filter(([, s]) => s === 202).map(([d]) => d);
+  assert.ok(accepted.length > 50, `${accepted.length} accepted`);
+  const stored = storedDeliveries(db);
+  for (const d of accepted) assert.ok(stored.has(d), `${d} was answered 202 but is not stored`);
+});

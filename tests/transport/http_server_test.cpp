@@ -52,7 +52,7 @@ class HttpServerTest : public ::testing::Test {
     http.io_threads = 1;
     http.mcp = mcp_.get();
     auto started = HttpServer::start(
-        http, *intake_, [this] { return store_->healthy(); }, metrics_);
+        http, *intake_, [this] { return store_->unhealthy_reason(); }, metrics_);
     ASSERT_TRUE(started.ok()) << started.error().message;
     server_ = std::move(*started);
 

@@ -204,6 +204,10 @@ class Store {
 
   // Whether the last commit succeeded (and, after a failure, a probe commit since).
   virtual bool healthy() const = 0;
+  // Why not, for GET /healthz and the log ("" while healthy).
+  virtual std::string unhealthy_reason() const {
+    return healthy() ? std::string() : "storage cannot commit";
+  }
 
   // The database's identity: a random id it was given once, when created (or migrated to schema
   // 9), that names this database to other processes (GET /healthz).

@@ -56,11 +56,13 @@ class HttpServer {
  public:
   // Binds and starts serving. `intake`, `metrics` and options.mcp must outlive the server, and
   // the store behind `intake` must be closed before the server is destroyed: a commit still in
-  // flight hands its answer to the server's executor. `healthy` answers /healthz (whether
-  // storage can commit); it runs on an I/O thread, so it must be quick and thread-safe.
+  // flight hands its answer to the server's executor. `unhealthy_reason` answers /healthz (why
+  // storage cannot commit, "" when it can); it runs on an I/O thread, so it must be quick and
+  // thread-safe.
   static Result<std::unique_ptr<HttpServer>> start(const HttpOptions& options,
                                                    intake::Intake& intake,
-                                                   std::function<bool()> healthy, Metrics& metrics);
+                                                   std::function<std::string()> unhealthy_reason,
+                                                   Metrics& metrics);
   virtual ~HttpServer() = default;
 
   // The bound endpoint (the real port when asked for port 0).

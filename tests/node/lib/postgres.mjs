@@ -42,6 +42,8 @@ export async function startPostgres() {
       execFileSync(`${BIN}/createdb`, ['-h', '127.0.0.1', '-p', String(port), '-U', 'hookmcp', name]);
       return `postgres://hookmcp@127.0.0.1:${port}/${name}`;
     },
+    // The server stops (fast shutdown: sessions cut) and starts again, its data kept.
+    halt: stop,
     start,
     stop() {
       try { stop(); } catch { /* already stopped */ }
