@@ -14,7 +14,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config \
-      libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev \
+      libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -28,7 +28,7 @@ FROM debian:12-slim
 # and outbound deliveries verify https:// receivers with.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libssl3 libsqlite3-0 libspdlog1.10 libfmt9 ca-certificates \
+      libssl3 libsqlite3-0 libpq5 libspdlog1.10 libfmt9 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid, so that a host directory mounted on /data can be given to it (chown 10001:10001).
 RUN groupadd --system --gid 10001 hookmcp \
