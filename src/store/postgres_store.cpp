@@ -38,6 +38,7 @@
 #include "hookmcp/core/text.hpp"
 #include "hookmcp/store/store.hpp"
 #include "pg.hpp"
+#include "search_query.hpp"
 
 namespace hookmcp::store {
 
@@ -257,47 +258,15 @@ std::vector<std::string> lexemes(const std::string& text) {
 // prefix, OR between alternatives, & between the rest. Empty when there is no word.
 std::string ts_query(const std::string& query) {
   std::string out;
-  bool last_was_term = false;
-  bool pending_or = false;
-  size_t i = 0;
-  while (i < query.size()) {
-    if (std::isspace(static_cast<unsigned char>(query[i]))) {
-      ++i;
-      continue;
-    }
-    std::string term;
-    bool prefix = false;
-    if (query[i] == '"') {
-      size_t end = query.find('"', i + 1);
-      if (end == std::string::npos) end = query.size();
-      term = query.substr(i + 1, end - i - 1);
-      i = end + 1;
-    } else {
-      size_t end = i;
-      while (end < query.size() && !std::isspace(static_cast<unsigned char>(query[end]))) ++end;
-      term = query.substr(i, end - i);
-      i = end;
-      if (term == "OR" && last_was_term) {
-        pending_or = true;
-        continue;
-      }
-      while (!term.empty() && term.back() == '*') {
-        term.pop_back();
-        prefix = true;
-      }
-    }
-    auto words = lexemes(term);
+  for (const SearchTerm& term : parse_search(query)) {
+    auto words = lexemes(term.text);
     if (words.empty()) continue;
     std::string piece;
-    for (size_t k = 0; k < words.size(); ++k) {
-      piece += (k ? " <-> " : "") + words[k];
-    }
-    if (prefix) piece += ":*";
+    for (size_t k = 0; k < words.size(); ++k) piece += (k ? " <-> " : "") + words[k];
+    if (term.prefix) piece += ":*";
     if (words.size() > 1) piece = "(" + piece + ")";
-    if (!out.empty()) out += pending_or ? " | " : " & ";
+    if (!out.empty()) out += term.or_before ? " | " : " & ";
     out += piece;
-    pending_or = false;
-    last_was_term = true;
   }
   return out;
 }

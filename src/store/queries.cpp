@@ -8,6 +8,7 @@
 
 #include "fts_rank.hpp"
 #include "fts_snippet.hpp"
+#include "search_query.hpp"
 #include "subscriptions.hpp"
 
 namespace hookmcp::store {
@@ -170,53 +171,15 @@ Where where(const EventFilter& f, const std::string& prefix) {
 // `word*` stays a prefix search and OR stays OR. Empty when there is no word.
 std::string fts_query(const std::string& query) {
   std::string out;
-  bool last_was_term = false;
-  size_t i = 0;
-  auto quote = [](const std::string& term) {
-    std::string q = "\"";
-    for (char c : term) {
-      if (c == '"') q += '"';
-      q += c;
+  for (const SearchTerm& term : parse_search(query)) {
+    if (!out.empty()) out += term.or_before ? " OR " : " ";
+    out += '"';
+    for (char c : term.text) {
+      if (c == '"') out += '"';
+      out += c;
     }
-    return q + "\"";
-  };
-  while (i < query.size()) {
-    if (std::isspace(static_cast<unsigned char>(query[i]))) {
-      ++i;
-      continue;
-    }
-    std::string term;
-    bool prefix = false;
-    if (query[i] == '"') {
-      size_t end = query.find('"', i + 1);
-      if (end == std::string::npos) end = query.size();
-      term = query.substr(i + 1, end - i - 1);
-      i = end + 1;
-    } else {
-      size_t end = i;
-      while (end < query.size() && !std::isspace(static_cast<unsigned char>(query[end]))) ++end;
-      term = query.substr(i, end - i);
-      i = end;
-      if (term == "OR" && last_was_term) {
-        out += " OR";
-        last_was_term = false;
-        continue;
-      }
-      while (!term.empty() && term.back() == '*') {
-        term.pop_back();
-        prefix = true;
-      }
-    }
-    bool has_word = false;
-    for (char c : term) has_word |= std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80);
-    if (!has_word) continue;
-    if (!out.empty()) out += ' ';
-    out += quote(term);
-    if (prefix) out += '*';
-    last_was_term = true;
-  }
-  if (!last_was_term && out.size() >= 3 && out.compare(out.size() - 3, 3, " OR") == 0) {
-    out.resize(out.size() - 3);
+    out += '"';
+    if (term.prefix) out += '*';
   }
   return out;
 }
