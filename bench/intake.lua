@@ -10,11 +10,13 @@ local signature = os.getenv("HOOKMCP_BENCH_SIGNATURE")
 local counter = 0
 local head, tail
 
--- Runs in wrk's main state: gives each thread its own tag so delivery ids never collide.
+-- Runs in wrk's main state: gives each thread its own tag so delivery ids never collide
+-- (HOOKMCP_BENCH_TAG tells apart several wrk processes at once).
 local threads = 0
+local process_tag = os.getenv("HOOKMCP_BENCH_TAG") or ""
 function setup(thread)
   threads = threads + 1
-  thread:set("thread_tag", "t" .. threads)
+  thread:set("thread_tag", process_tag .. "t" .. threads)
 end
 
 function init(args)

@@ -17,10 +17,15 @@
 // `hookmcp serve` follows the database; its client's latency beside a client of the serve's own,
 // on the same webhooks.
 //
+// "nodes" (not in the default set; bench/postgres.sh runs it): two `hookmcp serve` nodes on one
+// PostgreSQL database (HOOKMCP_BENCH_PG=postgres://user@host:port, a server where a database
+// may be created); the client is on node A, the webhooks go to node B, so that every
+// notification crosses the database: B's commit, its NOTIFY, A's read by cursor, A's push.
+//
 // Usage: node bench/notify_latency.mjs [RATE_PER_S=1000] [SECONDS=5] [RUNS=3] [SOURCES=50]
-// (MODES=http,stdio,http-get,http-listen,follower picks some)
+// (MODES=http,stdio,http-get,http-listen,follower,nodes picks some)
 // (run from the repository root after scripts/build.sh; it loads the SDK from tests/node).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,13 +105,32 @@ async function finish(server, dir, latencies, total, elapsed) {
            p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) };
 }
 
+let databases = 0;
+// A fresh database on the PostgreSQL server HOOKMCP_BENCH_PG names; its URL.
+function freshPostgres() {
+  const server = process.env.HOOKMCP_BENCH_PG;
+  if (!server) throw new Error('mode nodes needs HOOKMCP_BENCH_PG=postgres://user@host:port');
+  const name = `notify_${process.pid}_${++databases}`;
+  execFileSync('psql', [`${server}/postgres`, '-qc', `CREATE DATABASE ${name}`]);
+  return `${server}/${name}`;
+}
+
 async function measure(transportName) {
   const dir = mkdtempSync(join(tmpdir(), 'hookmcp-bench-'));
-  const db = join(dir, 'events.db');
+  let db = join(dir, 'events.db');
   let server;
+  let other;  // mode nodes: node B, which takes the webhooks
   let client = new Client({ name: 'notify-latency', version: '1' });
   let port;
-  if (transportName === 'http') {
+  let postPort;
+  if (transportName === 'nodes') {
+    db = freshPostgres();
+    server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    port = await waitForPort(server.stderr);
+    other = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    postPort = await waitForPort(other.stderr);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+  } else if (transportName === 'http') {
     server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     port = await waitForPort(server.stderr);
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
@@ -128,12 +152,16 @@ async function measure(transportName) {
   };
   const { total, elapsed } = await offer(latencies, (i) => {
     const t0 = performance.now();
-    return post(port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
+    return post(postPort ?? port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
       sentAt.set(answer.id, t0);
       if (receivedAt.has(answer.id)) latencies.push(receivedAt.get(answer.id) - t0);
     });
   });
   await client.close();
+  if (other) {
+    other.kill('SIGTERM');
+    await new Promise((r) => other.once('exit', r));
+  }
   return finish(server, dir, latencies, total, elapsed);
 }
 
@@ -178,7 +206,7 @@ async function measureFollower() {
   const both = { get length() { return Math.min(lists.holder.length, lists.follower.length); } };
   const { total, elapsed } = await offer(both, (i) => {
     const t0 = performance.now();
-    return post(port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
+    return post(postPort ?? port, JSON.stringify({ type: 'bench.tick', n: i })).then((answer) => {
       sentAt.set(answer.id, t0);
       for (const name of ['holder', 'follower']) {
         if (early[name].has(answer.id)) lists[name].push(early[name].get(answer.id) - t0);

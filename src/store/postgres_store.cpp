@@ -320,6 +320,14 @@ std::vector<Subscription> subscriptions_of(const Rows& r) {
   return out;
 }
 
+// The writer's statements are prepared once and run for the life of its connection, from an
+// empty table to millions of rows: a plan cached while the table was empty would stay (the
+// duplicate check scanning every event of its source rather than looking up the unique index).
+// Planned each time, with the values at hand, they keep to the indexes.
+Status plan_each_time(pg::Connection& db) {
+  return db.exec("SET plan_cache_mode = force_custom_plan");
+}
+
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(const Options& options) : options_(options) {}
@@ -344,6 +352,7 @@ class PostgresStore final : public Store {
     auto top = (*db)->query("SELECT coalesce(max(id), 0) FROM events");
     if (!top) return top.error();
     told_through_ = top->int64(0, 0);
+    if (auto s = plan_each_time(**db); !s) return s;
     writer_db_ = std::move(*db);
     writer_ = std::thread([this] { write_loop(); });
     listener_ = std::thread([this] { listen_loop(); });
@@ -787,6 +796,10 @@ class PostgresStore final : public Store {
       set_health(db.error());
       return nullptr;
     }
+    if (auto s = plan_each_time(**db); !s) {
+      set_health(s);
+      return nullptr;
+    }
     writer_db_ = std::move(*db);
     return writer_db_.get();
   }
@@ -872,6 +885,9 @@ class PostgresStore final : public Store {
     Status s = db ? write_batch(*db, batch, outcomes, added)
                   : Status(make_error(ErrorCode::kUnavailable, unreachable_));
     set_health(s);
+    if (options_.metrics && s.ok()) {
+      options_.metrics->commit_batch_size.observe(static_cast<double>(batch.size()));
+    }
     uint64_t freed = 0;
     for (const auto& p : batch) freed += p.cost;
     {
