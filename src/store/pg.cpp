@@ -123,6 +123,20 @@ Result<Rows> Connection::run_prepared(const std::string& name, const std::string
                 "PostgreSQL");
 }
 
+std::string array_literal(const std::vector<std::string>& elements) {
+  std::string out = "{";
+  for (const auto& e : elements) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : e) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 bool is_postgres_url(std::string_view text) {
   return text.substr(0, 11) == "postgres://" || text.substr(0, 13) == "postgresql://";
 }

@@ -72,6 +72,9 @@ class Connection {
   std::vector<std::string> prepared_;
 };
 
+// A text[] parameter's value: {"a","b"}, each element quoted, backslashes and quotes escaped.
+std::string array_literal(const std::vector<std::string>& elements);
+
 // Whether `text` names a PostgreSQL database rather than a file: postgres:// or postgresql://.
 bool is_postgres_url(std::string_view text);
 // The URL with its password replaced by "***", for logs.

@@ -922,22 +922,32 @@ class PostgresStore final : public Store {
     };
     std::map<std::string, Count> by_source;
     std::map<std::pair<std::string, std::string>, int64_t> by_type;
-    // Ids this group stored, by (source, delivery id): a delivery twice in one group.
+    // Duplicates are looked for first, the whole group in one query, so that they draw no id:
+    // ids stay 1, 2, 3, ... as with SQLite. Under the insert lock no other node can store one
+    // meanwhile. Ids by (source, delivery id), of those stored before and by this group.
     std::map<std::pair<std::string, std::string>, int64_t> stored;
+    {
+      std::vector<std::string> sources;
+      std::vector<std::string> deliveries;
+      for (const auto& p : batch) {
+        sources.push_back(p.event.source);
+        deliveries.push_back(p.event.delivery_id);
+      }
+      auto dups = db.run_prepared(
+          "duplicates",
+          "SELECT e.source, e.delivery_id, e.id FROM unnest($1::text[], $2::text[]) AS "
+          "k(source, delivery_id) JOIN events e ON e.source = k.source AND e.delivery_id = "
+          "k.delivery_id",
+          {Param::text(pg::array_literal(sources)), Param::text(pg::array_literal(deliveries))});
+      if (!dups) return fail(dups.error());
+      for (int r = 0; r < dups->size(); ++r) {
+        stored[{std::string(dups->text(r, 0)), std::string(dups->text(r, 1))}] = dups->int64(r, 2);
+      }
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       const NewEvent& e = batch[i].event;
-      // A duplicate is looked for first, so that it draws no id: ids stay 1, 2, 3, ... as with
-      // SQLite. Under the insert lock no other node can store it meanwhile.
       if (auto it = stored.find({e.source, e.delivery_id}); it != stored.end()) {
         outcomes[i] = {it->second, true};
-        continue;
-      }
-      auto dup = db.run_prepared("duplicate",
-                                 "SELECT id FROM events WHERE source = $1 AND delivery_id = $2",
-                                 {Param::text(e.source), Param::text(e.delivery_id)});
-      if (!dup) return fail(dup.error());
-      if (dup->size() == 1) {
-        outcomes[i] = {dup->int64(0, 0), true};
         continue;
       }
       auto r = db.run_prepared(

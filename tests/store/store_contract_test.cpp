@@ -101,6 +101,16 @@ TEST_P(StoreContract, ADeliveryIsStoredOnceAndDrawsNoIdTwice) {
   EXPECT_FALSE(third->duplicate);
   EXPECT_EQ(third->id, 2);
   EXPECT_EQ(*store->max_id(), 2);
+  // Ids with the characters a list of them is written with are compared as they are.
+  for (const std::string odd : {R"(a"b\c,{d} e)", "NULL", ""}) {
+    auto once = insert_sync(*store, event(odd));
+    auto again = insert_sync(*store, event(odd));
+    ASSERT_TRUE(once && again) << odd;
+    EXPECT_FALSE(once->duplicate) << odd;
+    EXPECT_TRUE(again->duplicate) << odd;
+    EXPECT_EQ(again->id, once->id) << odd;
+  }
+  EXPECT_EQ(*store->max_id(), 5);
 }
 
 TEST_P(StoreContract, ConcurrentInsertsAreGroupedAndDeduplicated) {
@@ -220,9 +230,9 @@ TEST_P(StoreContract, SearchesWordsPhrasesPrefixesAndAlternatives) {
   EXPECT_EQ(ids("\"staging on\""), (std::vector<int64_t>{}));
   EXPECT_EQ(ids("succ*"), (std::vector<int64_t>{2}));
   EXPECT_EQ(ids("failed OR refunded"), (std::vector<int64_t>{1, 3}));
-  EXPECT_EQ(ids("failed OR"), (std::vector<int64_t>{1}));           // nothing to be an OR of
+  EXPECT_EQ(ids("failed OR"), (std::vector<int64_t>{1}));  // nothing to be an OR of
   EXPECT_EQ(ids("deploy failed OR succeeded"), (std::vector<int64_t>{1, 2}));
-  EXPECT_EQ(ids("OR deploy"), (std::vector<int64_t>{}));  // a first OR is a word: "or"
+  EXPECT_EQ(ids("OR deploy"), (std::vector<int64_t>{}));         // a first OR is a word: "or"
   EXPECT_EQ(ids("charge.refunded"), (std::vector<int64_t>{3}));  // the type is searched too
   EXPECT_EQ(ids("stripe"), (std::vector<int64_t>{3}));           // and the source
   auto page = store->search("staging", EventFilter{}, 0);
