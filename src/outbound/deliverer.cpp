@@ -180,16 +180,19 @@ void Deliverer::take_changes(const std::shared_ptr<Entry>& entry,
   s.failing_since_ms = 0;
   s.next_attempt_at_ms = 0;
   s.last_error.clear();
-  if (entry->retrying) {
-    for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
-      if (r->second == entry) {
-        retrying_.erase(r);
-        break;
-      }
-    }
-    entry->retrying = false;
-  }
+  stop_retrying(entry);
   wake(entry);
+}
+
+void Deliverer::stop_retrying(const std::shared_ptr<Entry>& entry) {
+  if (!entry->retrying) return;
+  for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
+    if (r->second == entry) {
+      retrying_.erase(r);
+      break;
+    }
+  }
+  entry->retrying = false;
 }
 
 void Deliverer::drop(std::map<std::string, std::shared_ptr<Entry>>::iterator it) {
@@ -258,16 +261,8 @@ Status Deliverer::update(const std::string& id,
       if (entry->sub.failures == 0 && was_failing) {
         metrics_.outbound_failing_subscriptions.add(-1);
       }
-      if (entry->retrying && entry->sub.next_attempt_at_ms == 0) {
-        // Out of the retry queue, to be served now.
-        for (auto r = retrying_.begin(); r != retrying_.end(); ++r) {
-          if (r->second == entry) {
-            retrying_.erase(r);
-            break;
-          }
-        }
-        entry->retrying = false;
-      }
+      // Out of the retry queue, to be served now.
+      if (entry->sub.next_attempt_at_ms == 0) stop_retrying(entry);
       wake(entry);
       saving = entry->sub;
     }

@@ -154,6 +154,8 @@ class Deliverer {
   Status put_in_memory(const store::Subscription& subscription);
   // What another process changed in a subscription this one delivers (a refresh); with mu_.
   void take_changes(const std::shared_ptr<Entry>& entry, const store::Subscription& stored);
+  // Takes it out of the retry queue, if it is there; with mu_ held.
+  void stop_retrying(const std::shared_ptr<Entry>& entry);
   // Forgets an entry (deleted, or delivered elsewhere now); with mu_ held.
   void drop(std::map<std::string, std::shared_ptr<Entry>>::iterator it);
   void run();
