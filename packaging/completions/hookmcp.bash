@@ -92,7 +92,7 @@ _hookmcp() {
           esac
         done
         if ((positionals == 0)) && [[ $given != *" --source "* ]]; then
-          _hookmcp_reply -W "github stripe slack standard shopify gitlab hmac none" -- "$cur"
+          _hookmcp_reply -W "github stripe slack standard shopify gitlab google-calendar postmark hmac none" -- "$cur"
         else
           # The payload file, or - for stdin.
           _hookmcp_reply -f -- "$cur"

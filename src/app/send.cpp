@@ -35,11 +35,15 @@ listener's /hooks/NAME (https:// when tls is configured; loopback for a
 0.0.0.0 or :: listener). PROVIDER, --url and --secret may still be given:
 --url and --secret replace the source's, PROVIDER must be the source's.
 
-PROVIDER is github, stripe, slack, standard, shopify, gitlab, hmac or none.
---type sets the event-type header of github (X-GitHub-Event), shopify
-(X-Shopify-Topic), gitlab (X-Gitlab-Event), hmac and none (X-Event-Type, or the
-source's type_header); stripe, slack and standard carry the type in the
-payload. Without --source, hmac signs as X-Signature: sha256=HEX over the body.
+PROVIDER is github, stripe, slack, standard, shopify, gitlab, google-calendar,
+postmark, hmac or none. --type sets the event-type header of github
+(X-GitHub-Event), shopify (X-Shopify-Topic), gitlab (X-Gitlab-Event),
+google-calendar (X-Goog-Resource-State: sync, exists or not_exists; exists
+when not given), hmac and none (X-Event-Type, or the source's type_header);
+stripe, slack, standard and postmark carry the type in the payload. Without
+--source, hmac signs as X-Signature: sha256=HEX over the body. google-calendar
+sends the secret as X-Goog-Channel-Token and no body (give /dev/null as FILE);
+postmark sends the secret, "user:password", as HTTP Basic credentials.
 
 Repeats: hookmcp stores one delivery per source and delivery id, and answers a
 repeat 200 {"duplicate":true,"id":N} (the event stored the first time) without
@@ -49,15 +53,20 @@ storing it again. Where the delivery id comes from:
                             the source's delivery_header), which send fills
                             with a fresh random id on every send, unless
                             --delivery-id gives one
+  google-calendar           X-Goog-Channel-ID and X-Goog-Message-Number:
+                            --delivery-id CHANNEL:NUMBER, else random
   stripe                    the payload's "id", sent as FILE has it
+  postmark                  the payload's "MessageID" (inbound email; other
+                            records are told by their bytes)
   slack                     the payload's "event_id"; a form (a command or an
                             interaction) has none and is told by its bytes
-So sending the same stripe or slack FILE twice stores it once. --fresh-id
-makes every send a new delivery, whatever the provider: it sets stripe's "id"
-to evt_ and random hex, slack's "event_id" to Ev and random hex (either added
-when absent), a slack form's trigger_id field to random hex (added when
-absent), and keeps the fresh header id of the others (so it does not go with
---delivery-id). The rest of the body stays as FILE has it.
+So sending the same stripe, slack or postmark FILE twice stores it once.
+--fresh-id makes every send a new delivery, whatever the provider: it sets
+stripe's "id" to evt_ and random hex, postmark's "MessageID" to a random UUID,
+slack's "event_id" to Ev and random hex (each added when absent), a slack
+form's trigger_id field to random hex (added when absent), and keeps the fresh
+header id of the others (so it does not go with --delivery-id). The rest of
+the body stays as FILE has it.
 
 -v, --verbose prints the request to stderr before sending it: method, URL,
 every header (the signature too) and the body (its first 2 KiB); then the
@@ -301,8 +310,9 @@ int run_send(const std::vector<std::string>& argv_in) {
     sign.provider = args->positionals[0];
     if (std::find(std::begin(config::kProviders), std::end(config::kProviders), sign.provider) ==
         std::end(config::kProviders)) {
-      return usage("unknown provider \"" + sign.provider +
-                   "\" (expected github, stripe, slack, standard, shopify, gitlab, hmac or none)");
+      std::string list;
+      for (const char* p : config::kProviders) list += std::string(list.empty() ? "" : ", ") + p;
+      return usage("unknown provider \"" + sign.provider + "\" (expected one of: " + list + ")");
     }
     if (!url) return usage("--url is required (or --source NAME)");
     if (!secret && sign.provider != "none") {

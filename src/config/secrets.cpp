@@ -118,6 +118,11 @@ void check_provider_secret(const std::string& provider, const Secret& secret,
   if (provider == "standard" && !standard_secret_ok(value)) {
     f.error(where, "a Standard Webhooks secret is \"whsec_\" followed by base64");
   }
+  if (provider == "postmark" && value.find(':') == std::string::npos) {
+    f.error(where,
+            "a Postmark secret is the webhook URL's HTTP Basic credentials, \"user:password\" "
+            "(Postmark sends them from https://user:password@host/hooks/...)");
+  }
 }
 
 }  // namespace hookmcp::config::detail

@@ -16,8 +16,11 @@ namespace hookmcp::intake {
 
 namespace {
 
-constexpr const char* kCredentialHeaders[] = {"authorization", "proxy-authorization", "cookie",
-                                              "x-gitlab-token", "x-api-key"};
+// Headers that carry a secret as it is: Postmark's Basic credentials arrive in Authorization,
+// a Google Calendar channel's token in X-Goog-Channel-Token.
+constexpr const char* kCredentialHeaders[] = {"authorization", "proxy-authorization",
+                                              "cookie",        "x-gitlab-token",
+                                              "x-api-key",     "x-goog-channel-token"};
 
 bool is_credential(std::string_view name) {
   return std::any_of(std::begin(kCredentialHeaders), std::end(kCredentialHeaders),

@@ -23,6 +23,21 @@ std::unique_ptr<Verifier> make_slack(const config::Source& source);
 std::unique_ptr<Verifier> make_standard(const config::Source& source);
 std::unique_ptr<Verifier> make_shopify(const config::Source& source);
 std::unique_ptr<Verifier> make_gitlab(const config::Source& source);
+std::unique_ptr<Verifier> make_google_calendar(const config::Source& source);
+std::unique_ptr<Verifier> make_postmark(const config::Source& source);
+
+// Secrets a provider sends back as they are (a token, credentials) rather than sign with. Held
+// as SHA-256 digests and compared digest to digest in constant time, so that the time taken
+// says nothing of a secret's length either.
+class SecretTokens {
+ public:
+  explicit SecretTokens(const std::vector<std::string>& secrets);
+  // Whether `given` is one of them.
+  bool match(std::string_view given) const;
+
+ private:
+  std::vector<std::string> digests_;
+};
 
 // Longest signature header value a verifier looks at. Real ones are under 300 bytes (a few
 // rotated signatures); anything far beyond is refused before any decoding or hashing.

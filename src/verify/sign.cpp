@@ -73,11 +73,11 @@ Result<std::string> random_uuid() {
 
 bool has_type_header(std::string_view provider) {
   return provider == "github" || provider == "shopify" || provider == "gitlab" ||
-         provider == "hmac" || provider == "none";
+         provider == "google-calendar" || provider == "hmac" || provider == "none";
 }
 
 bool has_delivery_header(std::string_view provider) {
-  return provider != "stripe" && provider != "slack";
+  return provider != "stripe" && provider != "slack" && provider != "postmark";
 }
 
 Result<Headers> sign(const SignRequest& r) {
@@ -129,6 +129,40 @@ Result<Headers> sign(const SignRequest& r) {
     if (!id) return id.error();
     h.add("X-Gitlab-Event-UUID", *id);
     h.add("X-Gitlab-Token", r.secret);
+  } else if (p == "google-calendar") {
+    // No body; the state in a header ("exists" unless given), the channel and the message
+    // number in others: SignRequest::delivery_id as "CHANNEL:NUMBER" (a channel alone: its
+    // message 1), else a random channel and number.
+    std::string channel;
+    std::string number = "1";
+    if (auto colon = r.delivery_id.rfind(':'); colon != std::string::npos) {
+      channel = r.delivery_id.substr(0, colon);
+      number = r.delivery_id.substr(colon + 1);
+    } else if (!r.delivery_id.empty()) {
+      channel = r.delivery_id;
+    } else {
+      auto id = random_uuid();
+      if (!id) return id.error();
+      channel = *id;
+      auto n = random_hex(3);
+      if (!n) return n.error();
+      number = std::to_string(std::stoul(*n, nullptr, 16) + 2);
+    }
+    h.add("Content-Type", "application/json; utf-8");  // as Google sends it, with no body
+    h.add("X-Goog-Channel-ID", channel);
+    h.add("X-Goog-Channel-Token", r.secret);
+    h.add("X-Goog-Channel-Expiration", format_http_date(r.now_s + int64_t{7} * 24 * 3600));
+    h.add("X-Goog-Resource-ID", "hookmcp-send");
+    h.add("X-Goog-Resource-URI",
+          "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json");
+    h.add("X-Goog-Resource-State", r.type.empty() ? "exists" : r.type);
+    h.add("X-Goog-Message-Number", number);
+  } else if (p == "postmark") {
+    if (r.secret.find(':') == std::string::npos) {
+      return invalid("a postmark secret is \"user:password\"");
+    }
+    h.add("Content-Type", "application/json");
+    h.add("Authorization", "Basic " + base64_encode(r.secret));
   } else if (p == "hmac" || p == "none") {
     auto signed_headers = sign_generic(r);
     if (!signed_headers) return signed_headers.error();

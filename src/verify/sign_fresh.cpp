@@ -57,6 +57,16 @@ Result<std::string> with_fresh_id(std::string_view provider, std::string_view bo
     }
     return *out;
   }
+  if (provider == "postmark") {
+    auto id = random_uuid();
+    if (!id) return id.error();
+    auto out = detail::with_member(body, "MessageID", json_text(*id));
+    if (!out) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "a postmark payload is a JSON object, where --fresh-id sets \"MessageID\"");
+    }
+    return *out;
+  }
   if (provider == "slack") {
     if (detail::looks_like_json(body)) {
       auto id = fresh("Ev", 8, /*upper=*/true);

@@ -18,6 +18,8 @@ std::unique_ptr<Verifier> make_verifier(const config::Source& source) {
   if (p == "standard") return detail::make_standard(source);
   if (p == "shopify") return detail::make_shopify(source);
   if (p == "gitlab") return detail::make_gitlab(source);
+  if (p == "google-calendar") return detail::make_google_calendar(source);
+  if (p == "postmark") return detail::make_postmark(source);
   return nullptr;
 }
 
@@ -35,6 +37,17 @@ bool signed_by_any(const std::vector<std::string>& secrets, Digest digest, std::
     }
   }
   return false;
+}
+
+SecretTokens::SecretTokens(const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) digests_.push_back(sha256(s));
+}
+
+bool SecretTokens::match(std::string_view given) const {
+  const std::string digest = sha256(given);
+  bool match = false;
+  for (const auto& d : digests_) match |= constant_time_equal(d, digest);
+  return match;
 }
 
 std::vector<std::string> secret_values(const config::Source& source) {

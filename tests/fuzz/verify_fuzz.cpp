@@ -29,6 +29,8 @@ constexpr const char* kConfig = R"({
     "standard": {"provider": "standard", "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]},
     "shopify": {"provider": "shopify", "secrets": ["fuzz-secret"]},
     "gitlab": {"provider": "gitlab", "secrets": ["fuzz-secret"]},
+    "calendar": {"provider": "google-calendar", "secrets": ["fuzz-secret"]},
+    "mail": {"provider": "postmark", "secrets": ["fuzz:secret"]},
     "hmac": {"provider": "hmac", "secrets": ["fuzz-secret"], "header": "X-Signature",
              "prefix": "sha256="},
     "hmac-ts": {"provider": "hmac", "secrets": ["fuzz-secret"], "header": "X-Signature",

@@ -196,6 +196,7 @@ TEST_F(IntakeTest, CredentialHeadersAreRedacted) {
   ASSERT_EQ(send("demo", "x",
                  {{"Authorization", "Bearer secret-token"},
                   {"X-Gitlab-Token", "gl-secret"},
+                  {"X-Goog-Channel-Token", "channel-secret"},
                   {"X-Custom", "kept"}})
                 .status,
             202);
@@ -203,6 +204,7 @@ TEST_F(IntakeTest, CredentialHeadersAreRedacted) {
   json h = json::parse((*e)->headers_json);
   EXPECT_EQ(h["Authorization"], "[redacted]");
   EXPECT_EQ(h["X-Gitlab-Token"], "[redacted]");
+  EXPECT_EQ(h["X-Goog-Channel-Token"], "[redacted]");
   EXPECT_EQ(h["X-Custom"], "kept");
 }
 

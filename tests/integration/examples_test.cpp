@@ -38,12 +38,15 @@ std::vector<fs::path> files_in(const fs::path& dir, const std::string& extension
 }
 
 // Every `env:NAME` the file refers to, set to a secret that each provider accepts (Standard
-// Webhooks wants base64 after whsec_).
+// Webhooks wants base64 after whsec_; Postmark's credentials are user:password).
 std::map<std::string, std::string> env_for(const std::string& text) {
   static const std::regex kRef(R"re("env:([A-Za-z_][A-Za-z0-9_]*)")re");
   std::map<std::string, std::string> env;
   for (std::sregex_iterator it(text.begin(), text.end(), kRef), end; it != end; ++it) {
-    env[(*it)[1].str()] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const std::string name = (*it)[1].str();
+    env[name] = name.find("POSTMARK") != std::string::npos
+                    ? "postmark:whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                    : "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   }
   return env;
 }

@@ -26,6 +26,8 @@ const secrets = {
   slack: '8f742231b10e8888abcd99yyyzzz85a5',
   shopify: 'shpss_hookmcp_test',
   gitlab: 'glpat-hookmcp-token',
+  calendar: '398348u3tu83ut8uu38',
+  postmark: 'postmark:0d9a1c6e2f5b',
 };
 
 const config = {
@@ -36,6 +38,8 @@ const config = {
     slack: { provider: 'slack', secrets: [secrets.slack] },
     shop: { provider: 'shopify', secrets: [secrets.shopify] },
     gitlab: { provider: 'gitlab', secrets: [secrets.gitlab] },
+    calendar: { provider: 'google-calendar', secrets: [secrets.calendar] },
+    mail: { provider: 'postmark', secrets: [secrets.postmark] },
   },
 };
 
@@ -257,6 +261,66 @@ describe('deliveries signed by the providers\' libraries', () => {
   });
 });
 
+// Google Calendar and Postmark sign nothing: the channel's token, the webhook URL's Basic
+// credentials, sent as Google's guide and Postmark's documentation show.
+describe('calendar and mail deliveries, as their providers send them', () => {
+  const calendarHeaders = (channel, number, state, token = secrets.calendar) => ({
+    'Content-Type': 'application/json; utf-8',
+    'X-Goog-Channel-ID': channel,
+    'X-Goog-Channel-Token': token,
+    'X-Goog-Channel-Expiration': 'Tue, 19 Nov 2013 01:13:52 GMT',
+    'X-Goog-Resource-ID': 'ret08u3rv24htgh289g',
+    'X-Goog-Resource-URI': 'https://www.googleapis.com/calendar/v3/calendars/primary/events',
+    'X-Goog-Resource-State': state,
+    'X-Goog-Message-Number': String(number),
+  });
+
+  test('google-calendar: the sync message, a change, a wrong token, a repeat', async () => {
+    const channel = randomUUID();
+    let res = await post('calendar', calendarHeaders(channel, 1, 'sync'), '');
+    assert.equal(res.status, 202, res.text);
+    assert.equal(storedOne('calendar', `${channel}:1`).type, 'sync');
+    res = await post('calendar', calendarHeaders(channel, 2, 'exists'), '');
+    assert.equal(res.status, 202, res.text);
+    const row = storedOne('calendar', `${channel}:2`);
+    assert.equal(row.type, 'exists');
+    assert.equal(row.verified, 1);
+    const headers = JSON.parse(row.headers);
+    assert.equal(headers['X-Goog-Channel-Token'], '[redacted]');
+    assert.equal(headers['X-Goog-Resource-URI'], 'https://www.googleapis.com/calendar/v3/calendars/primary/events');
+    res = await post('calendar', calendarHeaders(channel, 2, 'exists'), '');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(JSON.parse(res.text).duplicate, true);
+    res = await post('calendar', calendarHeaders(channel, 3, 'exists', 'guess'), '');
+    assert.equal(res.status, 401);
+    assert.deepEqual(stored('source = ? AND delivery_id = ?', 'calendar', `${channel}:3`), []);
+    const { 'X-Goog-Channel-Token': _, ...tokenless } = calendarHeaders(channel, 4, 'exists');
+    res = await post('calendar', tokenless, '');
+    assert.equal(res.status, 401);
+  });
+
+  test('postmark: inbound email with the URL\'s credentials; wrong ones refused', async () => {
+    const sample = JSON.parse(readFileSync(new URL('../../examples/payloads/postmark-inbound.json', import.meta.url), 'utf8'));
+    const messageId = randomUUID();
+    const body = JSON.stringify({ ...sample, MessageID: messageId });
+    // What fetch sends for https://user:password@host/...: Basic and base64 of user:password.
+    const basic = (credentials) => `Basic ${Buffer.from(credentials).toString('base64')}`;
+    let res = await post('mail', { 'Content-Type': 'application/json', Authorization: basic(secrets.postmark) }, body);
+    assert.equal(res.status, 202, res.text);
+    const row = storedOne('mail', messageId);
+    assert.equal(row.type, 'email.received');
+    assert.equal(row.body, body);
+    assert.equal(JSON.parse(row.headers).Authorization, '[redacted]');
+    const other = JSON.stringify({ ...sample, MessageID: randomUUID() });
+    res = await post('mail', { Authorization: basic('postmark:guess') }, other);
+    assert.equal(res.status, 401);
+    assertNotStored('mail', other);
+    res = await post('mail', {}, other);
+    assert.equal(res.status, 401);
+    assertNotStored('mail', other);
+  });
+});
+
 // Runs `hookmcp send ARGS...` with `input` on stdin; resolves with its exit code and output.
 function send(args, input = '', env = {}) {
   return new Promise((resolve) => {
@@ -358,6 +422,32 @@ describe('hookmcp send, checked by the providers\' libraries', () => {
     assert.equal(req.headers['x-gitlab-token'], secrets.gitlab);
     assert.equal(req.headers['x-gitlab-event'], 'Push Hook');
     assert.ok(req.headers['x-gitlab-event-uuid']);
+  });
+
+  test('google-calendar and postmark: the headers their providers send', async () => {
+    let r = await send(['google-calendar', '--url', capture.url, '--secret', secrets.calendar, '--type', 'sync',
+      '--delivery-id', 'chan-9:1', '/dev/null']);
+    assert.equal(r.code, 0, r.stderr);
+    let req = last();
+    assert.equal(req.body, '');
+    assert.equal(req.headers['x-goog-channel-token'], secrets.calendar);
+    assert.equal(req.headers['x-goog-channel-id'], 'chan-9');
+    assert.equal(req.headers['x-goog-message-number'], '1');
+    assert.equal(req.headers['x-goog-resource-state'], 'sync');
+    assert.ok(!Number.isNaN(Date.parse(req.headers['x-goog-channel-expiration'])));
+
+    const inbound = readFileSync(new URL('../../examples/payloads/postmark-inbound.json', import.meta.url), 'utf8');
+    r = await send(['postmark', '--url', capture.url, '--secret', secrets.postmark, '--fresh-id', '-'], inbound);
+    assert.equal(r.code, 0, r.stderr);
+    req = last();
+    // node:http reads Basic credentials as a browser would send them from a URL.
+    const [scheme, encoded] = req.headers.authorization.split(' ');
+    assert.equal(scheme, 'Basic');
+    assert.equal(Buffer.from(encoded, 'base64').toString(), secrets.postmark);
+    const sent = JSON.parse(req.body);
+    assert.match(sent.MessageID, /^[0-9a-f-]{36}$/);
+    assert.notEqual(sent.MessageID, JSON.parse(inbound).MessageID);
+    assert.equal(sent.Subject, 'Test subject');
   });
 
   test('--header adds and replaces headers; --delivery-id is kept', async () => {

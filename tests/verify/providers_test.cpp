@@ -486,6 +486,110 @@ TEST(Gitlab, Normalizes) {
   EXPECT_EQ(n.action, "");
 }
 
+// ---- Google Calendar ---------------------------------------------------------------------------
+
+// The notification in Google's guide (Receiving notifications: "Example: Change notification").
+const Fields kCalendarNotification = {
+    {"Content-Type", "application/json; utf-8"},
+    {"X-Goog-Channel-ID", "4ba78bf0-6a47-11e2-bcfd-0800200c9a66"},
+    {"X-Goog-Channel-Token", "398348u3tu83ut8uu38"},
+    {"X-Goog-Channel-Expiration", "Tue, 19 Nov 2013 01:13:52 GMT"},
+    {"X-Goog-Resource-ID", "ret08u3rv24htgh289g"},
+    {"X-Goog-Resource-URI",
+     "https://www.googleapis.com/calendar/v3/calendars/my_calendar@gmail.com/events"},
+    {"X-Goog-Resource-State", "exists"},
+    {"X-Goog-Message-Number", "10"}};
+
+Fields calendar_with(const std::string& name, std::optional<std::string> value) {
+  Fields out;
+  for (const auto& f : kCalendarNotification) {
+    if (f.first != name) out.push_back(f);
+  }
+  if (value) out.emplace_back(name, *value);
+  return out;
+}
+
+TEST(GoogleCalendar, ChannelTokenAndForgeries) {
+  auto v = make_verifier(source("google-calendar", {"398348u3tu83ut8uu38"}));
+  std::vector<Case> cases = {
+      {"the guide's notification", kCalendarNotification, "", 0, true},
+      {"other token", calendar_with("X-Goog-Channel-Token", "398348u3tu83ut8uu39"), "", 0, false},
+      {"prefix of token", calendar_with("X-Goog-Channel-Token", "398348"), "", 0, false},
+      {"no token (a channel made without one)", calendar_with("X-Goog-Channel-Token", {}), "", 0,
+       false},
+      {"empty token", calendar_with("X-Goog-Channel-Token", ""), "", 0, false},
+      {"no channel", calendar_with("X-Goog-Channel-ID", {}), "", 0, false},
+      {"no state", calendar_with("X-Goog-Resource-State", {}), "", 0, false},
+      {"huge token", calendar_with("X-Goog-Channel-Token", std::string(10000, '3')), "", 0, false},
+  };
+  run_cases(*v, cases);
+  // Any secret of a rotation.
+  EXPECT_TRUE(make_verifier(source("google-calendar", {"next", "398348u3tu83ut8uu38"}))
+                  ->verify(headers(kCalendarNotification), "", 0)
+                  .accepted);
+}
+
+TEST(GoogleCalendar, NormalizesStateAndChannelMessage) {
+  auto v = make_verifier(source("google-calendar", {"t"}));
+  auto n = v->normalize(headers(kCalendarNotification), "");
+  EXPECT_EQ(n.type, "exists");
+  EXPECT_EQ(n.delivery_id, "4ba78bf0-6a47-11e2-bcfd-0800200c9a66:10");
+  EXPECT_FALSE(n.handshake_response);  // sync is stored, as a notification of its own type
+  n = v->normalize(headers(calendar_with("X-Goog-Resource-State", "sync")), "");
+  EXPECT_EQ(n.type, "sync");
+}
+
+// ---- Postmark --------------------------------------------------------------------------------
+
+// The start of the inbound webhook's example in Postmark's documentation.
+constexpr const char* kPostmarkInbound =
+    R"({"FromName": "Postmarkapp Support", "MessageStream": "inbound",)"
+    R"( "From": "support@postmarkapp.com", "To": "\"Firstname Lastname\" <yourhash+SampleHash@inbound.postmarkapp.com>",)"
+    R"( "Subject": "Test subject", "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",)"
+    R"( "Date": "Sat, 18 Dec 2021 05:18:34 +0000", "TextBody": "This is a test text body."})";
+
+TEST(Postmark, BasicCredentialsAndForgeries) {
+  auto v = make_verifier(source("postmark", {"hooks:s3cret pass"}));
+  auto basic = [](const std::string& credentials) {
+    return Fields{{"Authorization", "Basic " + base64_encode(credentials)}};
+  };
+  std::vector<Case> cases = {
+      {"credentials", basic("hooks:s3cret pass"), kPostmarkInbound, 0, true},
+      {"scheme in lowercase",
+       {{"Authorization", "basic " + base64_encode("hooks:s3cret pass")}},
+       kPostmarkInbound,
+       0,
+       true},
+      {"other password", basic("hooks:s3cret pasS"), kPostmarkInbound, 0, false},
+      {"other user", basic("hook:s3cret pass"), kPostmarkInbound, 0, false},
+      {"user only", basic("hooks"), kPostmarkInbound, 0, false},
+      {"bearer",
+       {{"Authorization", "Bearer aG9va3M6czNjcmV0IHBhc3M="}},
+       kPostmarkInbound,
+       0,
+       false},
+      {"not base64", {{"Authorization", "Basic hooks:s3cret pass"}}, kPostmarkInbound, 0, false},
+      {"missing", {}, kPostmarkInbound, 0, false},
+      {"twice",
+       {{"Authorization", "Basic " + base64_encode("hooks:s3cret pass")},
+        {"Authorization", "Basic " + base64_encode("hooks:s3cret pass")}},
+       kPostmarkInbound,
+       0,
+       false},
+  };
+  run_cases(*v, cases);
+}
+
+TEST(Postmark, NormalizesInboundAndOtherRecords) {
+  auto v = make_verifier(source("postmark", {"a:b"}));
+  auto n = v->normalize(headers({}), kPostmarkInbound);
+  EXPECT_EQ(n.type, "email.received");
+  EXPECT_EQ(n.delivery_id, "73e6d360-66eb-11e1-8e72-a8904824019b");
+  n = v->normalize(headers({}), R"({"RecordType": "Bounce", "MessageID": "883953f4", "ID": 42})");
+  EXPECT_EQ(n.type, "email.bounce");
+  EXPECT_EQ(n.delivery_id, "");  // each bounce, open or click told apart by its bytes
+}
+
 // ---- Repeated headers ------------------------------------------------------------------------
 
 // A delivery that verifies, then the same delivery with one of its signature, timestamp or id
@@ -558,6 +662,19 @@ TEST(AllProviders, RefuseEachSignatureHeaderSentTwiceNamingIt) {
        "{}",
        0,
        {"X-Gitlab-Token"}},
+      {"google-calendar",
+       source("google-calendar", {"398348u3tu83ut8uu38"}),
+       kCalendarNotification,
+       "",
+       0,
+       {"X-Goog-Channel-Token", "X-Goog-Channel-ID", "X-Goog-Resource-State",
+        "X-Goog-Message-Number"}},
+      {"postmark",
+       source("postmark", {"hooks:pass"}),
+       {{"Authorization", "Basic aG9va3M6cGFzcw=="}},
+       kPostmarkInbound,
+       0,
+       {"Authorization"}},
       {"hmac",
        hmac_source,
        {{"X-Signature", hmac_sig}, {"X-Timestamp", "1000"}},
@@ -622,8 +739,14 @@ TEST(AllProviders, SurviveGarbage) {
                          "svix-signature",
                          "X-Shopify-Hmac-Sha256",
                          "X-Gitlab-Token",
-                         "X-Hub-Signature-256"};
-  for (const char* provider : {"stripe", "slack", "standard", "shopify", "gitlab", "github"}) {
+                         "X-Hub-Signature-256",
+                         "X-Goog-Channel-Token",
+                         "X-Goog-Channel-ID",
+                         "X-Goog-Resource-State",
+                         "X-Goog-Message-Number",
+                         "Authorization"};
+  for (const char* provider : {"stripe", "slack", "standard", "shopify", "gitlab", "github",
+                               "google-calendar", "postmark"}) {
     auto v = make_verifier(source(provider, {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}));
     for (int i = 0; i < 2000; ++i) {
       Fields fields;

@@ -43,6 +43,8 @@ const std::vector<Case>& cases() {
       {"shopify", "shpss_1234", R"({"id":1})", "orders/create"},
       {"gitlab", "glpat-token", R"({"object_attributes":{"action":"merge"}})",
        "Merge Request Hook"},
+      {"google-calendar", "398348u3tu83ut8uu38", "", "sync"},
+      {"postmark", "hooks:s3cret", R"({"MessageID":"73e6d360","Subject":"hi"})", "email.received"},
       {"hmac", "k", R"({"n":1})", "build.done"},
       {"none", "", R"({"n":1})", "anything"},
   };
@@ -71,8 +73,10 @@ TEST(Sign, RoundTripsThroughEveryVerifier) {
     EXPECT_EQ(n.type, c.type) << c.provider;
 
     if (std::string(c.provider) != "none") {
-      // GitLab's token says who sent a delivery, not what it holds: nothing covers the body.
-      if (std::string(c.provider) != "gitlab") {
+      // A token or credentials say who sent a delivery, not what it holds: nothing covers the
+      // body (GitLab, Google Calendar, Postmark).
+      const std::string p = c.provider;
+      if (p != "gitlab" && p != "google-calendar" && p != "postmark") {
         EXPECT_FALSE(v->verify(*h, c.body + " ", kNow).accepted) << c.provider << " tampered";
       }
       auto other = make_verifier(source(c.provider, c.secret + "x"));
@@ -130,6 +134,25 @@ TEST(Sign, DeliveryIdsAreFreshUnlessGiven) {
               "d-42")
         << provider;
   }
+}
+
+// A Google Calendar notification is named by its channel and message number.
+TEST(Sign, GoogleCalendarChannelAndMessageNumber) {
+  auto v = make_verifier(source("google-calendar", "tok"));
+  auto given = sign({"google-calendar", "tok", "", 0, "exists", "chan-1:7"});
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->get("X-Goog-Channel-ID").value_or(""), "chan-1");
+  EXPECT_EQ(given->get("X-Goog-Message-Number").value_or(""), "7");
+  EXPECT_EQ(v->normalize(*given, "").delivery_id, "chan-1:7");
+  auto channel_only = sign({"google-calendar", "tok", "", 0, "sync", "chan-2"});
+  ASSERT_TRUE(channel_only);
+  EXPECT_EQ(v->normalize(*channel_only, "").delivery_id, "chan-2:1");
+  auto a = sign({"google-calendar", "tok", "", 0, "", ""});
+  auto b = sign({"google-calendar", "tok", "", 0, "", ""});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->get("X-Goog-Resource-State").value_or(""), "exists");
+  EXPECT_NE(v->normalize(*a, "").delivery_id, v->normalize(*b, "").delivery_id);
+  EXPECT_EQ(a->get("X-Goog-Channel-Expiration").value_or(""), "Thu, 08 Jan 1970 00:00:00 GMT");
 }
 
 TEST(Sign, StandardMatchesTheSpecVector) {
@@ -211,8 +234,18 @@ TEST(Sign, FreshIdRewritesThePayloadsIdentity) {
   EXPECT_EQ(added->rfind("command=%2Fdeploy&trigger_id=", 0), 0u);
   EXPECT_NE(*added, *with_fresh_id("slack", "command=%2Fdeploy"));
 
+  // Postmark's inbound email is named by its MessageID.
+  const std::string inbound = R"({"MessageID": "73e6d360", "Subject": "hi"})";
+  auto postmark = with_fresh_id("postmark", inbound);
+  ASSERT_TRUE(postmark);
+  auto postmark_id = make_verifier(source("postmark", "a:b"))->normalize(Headers{}, *postmark);
+  EXPECT_EQ(postmark_id.delivery_id.size(), 36u) << *postmark;
+  EXPECT_NE(postmark->find(R"("Subject": "hi")"), std::string::npos) << *postmark;
+  EXPECT_FALSE(with_fresh_id("postmark", "not json"));
+
   // The others carry their id in a header, which sign() makes fresh: the body stays.
-  for (const char* p : {"github", "standard", "shopify", "gitlab", "hmac", "none"}) {
+  for (const char* p :
+       {"github", "standard", "shopify", "gitlab", "google-calendar", "hmac", "none"}) {
     auto same = with_fresh_id(p, R"({"id":"x"})");
     ASSERT_TRUE(same) << p;
     EXPECT_EQ(*same, R"({"id":"x"})") << p;
@@ -224,6 +257,7 @@ TEST(Sign, Errors) {
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("bitbucket"), std::string::npos);
   EXPECT_FALSE(sign({"github", "", "{}", 0, "", ""}));
+  EXPECT_FALSE(sign({"postmark", "no-colon", "{}", 0, "", ""}));
   auto bad = sign({"standard", "whsec_***", "{}", 0, "", ""});
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("base64"), std::string::npos);

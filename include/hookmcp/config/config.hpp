@@ -15,8 +15,9 @@
 
 namespace hookmcp::config {
 
-inline constexpr const char* kProviders[] = {"github",  "stripe", "slack", "standard",
-                                             "shopify", "gitlab", "hmac",  "none"};
+inline constexpr const char* kProviders[] = {"github",  "stripe", "slack",           "standard",
+                                             "shopify", "gitlab", "google-calendar", "postmark",
+                                             "hmac",    "none"};
 
 enum class Durability { kFull, kNormal };
 

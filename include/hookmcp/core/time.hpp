@@ -1,4 +1,4 @@
-// RFC 3339 times, as hookmcp prints them and as people and models write them. Independent of
+// RFC 3339 times, as hookmcp prints them and as people and models write them, and HTTP dates.
 // the TZ environment. Pure functions, safe from any thread.
 #pragma once
 
@@ -11,6 +11,9 @@ namespace hookmcp {
 
 // RFC 3339 UTC with milliseconds: 2026-11-29T07:04:38.123Z
 std::string format_rfc3339_ms(int64_t epoch_ms);
+
+// An HTTP date (RFC 9110 IMF-fixdate) of Unix seconds: "Tue, 19 Nov 2013 01:13:52 GMT".
+std::string format_http_date(int64_t epoch_s);
 
 // Whether a time written without an offset (2026-11-29T07:04:38) is read as UTC, as a person at
 // the terminal means it, or refused, as a tool argument must say its zone.

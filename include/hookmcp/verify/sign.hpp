@@ -40,12 +40,12 @@ Result<Headers> sign(const SignRequest& request);
 // The payload under a new identity for the providers that carry a delivery's identity in it, so
 // that hookmcp (and the provider's other consumers) take it for a new delivery rather than a
 // repeat: stripe's top-level "id" becomes "evt_" and random hex; slack's Events API "event_id"
-// becomes "Ev" and random; a slack form (a command or interaction), which has no id and is told
-// apart by its bytes, gets a new "trigger_id" field (replaced when present, added last when
-// not). A member that is absent is added. Every other provider sends its delivery id in a header,
-// which sign() makes fresh unless SignRequest::delivery_id is set: their body is returned as it
-// is. kInvalidArgument when a stripe body is not one JSON object; kUnavailable when no random
-// bytes can be had.
+// becomes "Ev" and random; postmark's "MessageID" a random UUID; a slack form (a command or
+// interaction), which has no id and is told apart by its bytes, gets a new "trigger_id" field
+// (replaced when present, added last when not). A member that is absent is added. Every other
+// provider sends its delivery id in a header, which sign() makes fresh unless
+// SignRequest::delivery_id is set: their body is returned as it is. kInvalidArgument when a stripe
+// body is not one JSON object; kUnavailable when no random bytes can be had.
 Result<std::string> with_fresh_id(std::string_view provider, std::string_view body);
 
 // Whether the provider names the event type in a header (so that SignRequest::type is used).
