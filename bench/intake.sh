@@ -33,16 +33,13 @@ body_bytes=2048
 scripts/build.sh >/dev/null
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
+source bench/lib/wrk.sh
 work=$(mktemp -d /tmp/hookmcp-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 case "${PAYLOAD:-pad}" in
   pad)
-    # A JSON body of body_bytes bytes, shaped like a push event.
-    prefix='{"ref":"refs/heads/main","action":"synchronize","repository":{"pad":"'
-    suffix='"}}'
-    pad=$(head -c $((body_bytes - ${#prefix} - ${#suffix})) /dev/zero | tr '\0' 'x')
-    body="$prefix$pad$suffix"
+    body=$(pad_body "$body_bytes")
     ;;
   words)
     body='{"ref":"refs/heads/feature-7","repository":{"full_name":"acme/widgets","private":false},"commits":['
@@ -57,14 +54,8 @@ esac
 body_bytes=${#body}
 printf '%s' "$body" > "$work/body.json"
 secret="bench-secret"
-signature="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')"
-cat > "$work/config.json" <<JSON
-{"sources": {"github": {"provider": "github", "secrets": ["$secret"]}},
- "retention": {"max_age_days": 0, "max_events": 0}}
-JSON
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+signature=$(github_signature "$secret" "$body")
+github_config "$secret" > "$work/config.json"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "load: wrk -t$threads -c$connections -d${duration}s, body ${#body} bytes (PAYLOAD=${PAYLOAD:-pad}), GitHub-signed, durability full"

@@ -20,6 +20,7 @@
 
 #include "hookmcp/core/clock.hpp"
 #include "hookmcp/store/store.hpp"
+#include "read_body.hpp"
 
 namespace {
 
@@ -30,20 +31,6 @@ void check(PGresult* r, PGconn* db, const char* what) {
     std::exit(1);
   }
   PQclear(r);
-}
-
-std::string read_body(const std::string& arg) {
-  if (arg.empty() || arg[0] != '@') {
-    return std::string(static_cast<size_t>(std::atoi(arg.c_str())), 'x');
-  }
-  std::ifstream in(arg.substr(1), std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", arg.c_str() + 1);
-    std::exit(1);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // hookmcp's tables and indexes, made by its store.

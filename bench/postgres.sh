@@ -25,6 +25,7 @@ pg_bin=/usr/lib/postgresql/15/bin
 scripts/build.sh >/dev/null
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
+source bench/lib/wrk.sh
 work=$(mktemp -d /tmp/hookmcp-bench-pg-XXXXXX)
 as_server_user() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"
@@ -44,20 +45,11 @@ fresh_db() {  # fresh_db NAME: a new, empty database; its URL
   echo "$server/$1"
 }
 
-prefix='{"ref":"refs/heads/main","action":"synchronize","repository":{"pad":"'
-suffix='"}}'
-pad=$(head -c $((2048 - ${#prefix} - ${#suffix})) /dev/zero | tr '\0' 'x')
-body="$prefix$pad$suffix"
+body=$(pad_body 2048)
 printf '%s' "$body" > "$work/body.json"
 secret="bench-secret"
-signature="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')"
-cat > "$work/config.json" <<JSON
-{"sources": {"github": {"provider": "github", "secrets": ["$secret"]}},
- "retention": {"max_age_days": 0, "max_events": 0}}
-JSON
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+signature=$(github_signature "$secret" "$body")
+github_config "$secret" > "$work/config.json"
 
 # start_node DB NAME: a node in the background; sets node_pid and node_port.
 start_node() {

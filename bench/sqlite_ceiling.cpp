@@ -24,6 +24,7 @@
 
 #include "hookmcp/core/clock.hpp"
 #include "hookmcp/store/store.hpp"
+#include "read_body.hpp"
 
 namespace {
 
@@ -32,20 +33,6 @@ void check(int rc, sqlite3* db, const char* what) {
     std::fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));
     std::exit(1);
   }
-}
-
-std::string read_body(const std::string& arg) {
-  if (arg.empty() || arg[0] != '@') {
-    return std::string(static_cast<size_t>(std::atoi(arg.c_str())), 'x');
-  }
-  std::ifstream in(arg.substr(1), std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", arg.c_str() + 1);
-    std::exit(1);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Gives the file, made with its page size, hookmcp's schema, by the store itself.
