@@ -215,6 +215,7 @@ void Intake::handle(Request req, Respond respond) {
   }
 
   NewEvent event;
+  const int stored_status = normalized.acknowledge_with_200 ? 200 : 202;
   event.source = req.source;
   event.provider = source->config.provider;
   event.type = std::move(normalized.type);
@@ -237,7 +238,7 @@ void Intake::handle(Request req, Respond respond) {
     what += event.verified ? ", signature verified" : ", unsigned";
   }
   store_.insert(
-      std::move(event), [this, start, what = std::move(what),
+      std::move(event), [this, start, stored_status, what = std::move(what),
                          respond = std::move(respond)](Result<store::InsertOutcome> outcome) {
         metrics_.intake_latency_seconds.observe(seconds_since(start));
         if (!outcome) {
@@ -255,7 +256,7 @@ void Intake::handle(Request req, Respond respond) {
         (outcome->duplicate ? metrics_.webhooks_duplicate : metrics_.webhooks_stored).inc();
         std::string body = "{\"id\":" + std::to_string(outcome->id) +
                            ",\"duplicate\":" + (outcome->duplicate ? "true" : "false") + "}";
-        Response r{outcome->duplicate ? 200 : 202, std::move(body)};
+        Response r{outcome->duplicate ? 200 : stored_status, std::move(body)};
         if (!what.empty()) {
           r.summary = (outcome->duplicate ? "duplicate of id " : "stored id ") +
                       std::to_string(outcome->id) + ", " + what;

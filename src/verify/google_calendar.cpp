@@ -38,6 +38,7 @@ class GoogleCalendarVerifier final : public Verifier {
   Normalized normalize(const Headers& headers, std::string_view) const override {
     Normalized n;
     n.type = std::string(headers.get(kState).value_or(""));
+    n.acknowledge_with_200 = n.type == "sync";
     // Message numbers count up within a channel: together they name one notification.
     auto channel = headers.get(kChannel);
     auto number = headers.get(kNumber);

@@ -535,8 +535,10 @@ TEST(GoogleCalendar, NormalizesStateAndChannelMessage) {
   EXPECT_EQ(n.type, "exists");
   EXPECT_EQ(n.delivery_id, "4ba78bf0-6a47-11e2-bcfd-0800200c9a66:10");
   EXPECT_FALSE(n.handshake_response);  // sync is stored, as a notification of its own type
+  EXPECT_FALSE(n.acknowledge_with_200);
   n = v->normalize(headers(calendar_with("X-Goog-Resource-State", "sync")), "");
   EXPECT_EQ(n.type, "sync");
+  EXPECT_TRUE(n.acknowledge_with_200);  // stored, and answered 200 as Google's guide says
 }
 
 // ---- Postmark --------------------------------------------------------------------------------

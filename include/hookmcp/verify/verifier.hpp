@@ -40,6 +40,9 @@ struct Normalized {
   std::string delivery_id;  // empty: the provider sent none; intake derives one from the body
   // A handshake to answer instead of storing (Slack url_verification): the response body.
   std::optional<std::string> handshake_response;
+  // Stored as any delivery, but answered 200 rather than 202: a message a provider sends first
+  // and expects to be acknowledged so (Google Calendar's sync).
+  bool acknowledge_with_200 = false;
 };
 
 class Verifier {
