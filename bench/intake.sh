@@ -63,7 +63,8 @@ ceiling() {  # ceiling BATCH PAGE_SIZE SCHEMA: one reference run
   rm -f "$work"/ceiling.db*
   build/sqlite_ceiling "$work/ceiling.db" "$duration" "$1" "@$work/body.json" "$2" "$3"
 }
-: > "$work/runs"
+runs_file="$work/runs"
+: > "$runs_file"
 for i in $(seq "$runs"); do
   rm -f "$work"/events.db*
   build/hookmcp serve --listen 127.0.0.1:0 --db "$work/events.db" --config "$work/config.json" \
@@ -98,11 +99,9 @@ for i in $(seq "$runs"); do
   line+=" page_size=$page_size ceiling=$ceiling_rows ceiling_deferred=$ceiling_deferred"
   line+=" ceiling_events=$ceiling_events ceiling_4k=$ceiling_4k $ratios"
   echo "run $i: $line stored=$stored"
-  echo "$line" >> "$work/runs"
+  echo "$line" >> "$runs_file"
 done
 
-col() { field "$1" < "$work/runs" | median; }
-range() { field "$1" < "$work/runs" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
 echo
 echo "| measure | median of $runs | min-max |"
 echo "| --- | --- | --- |"

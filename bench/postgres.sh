@@ -68,7 +68,8 @@ load() {
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "PostgreSQL: $("$pg_bin/postgres" --version), fsync on, synchronous_commit on, on the same machine"
 echo "load: wrk, $connections connections, ${duration}s, GitHub-signed ${#body}-byte JSON"
-: > "$work/runs"
+runs_file="$work/runs"
+: > "$runs_file"
 for i in $(seq "$runs"); do
   # One node.
   start_node "$(fresh_db "one_$i")" one
@@ -101,11 +102,9 @@ for i in $(seq "$runs"); do
   line+=" three_nodes=$three three_worst_p99=$three_p99"
   line+=" scale=$(awk -v t="$three" -v r="$rps" 'BEGIN {printf "%.2f", t / r}')"
   echo "run $i: $line"
-  echo "$line" >> "$work/runs"
+  echo "$line" >> "$runs_file"
 done
 
-col() { field "$1" < "$work/runs" | median; }
-range() { field "$1" < "$work/runs" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }
 echo
 echo "| measure | median of $runs | min-max |"
 echo "| --- | --- | --- |"

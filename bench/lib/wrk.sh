@@ -27,3 +27,7 @@ JSON
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # field NAME: the value of NAME=... in each line on stdin.
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+# col NAME, range NAME: the median, and "min-max", of NAME over the lines of $runs_file (one per
+# run, which the script sets).
+col() { field "$1" < "$runs_file" | median; }
+range() { field "$1" < "$runs_file" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "-" hi}'; }

@@ -166,14 +166,16 @@ test('hookmcp migrate copies a SQLite database byte for byte, ids and acks kept,
   assert.equal(usage.status, 2);
 });
 
+// A node on `db` that may deliver webhook subscriptions to the receivers on loopback.
+const startEventsNode = (db) => startServe({ config: PRIVATE, args: ['--db', db] });
+
 // Three nodes, one subscription: webhooks posted to all three reach the receiver, each once by
 // its webhook-id, while the node delivering is killed with kill -9 and another takes over, and
 // while the killed ones come back.
 test('three nodes deliver a webhook subscription once while nodes are killed and restarted', async () => {
   const db = pg.database();
-  const args = ['--db', db];
   const nodes = [];
-  for (let i = 0; i < 3; i++) nodes.push(await startServe({ config: PRIVATE, args }));
+  for (let i = 0; i < 3; i++) nodes.push(await startEventsNode(db));
   const key = secret();
   const receiver = await startReceiver({ secretKey: key });
   const posted = [];
@@ -199,13 +201,13 @@ test('three nodes deliver a webhook subscription once while nodes are killed and
     await postRound(2);
     // Another node holds it a moment later (the dead one's connections are gone).
     await receiver.until((got) => new Set(got.map((g) => g.id)).size >= 30, 20000);
-    nodes.push(await startServe({ config: PRIVATE, args }));
+    nodes.push(await startEventsNode(db));
     // Each of the others in turn.
     for (let k = 0; k < 2; k++) {
       const victim = nodes.shift();
       victim.child.kill('SIGKILL');
       await postRound(3 + k);
-      nodes.push(await startServe({ config: PRIVATE, args }));
+      nodes.push(await startEventsNode(db));
       await postRound(5 + k);
     }
     const wanted = posted.map((id) => `evt_${id}`);
@@ -225,9 +227,8 @@ test('three nodes deliver a webhook subscription once while nodes are killed and
 
 test('a webhook subscription made on one node is refreshed and ended through the others', async () => {
   const db = pg.database();
-  const args = ['--db', db];
   const nodes = [];
-  for (let i = 0; i < 3; i++) nodes.push(await startServe({ config: PRIVATE, args }));
+  for (let i = 0; i < 3; i++) nodes.push(await startEventsNode(db));
   const key = secret();
   const receiver = await startReceiver({ secretKey: key });
   try {

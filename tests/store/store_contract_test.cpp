@@ -258,17 +258,23 @@ TEST_P(StoreContract, TellsListenersOfNewEventsOnceInOrder) {
   EXPECT_EQ(told, (std::vector<int64_t>{1, 2}));
 }
 
-TEST_P(StoreContract, KeepsSubscriptionsAndTheirProgress) {
-  auto store = open();
-  ASSERT_TRUE(store);
+// A webhook subscription of alice's, as the events module makes them.
+Subscription subscription(const std::string& id) {
   Subscription s;
-  s.id = "sub-1";
+  s.id = id;
   s.kind = "events";
   s.principal = "alice";
   s.name = "webhook.received";
   s.arguments = "{}";
   s.url = "https://example.com/hook";
   s.secret = "whsec_x";
+  return s;
+}
+
+TEST_P(StoreContract, KeepsSubscriptionsAndTheirProgress) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  Subscription s = subscription("sub-1");
   s.created_at_ms = 5;
   ASSERT_TRUE(store->save_subscription(s));
   store->save_progress({"sub-1", 7, 3, 9, 0, 0, 0, "", false, ""});
@@ -407,17 +413,7 @@ TEST_F(PostgresNodes, EachSubscriptionIsHeldByOneNodeAtATime) {
   auto a = open_store(options);
   auto b = open_store(options);
   ASSERT_TRUE(a && b);
-  for (const char* id : {"sub-1", "sub-2"}) {
-    Subscription s;
-    s.id = id;
-    s.kind = "events";
-    s.principal = "alice";
-    s.name = "webhook.received";
-    s.arguments = "{}";
-    s.url = "https://example.com/hook";
-    s.secret = "whsec_x";
-    ASSERT_TRUE((*a)->save_subscription(s));
-  }
+  for (const char* id : {"sub-1", "sub-2"}) ASSERT_TRUE((*a)->save_subscription(subscription(id)));
   auto held_by_a = (*a)->hold_subscriptions();
   ASSERT_TRUE(held_by_a) << held_by_a.error().message;
   EXPECT_EQ(held_by_a->size(), 2u);
