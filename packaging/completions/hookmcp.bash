@@ -33,6 +33,7 @@ _hookmcp() {
       return
       ;;
     --listen | --url | --secret | --type | --header | --delivery-id | --source | --action | \
+    --audience | --service-account | --cert-url | \
       --since | --until | --limit)
       return
       ;;
@@ -78,7 +79,7 @@ _hookmcp() {
       options="--from --to --log-level --help"
       ;;
     send)
-      options="--url --secret --source --config --type --header --delivery-id --fresh-id --verbose -v --help"
+      options="--url --secret --source --config --type --header --delivery-id --fresh-id --verbose -v --key --audience --service-account --cert-url --new-key --help"
       if [[ $cur != -* ]]; then
         # The words before this one that are neither options nor their values are the
         # positionals (PROVIDER, then FILE); with --source, the provider is the source's.
@@ -92,7 +93,7 @@ _hookmcp() {
           esac
         done
         if ((positionals == 0)) && [[ $given != *" --source "* ]]; then
-          _hookmcp_reply -W "github stripe slack standard shopify gitlab google-calendar postmark hmac none" -- "$cur"
+          _hookmcp_reply -W "github stripe slack standard shopify gitlab google-calendar gmail msgraph mailgun postmark sendgrid sns hmac none" -- "$cur"
         else
           # The payload file, or - for stdin.
           _hookmcp_reply -f -- "$cur"

@@ -45,7 +45,7 @@ std::string summary(const config::Config& c) {
   std::string signed_names;
   std::string unsigned_names;
   for (const auto& [name, s] : c.sources) {
-    std::string& list = s.secrets.empty() ? unsigned_names : signed_names;
+    std::string& list = s.is_signed() ? signed_names : unsigned_names;
     list += (list.empty() ? "" : ", ") + name;
   }
   std::string sources;

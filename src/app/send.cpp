@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -36,14 +37,29 @@ listener's /hooks/NAME (https:// when tls is configured; loopback for a
 --url and --secret replace the source's, PROVIDER must be the source's.
 
 PROVIDER is github, stripe, slack, standard, shopify, gitlab, google-calendar,
-postmark, hmac or none. --type sets the event-type header of github
-(X-GitHub-Event), shopify (X-Shopify-Topic), gitlab (X-Gitlab-Event),
-google-calendar (X-Goog-Resource-State: sync, exists or not_exists; exists
-when not given), hmac and none (X-Event-Type, or the source's type_header);
-stripe, slack, standard and postmark carry the type in the payload. Without
+gmail, msgraph, mailgun, postmark, sendgrid, sns, hmac or none. --type sets
+the event-type header of github (X-GitHub-Event), shopify (X-Shopify-Topic),
+gitlab (X-Gitlab-Event), google-calendar (X-Goog-Resource-State: sync, exists
+or not_exists; exists when not given), hmac and none (X-Event-Type, or the
+source's type_header); the others carry the type in the payload. Without
 --source, hmac signs as X-Signature: sha256=HEX over the body. google-calendar
 sends the secret as X-Goog-Channel-Token and no body (give /dev/null as FILE);
 postmark sends the secret, "user:password", as HTTP Basic credentials.
+msgraph sends FILE as it is (its clientState is in each item); mailgun sets
+timestamp, token and signature in FILE (the "signature" object of JSON, or the
+first fields of a form).
+
+gmail, sendgrid and sns sign with a private key: --key FILE (PEM). gmail sends
+a Pub/Sub push token for --audience and --service-account (the source's, with
+--source); sns sets SignatureVersion 2, SigningCertURL (--cert-url) and
+Signature in FILE; sendgrid signs the timestamp and the body. To make a key
+pair and what its source is configured with:
+  hookmcp send gmail --new-key DIR      DIR/key.pem and DIR/jwks.json (jwks_url)
+  hookmcp send sendgrid --new-key DIR   DIR/key.pem and DIR/public_key.txt
+  hookmcp send sns --new-key DIR        DIR/key.pem and DIR/cert.pem (served at
+                                        --cert-url, under cert_url_prefix)
+A form body (mailgun, sendgrid) is sent as multipart/form-data when FILE starts
+with its boundary line (--BOUNDARY), else urlencoded unless it is JSON.
 
 Repeats: hookmcp stores one delivery per source and delivery id, and answers a
 repeat 200 {"duplicate":true,"id":N} (the event stored the first time) without
@@ -248,6 +264,46 @@ void note_duplicate(const net::ClientResponse& response) {
             << " --fresh-id sends it as a new delivery\n";
 }
 
+// --new-key: a key pair for an asymmetric provider, written to `dir` (made if need be; the
+// private key readable by the owner only), and what to configure the source with.
+bool write_new_key(const std::string& provider, const std::string& dir) {
+  auto files = verify::new_key_files(provider);
+  if (!files) {
+    std::cerr << kCommand << files.error().message << "\n";
+    return false;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (const auto& f : *files) {
+    const std::string path = (std::filesystem::absolute(dir).lexically_normal() / f.name).string();
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << f.text;
+    out.close();
+    if (!out) {
+      std::cerr << kCommand << "cannot write " << path << "\n";
+      return false;
+    }
+    if (f.name == "key.pem") {
+      std::filesystem::permissions(
+          path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    }
+    std::cout << path << "\n";
+  }
+  const std::string at = std::filesystem::absolute(dir).lexically_normal().string();
+  if (provider == "gmail") {
+    std::cout << "source: \"jwks_url\": \"" << at << "/jwks.json\"; send with --key " << at
+              << "/key.pem\n";
+  } else if (provider == "sendgrid") {
+    std::cout << "source: \"public_key\": the text of " << at << "/public_key.txt; send with --key "
+              << at << "/key.pem\n";
+  } else {
+    std::cout << "source: \"cert_url_prefix\": where " << at
+              << "/cert.pem is served from; send with --key " << at
+              << "/key.pem --cert-url URL-OF-cert.pem\n";
+  }
+  return true;
+}
+
 }  // namespace
 
 int run_send(const std::vector<std::string>& argv_in) {
@@ -261,6 +317,11 @@ int run_send(const std::vector<std::string>& argv_in) {
       {"delivery-id", true, "use this delivery id instead of a fresh random one"},
       {"fresh-id", false, "send as a new delivery, never a repeat (see above)"},
       {"verbose", false, "-v: the request and the response headers to stderr"},
+      {"key", true, "gmail, sendgrid, sns: the private key to sign with (PEM file)"},
+      {"audience", true, "gmail: the token's audience (the source's audience)"},
+      {"service-account", true, "gmail: the token's email (the source's service_account)"},
+      {"cert-url", true, "sns: the SigningCertURL where the key's certificate is served"},
+      {"new-key", true, "gmail, sendgrid, sns: write a new key pair to DIR and exit"},
   };
   auto usage = [](const std::string& message) {
     std::cerr << kCommand << message << "\n";
@@ -275,6 +336,10 @@ int run_send(const std::vector<std::string>& argv_in) {
   if (args->help) {
     std::cout << kSendHelp << format_options(specs);
     return kExitOk;
+  }
+  if (auto dir = args->value("new-key")) {
+    if (args->positionals.size() != 1) return usage("--new-key DIR goes with PROVIDER alone");
+    return write_new_key(args->positionals[0], *dir) ? kExitOk : kExitFailure;
   }
   const auto source_name = args->value("source");
   if (args->value("config") && !source_name) return usage("--config goes with --source");
@@ -306,6 +371,8 @@ int run_send(const std::vector<std::string>& argv_in) {
       sign.secret = target->source.secrets.front().value;
     }
     if (sign.provider == "hmac" || sign.provider == "none") sign.generic = target->source;
+    sign.audience = target->source.audience;
+    sign.service_account = target->source.service_account;
   } else {
     sign.provider = args->positionals[0];
     if (std::find(std::begin(config::kProviders), std::end(config::kProviders), sign.provider) ==
@@ -315,7 +382,7 @@ int run_send(const std::vector<std::string>& argv_in) {
       return usage("unknown provider \"" + sign.provider + "\" (expected one of: " + list + ")");
     }
     if (!url) return usage("--url is required (or --source NAME)");
-    if (!secret && sign.provider != "none") {
+    if (!secret && verify::needs_secret(sign.provider)) {
       return usage("--secret is required for provider " + sign.provider);
     }
   }
@@ -350,6 +417,15 @@ int run_send(const std::vector<std::string>& argv_in) {
     overrides.push_back(std::move(*field));
   }
 
+  if (auto key = args->value("key")) {
+    auto pem = read_payload(*key);
+    if (!pem) return usage("--key: " + pem.error().message);
+    sign.private_key = std::move(*pem);
+  }
+  if (auto audience = args->value("audience")) sign.audience = *audience;
+  if (auto account = args->value("service-account")) sign.service_account = *account;
+  sign.cert_url = args->value("cert-url").value_or("");
+
   auto body = read_payload(file);
   if (!body) return usage(body.error().message);
   if (fresh_id) {
@@ -359,6 +435,9 @@ int run_send(const std::vector<std::string>& argv_in) {
   }
   sign.body = std::move(*body);
   sign.now_s = SystemClock().now_ms() / 1000;
+  auto signed_body = verify::sign_body(sign);
+  if (!signed_body) return usage(signed_body.error().message);
+  sign.body = std::move(*signed_body);
   auto signed_headers = verify::sign(sign);
   if (!signed_headers) {
     return usage((source_name ? "source " + *source_name : std::string("--secret")) + ": " +

@@ -27,7 +27,7 @@ void log_startup(const config::Config& cfg, const std::string& command) {
     std::string list;
     std::string unsigned_sources;
     for (const auto& [name, source] : cfg.sources) {
-      bool signed_source = !source.secrets.empty();
+      bool signed_source = source.is_signed();
       list += (list.empty() ? "" : ", ") + name + " (" + source.provider + ", " +
               (signed_source ? "signed" : "UNSIGNED") + ")";
       if (!signed_source) unsigned_sources += (unsigned_sources.empty() ? "" : ", ") + name;

@@ -4,15 +4,12 @@
 
 #include "hookmcp/config/config.hpp"
 #include "hookmcp/core/text.hpp"
-#include "hookmcp/net/http_client.hpp"
 
 namespace hookmcp::auth {
 
 using nlohmann::json;
 
 namespace {
-
-constexpr uint64_t kMaxDocumentBytes = uint64_t{1} << 20;
 
 // "https://host:port" and "/path" of an absolute URL (the path without a trailing '/').
 struct Split {
@@ -89,36 +86,13 @@ bool Grant::has(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }
 
-Fetch https_fetch(std::chrono::milliseconds timeout) {
-  return [timeout](const std::string& url) -> Result<std::string> {
-    auto parsed = net::parse_url(url);
-    if (!parsed) return parsed.error();
-    if (parsed->scheme != "https" && !config::is_loopback_host(parsed->host)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        url + ": only https is allowed (http only to this machine)");
-    }
-    net::ClientRequest request;
-    request.method = "GET";
-    request.url = url;
-    request.headers.add("Accept", "application/json");
-    request.timeout = timeout;
-    request.max_response_bytes = kMaxDocumentBytes;
-    auto response = net::http_request(request);
-    if (!response) return make_error(response.error().code, url + ": " + response.error().message);
-    if (response->status != 200) {
-      return make_error(ErrorCode::kIo, url + " answered " + response->status_line());
-    }
-    return std::move(response->body);
-  };
-}
-
 ResourceServer::ResourceServer(OAuthOptions options, Fetch fetch, const Clock& clock)
-    : options_(std::move(options)), fetch_(std::move(fetch)), clock_(clock) {}
-
-std::shared_ptr<const ResourceServer::Keys> ResourceServer::keys() const {
-  std::lock_guard lock(keys_mu_);
-  return keys_;
-}
+    : options_(std::move(options)),
+      fetch_(std::move(fetch)),
+      clock_(clock),
+      keys_(
+          {options_.jwks_cache, options_.refresh_interval, options_.retry_interval},
+          [this] { return discover_jwks_uri(); }, fetch_) {}
 
 Result<std::string> ResourceServer::discover_jwks_uri() {
   // RFC 8414 3.1 puts the well-known segment between the host and the issuer's path; OpenID
@@ -160,67 +134,12 @@ Result<std::string> ResourceServer::discover_jwks_uri() {
   return make_error(ErrorCode::kIo, "no authorization server metadata: " + failures);
 }
 
-std::shared_ptr<const ResourceServer::Keys> ResourceServer::refresh(Why why_now, std::string* why) {
-  auto before = keys();
-  std::lock_guard lock(refresh_mu_);
-  // Another thread fetched while this one waited: use what it found.
-  if (auto now = keys(); now != before) return now;
-  int64_t now_ms = clock_.now_ms();
-  auto too_soon = [now_ms](int64_t last, std::chrono::seconds gap) {
-    return last != 0 &&
-           now_ms - last < std::chrono::duration_cast<std::chrono::milliseconds>(gap).count();
-  };
-  if ((why_now == Why::kUnknownKey && too_soon(last_unknown_key_ms_, options_.refresh_interval)) ||
-      (why_now == Why::kMissingOrStale && too_soon(last_attempt_ms_, options_.retry_interval))) {
-    if (why) *why = last_failure_;
-    return before;
-  }
-  if (why_now == Why::kUnknownKey) last_unknown_key_ms_ = now_ms;
-  last_attempt_ms_ = now_ms;
-  auto fail = [&](const std::string& reason) {
-    last_failure_ = reason;
-    if (why) *why = reason;
-    return before;
-  };
-  if (jwks_uri_.empty()) {
-    auto uri = discover_jwks_uri();
-    if (!uri) return fail(uri.error().message);
-    jwks_uri_ = *uri;
-  }
-  auto body = fetch_(jwks_uri_);
-  if (!body) {
-    jwks_uri_.clear();  // found again next time, in case it moved
-    return fail("JWKS: " + body.error().message);
-  }
-  auto doc = parse_json(*body);
-  auto set = doc.ok() ? KeySet::from_jwks(doc.value)
-                      : Result<KeySet>(make_error(ErrorCode::kInvalidArgument, "not JSON"));
-  if (!set) return fail(jwks_uri_ + ": " + set.error().message);
-  if (set->keys.empty()) return fail(jwks_uri_ + ": no key usable for RS256, PS256 or ES256");
-  auto fresh = std::make_shared<Keys>(Keys{std::move(*set), now_ms});
-  last_failure_.clear();
-  std::lock_guard keys_lock(keys_mu_);
-  keys_ = fresh;
-  return fresh;
-}
-
-Status ResourceServer::refresh_keys() {
-  std::string why;
-  auto before = keys();
-  auto after = refresh(Why::kAsked, &why);
-  if (after == before && !why.empty()) return make_error(ErrorCode::kUnavailable, why);
-  return Status();
-}
+Status ResourceServer::refresh_keys() { return keys_.refresh(clock_.now_ms()); }
 
 bool ResourceServer::may_block(std::string_view token) const {
-  auto held = keys();
-  if (!held) return true;
-  int64_t age = clock_.now_ms() - held->fetched_ms;
-  if (age > std::chrono::duration_cast<std::chrono::milliseconds>(options_.jwks_cache).count()) {
-    return true;
-  }
   auto jws = parse_jws(token);
-  return jws && held->set.candidates(jws->kid, jws->alg).empty();
+  return keys_.may_block(jws ? std::string_view(jws->kid) : std::string_view(),
+                         jws ? std::string_view(jws->alg) : std::string_view(), clock_.now_ms());
 }
 
 std::optional<std::string> ResourceServer::check_claims(const json& claims) const {
@@ -260,17 +179,9 @@ std::optional<std::string> ResourceServer::check_claims(const json& claims) cons
 std::variant<Grant, Refusal> ResourceServer::authenticate(std::string_view token) {
   auto jws = parse_jws(token);
   if (!jws) return Refusal{401, jws.error().message};
-  auto held = keys();
-  int64_t cache_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(options_.jwks_cache).count();
-  std::string why;
-  if (!held || clock_.now_ms() - held->fetched_ms > cache_ms) {
-    held = refresh(Why::kMissingOrStale, &why);  // stale keys keep working if this fails
-  } else if (held->set.candidates(jws->kid, jws->alg).empty()) {
-    held = refresh(Why::kUnknownKey, &why);  // the issuer may have rotated its keys
-  }
-  if (!held) return Refusal{503, "the issuer's keys cannot be fetched: " + why};
-  auto candidates = held->set.candidates(jws->kid, jws->alg);
+  auto found = keys_.find(jws->kid, jws->alg, clock_.now_ms());
+  if (!found.set) return Refusal{503, "the issuer's keys cannot be fetched: " + found.why};
+  const auto& candidates = found.candidates;
   if (candidates.empty()) {
     return Refusal{401, "token is signed with a key the issuer does not publish (kid \"" +
                             printable(jws->kid, 64) + "\", " + jws->alg + ")"};

@@ -294,6 +294,10 @@ Result<Endpoint> parse_endpoint(const std::string& text) {
   return Endpoint{host, static_cast<uint16_t>(std::stoi(port))};
 }
 
+bool signs_with_public_key(std::string_view provider) {
+  return provider == "gmail" || provider == "sendgrid" || provider == "sns";
+}
+
 bool is_loopback_host(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -584,8 +588,19 @@ nlohmann::json Config::to_redacted_json() const {
   for (const auto& [name, s] : sources) {
     json sj = {{"provider", s.provider}, {"secrets", redact_all(s.secrets)}};
     if (s.provider == "stripe" || s.provider == "slack" || s.provider == "standard" ||
-        !s.timestamp_header.empty()) {
+        s.provider == "mailgun" || !s.timestamp_header.empty()) {
       sj["tolerance_s"] = s.tolerance_s;
+    }
+    if (s.provider == "gmail") {
+      sj["audience"] = s.audience;
+      sj["service_account"] = s.service_account;
+      sj["jwks_url"] = s.jwks_url;
+    }
+    if (s.provider == "sendgrid") sj["public_key"] = s.public_key;
+    if (s.provider == "sns") {
+      sj["topic_arns"] = s.topic_arns;
+      sj["auto_confirm"] = s.auto_confirm;
+      if (!s.cert_url_prefix.empty()) sj["cert_url_prefix"] = s.cert_url_prefix;
     }
     if (!s.ignore_types.empty()) sj["ignore_types"] = s.ignore_types;
     if (s.provider == "hmac") {

@@ -41,7 +41,7 @@ void check_exposure(const Config& c, Findings& f) {
     return;
   }
   for (const auto& [name, s] : c.sources) {
-    if (s.secrets.empty()) {
+    if (!s.is_signed()) {
       f.error("sources." + name + ".secrets",
               "source has no secret and " + c.listen.to_string() +
                   " is not a loopback address: add a secret, or pass --allow-unsigned");

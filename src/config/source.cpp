@@ -16,7 +16,7 @@ struct ProviderField {
   std::initializer_list<std::string_view> providers;
 };
 const ProviderField kProviderFields[] = {
-    {"tolerance_s", {"stripe", "slack", "standard", "hmac"}},
+    {"tolerance_s", {"stripe", "slack", "standard", "mailgun", "hmac"}},
     {"header", {"hmac"}},
     {"algorithm", {"hmac"}},
     {"encoding", {"hmac"}},
@@ -26,6 +26,13 @@ const ProviderField kProviderFields[] = {
     {"type_header", {"hmac", "none"}},
     {"type_pointer", {"hmac", "none"}},
     {"delivery_header", {"hmac", "none"}},
+    {"audience", {"gmail"}},
+    {"service_account", {"gmail"}},
+    {"jwks_url", {"gmail"}},
+    {"public_key", {"sendgrid"}},
+    {"topic_arns", {"sns"}},
+    {"auto_confirm", {"sns"}},
+    {"cert_url_prefix", {"sns"}},
 };
 
 // A field the provider does not read has no effect: said, so that a person who expects it to
@@ -58,7 +65,52 @@ std::string* text_field(Source& s, const std::string& key) {
   if (key == "type_header") return &s.type_header;
   if (key == "type_pointer") return &s.type_pointer;
   if (key == "delivery_header") return &s.delivery_header;
+  if (key == "audience") return &s.audience;
+  if (key == "service_account") return &s.service_account;
+  if (key == "jwks_url") return &s.jwks_url;
+  if (key == "public_key") return &s.public_key;
+  if (key == "cert_url_prefix") return &s.cert_url_prefix;
   return nullptr;
+}
+
+// What gmail, sendgrid and sns need instead of secrets.
+void check_public_key_fields(const Source& s, const std::string& where, Findings& f) {
+  if (s.provider == "gmail") {
+    if (s.audience.empty()) {
+      f.error(member(where, "audience"),
+              "provider \"gmail\" needs the audience set on the Pub/Sub push subscription "
+              "(--push-auth-token-audience), which its tokens carry in aud");
+    }
+    if (s.service_account.empty()) {
+      f.error(member(where, "service_account"),
+              "provider \"gmail\" needs the service account the push subscription uses "
+              "(--push-auth-service-account): anyone may create a subscription that pushes here");
+    }
+    if (s.jwks_url.empty()) f.error(member(where, "jwks_url"), "must not be empty");
+  }
+  if (s.provider == "sendgrid" && s.public_key.empty()) {
+    f.error(member(where, "public_key"),
+            "provider \"sendgrid\" needs the verification key SendGrid shows when signed webhooks "
+            "are turned on");
+  }
+  if (s.provider == "sns") {
+    if (s.topic_arns.empty()) {
+      f.error(member(where, "topic_arns"),
+              "provider \"sns\" needs the ARNs of the topics to accept (or [\"*\"] for any topic "
+              "a valid Amazon signature comes from)");
+    }
+    const std::string& prefix = s.cert_url_prefix;
+    if (!prefix.empty() && prefix.rfind("https://", 0) != 0 &&
+        prefix.rfind("http://127.0.0.1", 0) != 0 && prefix.rfind("http://localhost", 0) != 0 &&
+        prefix.rfind("file:/", 0) != 0) {
+      f.error(member(where, "cert_url_prefix"),
+              "must start with https://, or for trials http://127.0.0.1 or file:/DIR/");
+    }
+    if (prefix.rfind("https://", 0) == 0 && prefix.find('/', 8) == std::string::npos) {
+      f.error(member(where, "cert_url_prefix"),
+              "must end its host with '/', or another host's name could start with it");
+    }
+  }
 }
 
 bool known_provider(const std::string& provider) {
@@ -76,11 +128,13 @@ std::optional<Source> parse_source(const std::string& name, const json& v, const
     f.error(where, "expected an object, got " + std::string(v.type_name()));
     return std::nullopt;
   }
-  check_keys(v, where,
-             {"provider", "secrets", "tolerance_s", "ignore_types", "header", "algorithm",
-              "encoding", "prefix", "timestamp_header", "signed_template", "type_header",
-              "type_pointer", "delivery_header"},
-             f);
+  check_keys(
+      v, where,
+      {"provider",    "secrets",      "tolerance_s",     "ignore_types",     "header",
+       "algorithm",   "encoding",     "prefix",          "timestamp_header", "signed_template",
+       "type_header", "type_pointer", "delivery_header", "audience",         "service_account",
+       "jwks_url",    "public_key",   "topic_arns",      "auto_confirm",     "cert_url_prefix"},
+      f);
   Source s;
   s.name = name;
   if (!v.contains("provider")) {
@@ -122,6 +176,10 @@ std::optional<Source> parse_source(const std::string& name, const json& v, const
       if (auto n = get_int(value, field, 1, 86400, f)) s.tolerance_s = static_cast<int>(*n);
     } else if (key == "ignore_types") {
       if (auto types = get_strings(value, field, f)) s.ignore_types = std::move(*types);
+    } else if (key == "topic_arns") {
+      if (auto arns = get_strings(value, field, f)) s.topic_arns = std::move(*arns);
+    } else if (key == "auto_confirm") {
+      if (auto on = get_bool(value, field, f)) s.auto_confirm = *on;
     } else if (std::string* target = text_field(s, key)) {
       if (auto str = get_string(value, field, f)) *target = *str;
     } else {
@@ -134,9 +192,16 @@ std::optional<Source> parse_source(const std::string& name, const json& v, const
     f.error(member(where, "secrets"),
             "provider \"none\" verifies nothing; remove the secrets or pick a provider");
   }
-  if (!s.provider.empty() && s.provider != "none" && secrets_written == 0 && !secrets_malformed) {
+  if (signs_with_public_key(s.provider) && secrets_written > 0) {
+    f.error(member(where, "secrets"), "provider \"" + s.provider +
+                                          "\" is verified with the sender's public key, not a "
+                                          "shared secret; remove the secrets");
+  }
+  if (!s.provider.empty() && s.provider != "none" && !signs_with_public_key(s.provider) &&
+      secrets_written == 0 && !secrets_malformed) {
     f.error(member(where, "secrets"), "provider \"" + s.provider + "\" needs at least one secret");
   }
+  check_public_key_fields(s, where, f);
   if (s.provider == "hmac") {
     if (s.header.empty()) {
       f.error(member(where, "header"), "provider \"hmac\" needs the signature header name");

@@ -65,6 +65,8 @@ std::string_view to_string(RejectReason reason) {
       return "bad_request";
     case RejectReason::kOrigin:
       return "origin";
+    case RejectReason::kSenderKeys:
+      return "sender_keys";
     case RejectReason::kCount_:
       break;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hookmcp/core/text.hpp"
+#include "hookmcp/net/http_client.hpp"
 
 namespace hookmcp::intake {
 
@@ -184,8 +186,25 @@ void Intake::handle(Request req, Respond respond) {
     return;
   }
 
+  if (auto echo = source->verifier->validation(req.query)) {
+    metrics_.intake_latency_seconds.observe(seconds_since(start));
+    Response r{200, std::move(*echo), "text/plain; charset=utf-8"};
+    r.summary = "answered the provider's validation request (nothing stored)";
+    respond(std::move(r));
+    return;
+  }
+
   int64_t now_ms = clock_.now_ms();
   verify::Verdict verdict = source->verifier->verify(req.headers, req.body, now_ms / 1000);
+  if (verdict.unavailable) {
+    metrics_.reject(RejectReason::kSenderKeys);
+    metrics_.intake_latency_seconds.observe(seconds_since(start));
+    Response r = error_response(503, "cannot verify the signature now, retry later");
+    r.retry_after_s = 10;
+    r.summary = "not verified: " + printable(verdict.reason, 300);
+    respond(std::move(r));
+    return;
+  }
   if (!verdict.accepted) {
     // The reason goes to the log only, unless it is about the request's form: a forger learns
     // nothing about what was checked.
@@ -218,6 +237,27 @@ void Intake::handle(Request req, Respond respond) {
   const int stored_status = normalized.acknowledge_with_200 ? 200 : 202;
   event.source = req.source;
   event.provider = source->config.provider;
+  if (!normalized.items.empty()) {
+    auto ignored = [&ignore](const verify::Normalized::Item& item) {
+      return std::find(ignore.begin(), ignore.end(), item.type) != ignore.end();
+    };
+    auto& items = normalized.items;
+    items.erase(std::remove_if(items.begin(), items.end(), ignored), items.end());
+    if (items.empty()) {
+      metrics_.webhooks_filtered.inc();
+      metrics_.intake_latency_seconds.observe(seconds_since(start));
+      Response r{200, R"({"filtered":true})"};
+      r.summary = "filtered: every item's type is in ignore_types";
+      respond(std::move(r));
+      return;
+    }
+    event.received_at_ms = now_ms;
+    event.verified = verdict.verified;
+    event.headers_json = headers_to_json(req.headers);
+    event.content_type = "application/json";
+    store_items(std::move(event), std::move(normalized.items), start, std::move(respond));
+    return;
+  }
   event.type = std::move(normalized.type);
   event.action = std::move(normalized.action);
   event.delivery_id = normalized.delivery_id.empty() ? verify::body_delivery_id(req.body)
@@ -239,6 +279,7 @@ void Intake::handle(Request req, Respond respond) {
   }
   store_.insert(
       std::move(event), [this, start, stored_status, what = std::move(what),
+                         confirm_url = std::move(normalized.confirm_url),
                          respond = std::move(respond)](Result<store::InsertOutcome> outcome) {
         metrics_.intake_latency_seconds.observe(seconds_since(start));
         if (!outcome) {
@@ -257,12 +298,104 @@ void Intake::handle(Request req, Respond respond) {
         std::string body = "{\"id\":" + std::to_string(outcome->id) +
                            ",\"duplicate\":" + (outcome->duplicate ? "true" : "false") + "}";
         Response r{outcome->duplicate ? 200 : stored_status, std::move(body)};
+        r.confirm_url = confirm_url;
         if (!what.empty()) {
           r.summary = (outcome->duplicate ? "duplicate of id " : "stored id ") +
                       std::to_string(outcome->id) + ", " + what;
         }
         respond(std::move(r));
       });
+}
+
+bool Intake::may_block(const Request& request) const {
+  std::shared_ptr<const Sources> sources = sources_.load();
+  const SourceEntry* source = find_source(*sources, request.source);
+  return source != nullptr && source->verifier->may_block(request.headers, request.body);
+}
+
+void Intake::store_items(NewEvent common, std::vector<verify::Normalized::Item> items,
+                         std::chrono::steady_clock::time_point start, Respond respond) {
+  struct Batch {
+    std::mutex mu;
+    size_t left;
+    bool failed = false;
+    bool overloaded = false;
+    size_t stored = 0;
+    std::vector<int64_t> ids;
+    Respond respond;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->left = items.size();
+  batch->ids.resize(items.size());
+  batch->respond = std::move(respond);
+  const std::string types = [&items] {
+    std::string out;
+    for (size_t i = 0; i < items.size() && i < 3; ++i) {
+      out += (i ? ", " : "") + printable(items[i].type.empty() ? "no type" : items[i].type, 60);
+    }
+    return items.size() > 3 ? out + ", ..." : out;
+  }();
+  for (size_t i = 0; i < items.size(); ++i) {
+    NewEvent event = common;
+    event.type = std::move(items[i].type);
+    event.action = std::move(items[i].action);
+    event.body = std::move(items[i].body);
+    event.delivery_id = items[i].delivery_id.empty() ? verify::body_delivery_id(event.body)
+                                                     : std::move(items[i].delivery_id);
+    store_.insert(std::move(event), [this, batch, i, start,
+                                     types](Result<store::InsertOutcome> outcome) {
+      std::unique_lock lock(batch->mu);
+      if (!outcome) {
+        batch->failed = true;
+        batch->overloaded = batch->overloaded || outcome.error().code == ErrorCode::kOverloaded;
+      } else {
+        batch->ids[i] = outcome->id;
+        if (!outcome->duplicate) ++batch->stored;
+        (outcome->duplicate ? metrics_.webhooks_duplicate : metrics_.webhooks_stored).inc();
+      }
+      if (--batch->left > 0) return;
+      lock.unlock();
+      metrics_.intake_latency_seconds.observe(seconds_since(start));
+      if (batch->failed) {
+        metrics_.reject(batch->overloaded ? RejectReason::kOverloaded : RejectReason::kStorage);
+        Response r = error_response(503, batch->overloaded ? "overloaded, retry later"
+                                                           : "storage unavailable, retry later");
+        r.retry_after_s = batch->overloaded ? 1 : 5;
+        r.summary = "batch of " + std::to_string(batch->ids.size()) + " not stored: " + types;
+        batch->respond(std::move(r));
+        return;
+      }
+      nlohmann::json ids = batch->ids;
+      // As for one delivery: 202 when something new was stored, 200 for a batch of repeats.
+      Response r{batch->stored > 0 ? 202 : 200,
+                 nlohmann::json{{"ids", ids}, {"stored", batch->stored}}.dump()};
+      r.summary = "stored a batch of " + std::to_string(batch->ids.size()) + " (" +
+                  std::to_string(batch->stored) + " new, ids " +
+                  std::to_string(batch->ids.front()) +
+                  (batch->ids.size() > 1 ? "-" + std::to_string(batch->ids.back()) : "") +
+                  "): " + types + ", signature verified";
+      batch->respond(std::move(r));
+    });
+  }
+}
+
+void Intake::confirm(const std::string& source, const std::string& url) {
+  net::ClientRequest request;
+  request.method = "GET";
+  request.url = url;
+  request.timeout = std::chrono::seconds(10);
+  request.max_response_bytes = 64 * 1024;
+  auto response = net::http_request(request);
+  if (!response) {
+    spdlog::warn("source {}: could not confirm the subscription at {}: {}", printable(source, 80),
+                 printable(url, 200), response.error().message);
+  } else if (response->status / 100 != 2) {
+    spdlog::warn("source {}: confirming the subscription at {} answered {}", printable(source, 80),
+                 printable(url, 200), response->status_line());
+  } else {
+    spdlog::info("source {}: subscription confirmed ({})", printable(source, 80),
+                 printable(url, 200));
+  }
 }
 
 }  // namespace hookmcp::intake

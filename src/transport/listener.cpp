@@ -388,7 +388,8 @@ awaitable<bool> Listener::serve_request(Stream& stream, beast::flat_buffer& buff
 
 awaitable<Response> Listener::route(Request& req) {
   std::string_view path = path_of(req);
-  if (is_webhook_path(path)) co_return co_await handle_webhook(req, intake_, options_.mcp_access);
+  if (is_webhook_path(path))
+    co_return co_await handle_webhook(req, intake_, options_.mcp_access, blocking_pool_);
   if (path == "/healthz") {
     const std::string problem = unhealthy_reason_();
     const bool healthy = problem.empty();

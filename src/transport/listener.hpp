@@ -152,8 +152,9 @@ class Listener final : public HttpServer {
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
   std::vector<std::thread> threads_;
-  // Where an OAuth token is checked when the issuer's keys must be fetched first.
-  boost::asio::thread_pool auth_pool_{1};
+  // Where work that waits on the network goes, off the I/O threads: an OAuth token or a
+  // webhook checked when its issuer's keys must be fetched first, a subscription confirmed.
+  boost::asio::thread_pool blocking_pool_{2};
   bool one_io_thread_ = true;  // set by listen(), before any connection
 
   std::atomic<bool> stopping_{false};

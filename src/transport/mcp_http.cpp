@@ -186,7 +186,7 @@ awaitable<bool> Listener::serve_mcp(Stream& stream, Request& req) {
         [this, token = std::string(*authorization)]() -> awaitable<std::variant<Caller, Denial>> {
       co_return authenticate(options_.mcp_access, token, mcp::kLocalPrincipal);
     };
-    who = co_await asio::co_spawn(auth_pool_, std::move(check), use_awaitable);
+    who = co_await asio::co_spawn(blocking_pool_, std::move(check), use_awaitable);
   } else {
     who = authenticate(options_.mcp_access, authorization, mcp::kLocalPrincipal);
   }

@@ -2,6 +2,7 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -63,7 +64,7 @@ void log_delivery(std::string_view source, int status, const std::string& summar
 }  // namespace
 
 asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
-                                         const McpAccess& access) {
+                                         const McpAccess& access, asio::thread_pool& blocking) {
   if (req.method() != http::verb::post) {
     log_delivery(path_of(req).substr(kHooksPrefix.size()), 405,
                  "refused: " + std::string(req.method_string()) + " instead of POST");
@@ -83,7 +84,25 @@ asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
     ir.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
   ir.body = std::move(req.body());
-  intake::Response r = co_await async_intake(intake, std::move(ir), asio::use_awaitable);
+  if (auto q = req.target().find('?'); q != std::string_view::npos) {
+    ir.query = std::string(req.target().substr(q + 1));
+  }
+  intake::Response r;
+  if (intake.may_block(ir)) {
+    // The sender's keys must be fetched first: not on an I/O thread. A named object, not a
+    // temporary of the co_await expression (GCC 12, PR 100611).
+    auto verify_there = [&intake,
+                         ir = std::move(ir)]() mutable -> asio::awaitable<intake::Response> {
+      co_return co_await async_intake(intake, std::move(ir), asio::use_awaitable);
+    };
+    r = co_await asio::co_spawn(blocking, std::move(verify_there), asio::use_awaitable);
+  } else {
+    r = co_await async_intake(intake, std::move(ir), asio::use_awaitable);
+  }
+  if (!r.confirm_url.empty()) {
+    asio::post(blocking, [source = std::string(path_of(req).substr(kHooksPrefix.size())),
+                          url = r.confirm_url] { intake::Intake::confirm(source, url); });
+  }
   log_delivery(path_of(req).substr(kHooksPrefix.size()), r.status, r.summary);
   co_return from_intake(req, std::move(r));
 }

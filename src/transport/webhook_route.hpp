@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <string_view>
 
 #include "hookmcp/intake/intake.hpp"
@@ -21,7 +22,10 @@ inline bool is_webhook_path(std::string_view path) {
 // says, once that is known: for a stored event, after its commit. Resumes on the calling
 // coroutine's executor. `req`'s body is moved out. `access` decides whether the request came
 // from somewhere the MCP routes would refuse, which an unsigned source refuses too.
+// Verification that may wait on the network (a sender's keys to fetch), and the confirmation of
+// a subscription, run on `blocking`.
 boost::asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
-                                                const McpAccess& access);
+                                                const McpAccess& access,
+                                                boost::asio::thread_pool& blocking);
 
 }  // namespace hookmcp::transport

@@ -9,7 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hookmcp/verify/crypto.hpp"
+#include "hookmcp/verify/sign.hpp"
 #include "hookmcp/verify/verifier.hpp"
 #include "json_field.hpp"
 
@@ -25,6 +28,22 @@ std::unique_ptr<Verifier> make_shopify(const config::Source& source);
 std::unique_ptr<Verifier> make_gitlab(const config::Source& source);
 std::unique_ptr<Verifier> make_google_calendar(const config::Source& source);
 std::unique_ptr<Verifier> make_postmark(const config::Source& source);
+std::unique_ptr<Verifier> make_msgraph(const config::Source& source);
+std::unique_ptr<Verifier> make_mailgun(const config::Source& source);
+std::unique_ptr<Verifier> make_sendgrid(const config::Source& source);
+std::unique_ptr<Verifier> make_gmail(const config::Source& source, Fetch fetch);
+std::unique_ptr<Verifier> make_sns(const config::Source& source, Fetch fetch);
+
+// The text an SNS message's signature covers (its fields as "Name\nvalue\n" in SNS's order),
+// nullopt when its Type is not one SNS signs or a field it signs is missing.
+std::optional<std::string> sns_string_to_sign(const nlohmann::json& message);
+
+// The headers gmail, sendgrid, msgraph, mailgun and sns send (sign() for those providers).
+Result<Headers> sign_mail(const SignRequest& request);
+
+// SendGrid's verification key as the source gives it (base64 DER, or PEM), when it is an EC
+// P-256 public key.
+std::optional<PublicKey> sendgrid_key(std::string_view text);
 
 // Secrets a provider sends back as they are (a token, credentials) rather than sign with. Held
 // as SHA-256 digests and compared digest to digest in constant time, so that the time taken
@@ -70,9 +89,6 @@ std::optional<std::string_view> single_header(const Headers& headers, std::strin
 // application/x-www-form-urlencoded: the decoded value of the first `key` field, nullopt when
 // absent or badly escaped.
 std::optional<std::string> form_value(std::string_view body, std::string_view key);
-
-// Percent-decoding with '+' as space; nullopt on a bad escape.
-std::optional<std::string> url_decode(std::string_view text);
 
 // The digest of an hmac source's "algorithm" (sha1, sha256 or sha512).
 Digest digest_of(const std::string& algorithm);

@@ -76,13 +76,21 @@ bool has_type_header(std::string_view provider) {
          provider == "google-calendar" || provider == "hmac" || provider == "none";
 }
 
+bool needs_secret(std::string_view provider) {
+  return provider != "none" && provider != "msgraph" && !config::signs_with_public_key(provider);
+}
+
 bool has_delivery_header(std::string_view provider) {
-  return provider != "stripe" && provider != "slack" && provider != "postmark";
+  return provider != "stripe" && provider != "slack" && provider != "postmark" &&
+         provider != "gmail" && provider != "msgraph" && provider != "mailgun" &&
+         provider != "sendgrid" && provider != "sns";
 }
 
 Result<Headers> sign(const SignRequest& r) {
   const std::string& p = r.provider;
-  if (p != "none" && r.secret.empty()) return invalid("provider \"" + p + "\" needs a secret");
+  if (needs_secret(p) && r.secret.empty()) {
+    return invalid("provider \"" + p + "\" needs a secret");
+  }
   const std::string ts = std::to_string(r.now_s);
   Headers h;
   if (p == "github") {
@@ -163,6 +171,10 @@ Result<Headers> sign(const SignRequest& r) {
     }
     h.add("Content-Type", "application/json");
     h.add("Authorization", "Basic " + base64_encode(r.secret));
+  } else if (p == "gmail" || p == "msgraph" || p == "mailgun" || p == "sendgrid" || p == "sns") {
+    auto signed_headers = detail::sign_mail(r);
+    if (!signed_headers) return signed_headers.error();
+    h = std::move(*signed_headers);
   } else if (p == "hmac" || p == "none") {
     auto signed_headers = sign_generic(r);
     if (!signed_headers) return signed_headers.error();

@@ -1,14 +1,44 @@
 #include "hookmcp/verify/verifier.hpp"
 
 #include <charconv>
+#include <chrono>
+#include <fstream>
+#include <sstream>
 
+#include "hookmcp/auth/key_cache.hpp"
+#include "hookmcp/core/form.hpp"
 #include "hookmcp/core/text.hpp"
 #include "hookmcp/verify/crypto.hpp"
 #include "providers.hpp"
 
 namespace hookmcp::verify {
 
-std::unique_ptr<Verifier> make_verifier(const config::Source& source) {
+namespace {
+
+// A document from a file (a path, or file:PATH: a JWKS or certificate the operator keeps on
+// disk), else from the network.
+Fetch file_or(Fetch fetch) {
+  return [fetch = std::move(fetch)](const std::string& url) -> Result<std::string> {
+    std::string path;
+    if (url.rfind("file:", 0) == 0) path = url.substr(5);
+    if (!url.empty() && url[0] == '/') path = url;
+    if (path.empty()) return fetch(url);
+    if (path.find("..") != std::string::npos) {
+      return make_error(ErrorCode::kInvalidArgument, path + ": \"..\" is not allowed");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(ErrorCode::kIo, "cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+}
+
+}  // namespace
+
+std::unique_ptr<Verifier> make_verifier(const config::Source& source, Fetch fetch) {
+  if (!fetch) fetch = auth::https_fetch(std::chrono::seconds(5));
+  fetch = file_or(std::move(fetch));
   const std::string& p = source.provider;
   if (p == "github") return detail::make_github(source);
   if (p == "hmac") return detail::make_hmac(source);
@@ -20,6 +50,11 @@ std::unique_ptr<Verifier> make_verifier(const config::Source& source) {
   if (p == "gitlab") return detail::make_gitlab(source);
   if (p == "google-calendar") return detail::make_google_calendar(source);
   if (p == "postmark") return detail::make_postmark(source);
+  if (p == "msgraph") return detail::make_msgraph(source);
+  if (p == "mailgun") return detail::make_mailgun(source);
+  if (p == "sendgrid") return detail::make_sendgrid(source);
+  if (p == "gmail") return detail::make_gmail(source, std::move(fetch));
+  if (p == "sns") return detail::make_sns(source, std::move(fetch));
   return nullptr;
 }
 
@@ -122,26 +157,6 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
     out.push_back(text.substr(start, end - start));
     start = end + 1;
   }
-}
-
-std::optional<std::string> url_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      auto byte = hex_decode(text.substr(i + 1, 2));
-      if (!byte || byte->size() != 1) return std::nullopt;
-      out.push_back((*byte)[0]);
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::optional<std::string> form_value(std::string_view body, std::string_view key) {

@@ -1,7 +1,9 @@
 #include "hookmcp/view/event_view.hpp"
 
+#include <optional>
 #include <utility>
 
+#include "hookmcp/core/form.hpp"
 #include "hookmcp/core/json.hpp"
 #include "hookmcp/core/text.hpp"
 #include "hookmcp/core/time.hpp"
@@ -41,6 +43,51 @@ std::string too_deep_note() {
          " levels deep, so it is given as text";
 }
 
+namespace {
+
+// A form body's fields as an object: a field's value as text (base64 when it is not UTF-8), a
+// name sent more than once as an array of its values, a file as its name, type and size.
+template <typename Json>
+std::optional<Json> form_fields(const Event& e) {
+  auto fields = parse_form(e.content_type, e.body);
+  if (!fields) return std::nullopt;
+  Json out = Json::object();
+  for (const auto& f : *fields) {
+    Json value;
+    if (f.file) {
+      value = Json{
+          {"filename", f.filename}, {"content_type", f.content_type}, {"size", f.value.size()}};
+    } else {
+      value = valid_utf8(f.value) ? f.value : base64_encode(f.value);
+    }
+    auto it = out.find(f.name);
+    if (it == out.end()) {
+      out[f.name] = std::move(value);
+    } else {
+      if (!it->is_array()) *it = Json::array({*it});
+      it->push_back(std::move(value));
+    }
+  }
+  return out;
+}
+
+// Pub/Sub push's message.data (Gmail's notification) decoded, when it is base64 of JSON.
+template <typename Json>
+std::optional<Json> pubsub_data(const Json& doc) {
+  if (!doc.is_object() || !doc.contains("subscription")) return std::nullopt;
+  auto message = doc.find("message");
+  if (message == doc.end() || !message->is_object()) return std::nullopt;
+  auto data = message->find("data");
+  if (data == message->end() || !data->is_string()) return std::nullopt;
+  auto bytes = base64_decode(data->template get<std::string>());
+  if (!bytes) return std::nullopt;
+  auto parsed = parse_json<Json>(*bytes);
+  if (!parsed.ok() || !parsed.value.is_object()) return std::nullopt;
+  return std::move(parsed.value);
+}
+
+}  // namespace
+
 template <typename Json>
 Result<Json> event_json(const Event& e, const std::string& pointer, int64_t max_bytes) {
   Json out = summary_json<Json>(e);
@@ -55,6 +102,23 @@ Result<Json> event_json(const Event& e, const std::string& pointer, int64_t max_
   bool is_json = parsed.ok() && !e.body.empty();
   Json doc = std::move(parsed.value);
   if (parsed.too_deep) out["payload_note"] = too_deep_note();
+  // A form, or Pub/Sub's base64 message, read as fields; a pointer selects from them.
+  std::optional<Json> fields = is_json ? pubsub_data<Json>(doc) : form_fields<Json>(e);
+  if (fields) out["payload_fields"] = *fields;
+  if (!pointer.empty() && !is_json && fields) {
+    const Json* at = valid_json_pointer(pointer) ? resolve_json_pointer(*fields, pointer) : nullptr;
+    if (at == nullptr) {
+      return make_error(ErrorCode::kNotFound, "pointer " + pointer + " matches no field of event " +
+                                                  std::to_string(e.id) +
+                                                  "'s form; see payload_fields in get_event");
+    }
+    out["payload"] = *at;
+    out["payload_encoding"] = "json";
+    out["pointer"] = pointer;
+    out["truncated"] = false;
+    out["payload_notice"] = payload_notice(e);
+    return out;
+  }
   if (!pointer.empty()) {
     if (!valid_json_pointer(pointer)) {
       return make_error(ErrorCode::kInvalidArgument,

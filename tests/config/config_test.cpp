@@ -302,6 +302,43 @@ TEST(Config, StripeSecretsStartWithWhsec) {
       << error;
 }
 
+TEST(Config, PublicKeyProvidersNeedTheirFieldsAndNoSecrets) {
+  EXPECT_EQ(only_error(R"({"sources": {"g": {"provider": "gmail", "service_account": "a@b"}}})")
+                .rfind("sources.g.audience: provider \"gmail\" needs the audience", 0),
+            0u);
+  EXPECT_EQ(
+      only_error(R"({"sources": {"g": {"provider": "gmail", "audience": "x"}}})")
+          .rfind("sources.g.service_account: provider \"gmail\" needs the service account", 0),
+      0u);
+  EXPECT_EQ(
+      only_error(R"({"sources": {"g": {"provider": "gmail", "audience": "x",
+                "service_account": "a@b", "secrets": ["s"]}}})")
+          .rfind("sources.g.secrets: provider \"gmail\" is verified with the sender's public key",
+                 0),
+      0u);
+  EXPECT_EQ(only_error(R"({"sources": {"s": {"provider": "sendgrid"}}})")
+                .rfind("sources.s.public_key: provider \"sendgrid\" needs the verification key", 0),
+            0u);
+  EXPECT_EQ(only_error(R"({"sources": {"s": {"provider": "sns"}}})")
+                .rfind("sources.s.topic_arns: provider \"sns\" needs the ARNs", 0),
+            0u);
+  EXPECT_EQ(only_error(R"({"sources": {"s": {"provider": "sns", "topic_arns": ["*"],
+                "cert_url_prefix": "http://certs.example.com/"}}})")
+                .rfind("sources.s.cert_url_prefix: must start with https://", 0),
+            0u);
+  EXPECT_EQ(only_error(R"({"sources": {"s": {"provider": "sns", "topic_arns": ["*"],
+                "cert_url_prefix": "https://certs.example.com"}}})")
+                .rfind("sources.s.cert_url_prefix: must end its host with '/'", 0),
+            0u);
+  auto f = findings_of(R"({"sources": {
+      "g": {"provider": "gmail", "audience": "x", "service_account": "a@b"},
+      "s": {"provider": "sns", "topic_arns": ["arn:aws:sns:us-east-1:1:t"], "auto_confirm": true},
+      "m": {"provider": "msgraph", "secrets": ["cs"]},
+      "mg": {"provider": "mailgun", "secrets": ["key"], "tolerance_s": 60}}})");
+  EXPECT_TRUE(f.ok()) << f.to_error().message;
+  EXPECT_TRUE(f.warnings.empty());
+}
+
 TEST(Config, FieldsAProviderDoesNotReadAreWarnings) {
   auto f = findings_of(R"({"sources": {
       "gh": {"provider": "github", "secrets": ["s"], "tolerance_s": 60, "header": "X-Sig"},
@@ -319,7 +356,7 @@ TEST(Config, FieldsAProviderDoesNotReadAreWarnings) {
                 "sources.gh.header: does not apply to provider \"github\" (only to hmac); it is "
                 "ignored",
                 "sources.gh.tolerance_s: does not apply to provider \"github\" (only to stripe, "
-                "slack, standard and hmac); it is ignored",
+                "slack, standard, mailgun and hmac); it is ignored",
                 "sources.st.delivery_header: does not apply to provider \"stripe\" (only to hmac "
                 "and none); it is ignored"}));
   // Ignored, but still of the right type.

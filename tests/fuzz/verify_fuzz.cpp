@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hookmcp/config/config.hpp"
+#include "hookmcp/core/form.hpp"
 #include "hookmcp/core/headers.hpp"
 #include "hookmcp/verify/verifier.hpp"
 
@@ -31,6 +32,12 @@ constexpr const char* kConfig = R"({
     "gitlab": {"provider": "gitlab", "secrets": ["fuzz-secret"]},
     "calendar": {"provider": "google-calendar", "secrets": ["fuzz-secret"]},
     "mail": {"provider": "postmark", "secrets": ["fuzz:secret"]},
+    "graph": {"provider": "msgraph", "secrets": ["fuzz-secret"]},
+    "mailgun": {"provider": "mailgun", "secrets": ["fuzz-secret"]},
+    "sendgrid": {"provider": "sendgrid", "public_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRYINXdaXo/lzXq2Q5OkSiC2b6Q=="},
+    "gmail": {"provider": "gmail", "audience": "fuzz", "service_account": "fuzz@example.com",
+              "jwks_url": "file:/nonexistent/jwks.json"},
+    "sns": {"provider": "sns", "topic_arns": ["*"], "cert_url_prefix": "file:/nonexistent/"},
     "hmac": {"provider": "hmac", "secrets": ["fuzz-secret"], "header": "X-Signature",
              "prefix": "sha256="},
     "hmac-ts": {"provider": "hmac", "secrets": ["fuzz-secret"], "header": "X-Signature",
@@ -98,6 +105,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (verdict.verified && !verdict.accepted) std::abort();
     if (verdict.accepted && !verdict.reason.empty()) std::abort();
     (void)normalized;
+    // The body as a query string: Graph's validation request.
+    (void)verifier->validation(body);
+    (void)verifier->may_block(headers, body);
+  }
+  // The body as a form of the declared type: what Mailgun and SendGrid post.
+  if (auto fields = hookmcp::parse_form(headers.get("Content-Type").value_or(""), body)) {
+    for (const auto& field : *fields) {
+      if (field.name.size() + field.value.size() > body.size()) std::abort();
+    }
   }
   (void)hookmcp::verify::body_delivery_id(body);
   return 0;

@@ -149,7 +149,7 @@ test('a field its provider does not read is a warning; the config is still OK', 
   const r = checkConfig({ sources: { github: { provider: 'github', secrets: ['a-github-secret'], tolerance_s: 600 } } });
   assert.equal(r.code, 0, r.lines.join('\n'));
   assert.equal(r.lines.length, 2);
-  assert.equal(r.lines[0], 'warning: sources.github.tolerance_s: does not apply to provider "github" (only to stripe, slack, standard and hmac); it is ignored');
+  assert.equal(r.lines[0], 'warning: sources.github.tolerance_s: does not apply to provider "github" (only to stripe, slack, standard, mailgun and hmac); it is ignored');
   assert.match(r.lines[1], /^OK: .*: 1 source \(github signed\), listen 127\.0\.0\.1:8787, database .*, no MCP token; 1 warning above$/);
 });
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "hookmcp/auth/jwt.hpp"
+#include "hookmcp/auth/key_cache.hpp"
 #include "hookmcp/core/clock.hpp"
 #include "hookmcp/core/json.hpp"
 #include "hookmcp/core/result.hpp"
@@ -49,11 +50,6 @@ struct OAuthOptions {
   std::chrono::seconds leeway{60};          // clock skew allowed on exp, nbf and iat
   std::chrono::milliseconds fetch_timeout{10000};
 };
-
-// The bytes of a JSON document at `url` (200 only), or why not. The default fetches over
-// https (http only to a loopback host), with the timeout, no redirects.
-using Fetch = std::function<Result<std::string>(const std::string& url)>;
-Fetch https_fetch(std::chrono::milliseconds timeout);
 
 // Who a verified token speaks for, and what it may do.
 struct Grant {
@@ -94,34 +90,13 @@ class ResourceServer {
                         const std::vector<std::string>& scopes) const;
 
  private:
-  struct Keys {
-    KeySet set;
-    int64_t fetched_ms = 0;
-  };
-  std::shared_ptr<const Keys> keys() const;
-  enum class Why {
-    kAsked,           // refresh_keys()
-    kMissingOrStale,  // none held, or held past jwks_cache: at most once per retry_interval
-    kUnknownKey,      // a token names a key not held: at most once per refresh_interval
-  };
-  // Fetches again unless another thread just did, or `why_now` allows no fetch yet. The keys
-  // after it (possibly still the old ones, or none); `why` says why a fetch failed.
-  std::shared_ptr<const Keys> refresh(Why why_now, std::string* why);
   Result<std::string> discover_jwks_uri();
   std::optional<std::string> check_claims(const nlohmann::json& claims) const;
 
   const OAuthOptions options_;
   const Fetch fetch_;
   const Clock& clock_;
-
-  mutable std::mutex keys_mu_;
-  std::shared_ptr<const Keys> keys_;  // guarded by keys_mu_
-
-  std::mutex refresh_mu_;            // one fetch at a time
-  std::string jwks_uri_;             // guarded by refresh_mu_; empty until discovered
-  std::string last_failure_;         // guarded by refresh_mu_
-  int64_t last_attempt_ms_ = 0;      // guarded by refresh_mu_
-  int64_t last_unknown_key_ms_ = 0;  // guarded by refresh_mu_
+  KeyCache keys_;
 };
 
 }  // namespace hookmcp::auth

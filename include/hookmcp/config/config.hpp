@@ -15,9 +15,14 @@
 
 namespace hookmcp::config {
 
-inline constexpr const char* kProviders[] = {"github",  "stripe", "slack",           "standard",
-                                             "shopify", "gitlab", "google-calendar", "postmark",
-                                             "hmac",    "none"};
+inline constexpr const char* kProviders[] = {
+    "github",   "stripe",          "slack", "standard", "shopify",
+    "gitlab",   "google-calendar", "gmail", "msgraph",  "mailgun",
+    "postmark", "sendgrid",        "sns",   "hmac",     "none"};
+
+// The providers whose senders sign with a key of their own (Google's, SendGrid's, Amazon's),
+// which the source names some other way than `secrets`: they take none.
+bool signs_with_public_key(std::string_view provider);
 
 enum class Durability { kFull, kNormal };
 
@@ -46,6 +51,23 @@ struct Source {
   std::string type_header = "X-Event-Type";
   std::string type_pointer = "/type";
   std::string delivery_header = "X-Delivery-Id";
+  // provider "gmail": the OIDC token Pub/Sub push sends. `audience` is the subscription's
+  // audience, `service_account` the email of the account it pushes as; both are required.
+  std::string audience;
+  std::string service_account;
+  // Google's keys; or another JWKS URL, or a file (a path, or file:PATH).
+  std::string jwks_url = "https://www.googleapis.com/oauth2/v3/certs";
+  // provider "sendgrid": the verification key SendGrid shows (base64 DER, or PEM).
+  std::string public_key;
+  // provider "sns": the topics accepted ("*" for any), whether a SubscriptionConfirmation is
+  // confirmed by hookmcp, and where signing certificates may come from (empty:
+  // https://sns.REGION.amazonaws.com/, as Amazon signs; another prefix for tests).
+  std::vector<std::string> topic_arns;
+  bool auto_confirm = false;
+  std::string cert_url_prefix;
+
+  // Whether deliveries are checked (a shared secret or the sender's public key): all but "none".
+  bool is_signed() const { return provider != "none"; }
 };
 
 struct Endpoint {

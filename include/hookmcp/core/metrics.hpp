@@ -56,6 +56,7 @@ enum class RejectReason {
   kStorage,
   kBadRequest,  // malformed HTTP, answered 400, 431, 501 or 505
   kOrigin,      // an unsigned source posted to with a foreign Host or Origin
+  kSenderKeys,  // the sender's keys or certificate could not be fetched: answered 503
   kCount_,
 };
 std::string_view to_string(RejectReason reason);

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hookmcp/config/config.hpp"
 #include "hookmcp/core/clock.hpp"
@@ -20,6 +22,7 @@ namespace hookmcp::intake {
 
 struct Request {
   std::string source;  // from /hooks/{source}
+  std::string query;   // the target's query string, without '?'
   Headers headers;
   std::string body;
   // Set by the transport when the request's Host or Origin is outside the allow-lists the MCP
@@ -37,6 +40,9 @@ struct Response {
   // including what the sender is not told ("stored id 42, push/opened, delivery 7f3c...,
   // verified").
   std::string summary;
+  // To fetch with GET now that the delivery is stored: how the sender asks to be confirmed (an
+  // SNS SubscriptionConfirmation on a source with auto_confirm), vetted by the verifier.
+  std::string confirm_url;
 };
 
 using Respond = std::function<void(Response)>;
@@ -50,6 +56,9 @@ class Intake {
   // refused or filtered, otherwise on the store's writer thread once the event is committed
   // (so `respond` must only hand the answer back to its connection, not write it).
   void handle(Request request, Respond respond);
+  // Whether handle() may wait on the network to verify this request (a sender's keys or
+  // certificate to fetch): then call it where blocking is allowed. Thread-safe.
+  bool may_block(const Request& request) const;
 
   // Verifies with the sources of `config` from now on (SIGHUP: secrets rotated, sources added
   // or removed, without a restart). Deliveries already being verified finish with the old ones.
@@ -58,6 +67,8 @@ class Intake {
 
   // A 2xx is never sent for a delivery that is not committed; these are the other answers.
   static Response error_response(int status, const std::string& message);
+  // GETs a Response's confirm_url and logs what came of it. Blocks (10 s at most).
+  static void confirm(const std::string& source, const std::string& url);
 
  private:
   struct SourceEntry {
@@ -75,6 +86,11 @@ class Intake {
   // With no sources configured, unsigned webhooks are accepted from loopback: a request that a
   // proxy or tunnel forwarded may come from anyone. Warns, once a minute at most.
   void warn_if_tunnelled(const Headers& headers);
+  // Stores the items of a batch, one event each, and answers once all are committed: 202 with
+  // their ids, or 503 if any could not be stored (the sender retries the batch; the items stored
+  // are then duplicates).
+  void store_items(NewEvent common, std::vector<verify::Normalized::Item> items,
+                   std::chrono::steady_clock::time_point start, Respond respond);
 
   store::Store& store_;
   const Clock& clock_;

@@ -7,10 +7,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hookmcp/config/config.hpp"
 #include "hookmcp/core/headers.hpp"
 #include "hookmcp/core/result.hpp"
+#include "hookmcp/verify/crypto.hpp"
 
 namespace hookmcp::verify {
 
@@ -29,7 +31,35 @@ struct SignRequest {
   // Unset: X-Signature "sha256=" and the hex HMAC-SHA256 of the body, X-Event-Type and
   // X-Delivery-Id, as the hmac example source in the docs.
   std::optional<config::Source> generic;
+  // gmail, sendgrid and sns, which sign with a private key: its PEM (PKCS #8, RSA or EC), an RSA
+  // key for gmail and sns, EC P-256 for sendgrid.
+  std::string private_key;
+  // gmail: the token's aud and email (the source's audience and service_account).
+  std::string audience;
+  std::string service_account;
+  // sns: the SigningCertURL the message names, where its certificate is served.
+  std::string cert_url;
 };
+
+// The body as the provider sends it, for the providers that sign inside the body (mailgun's
+// timestamp, token and signature; sns's SignatureVersion, SigningCertURL and Signature): set in
+// it, replacing any there; every other provider's body unchanged. kInvalidArgument for a body
+// the provider could not have sent (sns: not a JSON object with the fields it signs).
+Result<std::string> sign_body(const SignRequest& request);
+
+// The key id hookmcp gives a public key in a JWKS (gmail): base64url of the first 16 bytes of the
+// SHA-256 of its SubjectPublicKeyInfo.
+std::string key_id(const PrivateKey& key);
+
+// What `hookmcp send PROVIDER --new-key DIR` writes for the asymmetric providers: the private
+// key and the public part the source is configured with. Each is a file name and its text.
+struct NewKeyFile {
+  std::string name;
+  std::string text;
+};
+// gmail: key.pem and jwks.json; sendgrid: key.pem and public_key.txt (base64 DER, as SendGrid
+// shows it); sns: key.pem and cert.pem (self-signed). kInvalidArgument for another provider.
+Result<std::vector<NewKeyFile>> new_key_files(std::string_view provider);
 
 // The headers `provider` would send with the body: its signature, timestamp, delivery-id and
 // event-type headers and its Content-Type. "hmac" signs as the example source in the docs does:
@@ -54,6 +84,10 @@ bool has_type_header(std::string_view provider);
 // Whether the provider sends the delivery id in a header (so that SignRequest::delivery_id is
 // used); stripe and slack carry it in the payload.
 bool has_delivery_header(std::string_view provider);
+
+// Whether sign() needs SignRequest::secret: not for none, msgraph (its clientState is in the
+// body) and the providers that sign with a private key.
+bool needs_secret(std::string_view provider);
 
 // A random version 4 UUID, lowercase; kUnavailable when no random bytes can be had.
 Result<std::string> random_uuid();
