@@ -279,4 +279,12 @@ std::vector<const PublicKey*> KeySet::candidates(std::string_view kid, std::stri
   return out;
 }
 
+std::optional<int64_t> date_ms(const nlohmann::json& claims, const char* name) {
+  auto it = claims.find(name);
+  if (it == claims.end() || !it->is_number()) return std::nullopt;
+  double seconds = it->get<double>();
+  if (!(seconds > -1e12 && seconds < 1e12)) return std::nullopt;
+  return static_cast<int64_t>(seconds * 1000);
+}
+
 }  // namespace hookmcp::auth

@@ -71,15 +71,6 @@ std::vector<std::string> scopes_of(const json& claims) {
   return out;
 }
 
-// A NumericDate claim (RFC 7519 2) in milliseconds, or nullopt when absent or not a number.
-std::optional<int64_t> date_ms(const json& claims, const char* name) {
-  auto it = claims.find(name);
-  if (it == claims.end() || !it->is_number()) return std::nullopt;
-  double seconds = it->get<double>();
-  if (!(seconds > -1e12 && seconds < 1e12)) return std::nullopt;
-  return static_cast<int64_t>(seconds * 1000);
-}
-
 }  // namespace
 
 bool Grant::has(std::string_view scope) const {

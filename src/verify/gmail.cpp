@@ -30,14 +30,6 @@ std::optional<std::string_view> bearer(std::string_view value) {
   return value;
 }
 
-std::optional<int64_t> date_ms(const nlohmann::json& claims, const char* name) {
-  auto it = claims.find(name);
-  if (it == claims.end() || !it->is_number()) return std::nullopt;
-  double seconds = it->get<double>();
-  if (!(seconds > -1e12 && seconds < 1e12)) return std::nullopt;
-  return static_cast<int64_t>(seconds * 1000);
-}
-
 class GmailVerifier final : public Verifier {
  public:
   GmailVerifier(const config::Source& source, Fetch fetch)
@@ -121,10 +113,10 @@ class GmailVerifier final : public Verifier {
       for (const auto& a : *aud) for_us = for_us || (a.is_string() && a == audience_);
     }
     if (!for_us) return "token is for another audience (aud must be " + audience_ + ")";
-    auto exp = date_ms(claims, "exp");
+    auto exp = auth::date_ms(claims, "exp");
     if (!exp) return "token has no expiry (exp)";
     if (now >= *exp + kLeewayMs) return "token expired";
-    if (auto iat = date_ms(claims, "iat"); iat && now + kLeewayMs < *iat) {
+    if (auto iat = auth::date_ms(claims, "iat"); iat && now + kLeewayMs < *iat) {
       return "token was issued in the future (iat)";
     }
     if (text("email") != service_account_) {

@@ -76,6 +76,8 @@ before(async () => {
       sources: {
         gmail: { provider: 'gmail', audience: AUDIENCE, service_account: ACCOUNT,
           jwks_url: `${base}/oauth2/v3/certs` },
+        'gmail-keys-down': { provider: 'gmail', audience: AUDIENCE, service_account: ACCOUNT,
+          jwks_url: 'http://127.0.0.1:1/oauth2/v3/certs' },
         outlook: { provider: 'msgraph', secrets: [CLIENT_STATE] },
         inbound: { provider: 'mailgun', secrets: [MAILGUN_KEY] },
         sendgrid: { provider: 'sendgrid',
@@ -159,6 +161,15 @@ describe('gmail: Pub/Sub push with an OIDC token', () => {
     const res = await post('gmail', { 'Content-Type': 'application/json' }, envelope('no-token'));
     assert.equal(res.status, 401);
     assert.equal(count('gmail'), before);
+  });
+
+  test('while Google\'s keys cannot be fetched, a push is answered 503 to be retried, not stored', async () => {
+    const res = await fetch(`${server.url}/hooks/gmail-keys-down`, {
+      method: 'POST', headers: { Authorization: `Bearer ${await token()}` }, body: envelope('keys-down'),
+    });
+    assert.equal(res.status, 503, await res.text());
+    assert.equal(res.headers.get('retry-after'), '10');
+    assert.equal(count('gmail-keys-down'), 0);
   });
 
   test('hookmcp send gmail makes a token that jose verifies against the JWKS it wrote', async () => {

@@ -5,7 +5,9 @@
 // public key can never be used as an HMAC secret. Pure; safe from any thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,10 @@ struct Jws {
 // not a JSON object, an algorithm that is not supported ("none" and HS* included), or a `crit`
 // header (an extension this verifier does not understand must be refused, RFC 7515 4.1.11).
 Result<Jws> parse_jws(std::string_view token);
+
+// A NumericDate claim (RFC 7519 2: exp, nbf, iat) in milliseconds, or nullopt when absent or not
+// a number.
+std::optional<int64_t> date_ms(const nlohmann::json& claims, const char* name);
 
 // One verification key from a JWKS: RSA (2048 bits or more) or EC on P-256.
 class PublicKey {
