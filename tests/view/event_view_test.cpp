@@ -63,4 +63,44 @@ TEST(EventView, PointersSelectFromJsonAndSayWhyNot) {
 }
 
 }  // namespace
+TEST(EventView, FormFieldsAndPubSubDataAreReadableBesideTheRawPayload) {
+  Event form = event_with_body(
+      "--b\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\nHi <b>there</b>\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\na@example.com\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nb@example.com\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.pdf\"\r\n"
+      "Content-Type: application/pdf\r\n\r\n%PDF\xff\r\n--b--\r\n");
+  form.content_type = "multipart/form-data; boundary=b";
+  form.provider = "mailgun";
+  auto whole = event_json(form);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ((*whole)["payload_encoding"], "base64");  // the raw body, byte for byte
+  const auto& fields = (*whole)["payload_fields"];
+  EXPECT_EQ(fields["subject"], "Hi <b>there</b>");
+  EXPECT_EQ(fields["to"], json::array({"a@example.com", "b@example.com"}));
+  EXPECT_EQ(fields["file"]["filename"], "r.pdf");
+  EXPECT_EQ(fields["file"]["size"], 5);
+  EXPECT_NE((*whole)["payload_notice"].get<std::string>().find("It carries email"),
+            std::string::npos);
+  auto subject = event_json(form, "/subject");
+  ASSERT_TRUE(subject);
+  EXPECT_EQ((*subject)["payload"], "Hi <b>there</b>");
+  EXPECT_FALSE(event_json(form, "/nothing"));
+
+  Event push = event_with_body(
+      R"({"message":{"data":"eyJlbWFpbEFkZHJlc3MiOiJ1QGV4YW1wbGUuY29tIiwiaGlzdG9yeUlkIjo3fQ==",)"
+      R"("messageId":"1"},"subscription":"projects/p/subscriptions/s"})");
+  auto decoded = event_json(push);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ((*decoded)["payload_fields"]["emailAddress"], "u@example.com");
+  EXPECT_EQ((*decoded)["payload_fields"]["historyId"], 7);
+  EXPECT_EQ((*decoded)["payload"]["message"]["messageId"], "1");
+
+  auto plain = event_json(event_with_body(R"({"a":1})"));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->contains("payload_fields"));
+  EXPECT_EQ((*plain)["payload_notice"].get<std::string>().find("It carries email"),
+            std::string::npos);
+}
+
 }  // namespace hookmcp::view
