@@ -255,7 +255,7 @@ void Intake::handle(Request req, Respond respond) {
     event.verified = verdict.verified;
     event.headers_json = headers_to_json(req.headers);
     event.content_type = "application/json";
-    store_items(std::move(event), std::move(normalized.items), start, std::move(respond));
+    store_items(event, std::move(normalized.items), start, std::move(respond));
     return;
   }
   event.type = std::move(normalized.type);
@@ -313,7 +313,7 @@ bool Intake::may_block(const Request& request) const {
   return source != nullptr && source->verifier->may_block(request.headers, request.body);
 }
 
-void Intake::store_items(NewEvent common, std::vector<verify::Normalized::Item> items,
+void Intake::store_items(const NewEvent& common, std::vector<verify::Normalized::Item> items,
                          std::chrono::steady_clock::time_point start, Respond respond) {
   struct Batch {
     std::mutex mu;
@@ -384,7 +384,7 @@ void Intake::confirm(const std::string& source, const std::string& url) {
   request.method = "GET";
   request.url = url;
   request.timeout = std::chrono::seconds(10);
-  request.max_response_bytes = 64 * 1024;
+  request.max_response_bytes = uint64_t{64} << 10;
   auto response = net::http_request(request);
   if (!response) {
     spdlog::warn("source {}: could not confirm the subscription at {}: {}", printable(source, 80),

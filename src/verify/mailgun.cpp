@@ -95,8 +95,8 @@ class MailgunVerifier final : public Verifier {
   bool first_use(const std::string& token, int64_t now_s) const {
     std::lock_guard lock(mu_);
     // Forget the tokens whose timestamps have left the window: they are refused as stale.
-    while (!order_.empty() &&
-           (order_.front().first < now_s - 2 * tolerance_s_ || order_.size() >= kMaxTokens)) {
+    while (!order_.empty() && (order_.front().first < now_s - int64_t{2} * tolerance_s_ ||
+                               order_.size() >= kMaxTokens)) {
       seen_.erase(order_.front().second);
       order_.pop_front();
     }

@@ -89,7 +89,7 @@ class Intake {
   // Stores the items of a batch, one event each, and answers once all are committed: 202 with
   // their ids, or 503 if any could not be stored (the sender retries the batch; the items stored
   // are then duplicates).
-  void store_items(NewEvent common, std::vector<verify::Normalized::Item> items,
+  void store_items(const NewEvent& common, std::vector<verify::Normalized::Item> items,
                    std::chrono::steady_clock::time_point start, Respond respond);
 
   store::Store& store_;
