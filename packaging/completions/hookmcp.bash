@@ -33,7 +33,7 @@ _hookmcp() {
       return
       ;;
     --listen | --url | --secret | --type | --header | --delivery-id | --source | --action | \
-    --audience | --service-account | --cert-url | \
+    --audience | --service-account | --cert-url | --to | --timeout | \
       --since | --until | --limit)
       return
       ;;
@@ -45,7 +45,7 @@ _hookmcp() {
   local options=""
   case $command in
     "")
-      _hookmcp_reply -W "serve stdio check-config events send subscriptions migrate client-config --version --help" -- "$cur"
+      _hookmcp_reply -W "serve stdio check-config events send forward subscriptions migrate client-config --version --help" -- "$cur"
       return
       ;;
     serve | stdio | check-config)
@@ -54,12 +54,16 @@ _hookmcp() {
     events)
       case $subcommand in
         "")
-          _hookmcp_reply -W "list show tail search --help" -- "$cur"
+          _hookmcp_reply -W "list show tail search replay --help" -- "$cur"
           return
           ;;
         list | ls | tail | follow | search) options="$reading $filters" ;;
         show | get) options="$reading --json" ;;
+        replay) options="$reading --to --secret --timeout" ;;
       esac
+      ;;
+    forward)
+      options="$reading --to --secret --timeout --source --type --action --since --status"
       ;;
     client-config)
       if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then

@@ -11,6 +11,9 @@ int run_check_config(const std::vector<std::string>& args);
 int run_stdio(const std::vector<std::string>& args);
 int run_events(const std::vector<std::string>& args);
 int run_send(const std::vector<std::string>& args);
+int run_forward(const std::vector<std::string>& args);
+// `hookmcp events replay` (forward.cpp).
+int run_replay(const std::vector<std::string>& args);
 int run_subscriptions(const std::vector<std::string>& args);
 int run_migrate(const std::vector<std::string>& args);
 int run_client_config(const std::vector<std::string>& args);

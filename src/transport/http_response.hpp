@@ -22,6 +22,9 @@ inline Response make_response(const Request& req, unsigned status, std::string b
   Response res{static_cast<boost::beast::http::status>(status), req.version()};
   res.set(boost::beast::http::field::server, "hookmcp");
   res.set(boost::beast::http::field::content_type, content_type);
+  // A browser takes each answer as the type it says: an echoed token (Graph's validation) or a
+  // payload is never sniffed into HTML.
+  res.set("X-Content-Type-Options", "nosniff");
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();

@@ -2,7 +2,6 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -23,11 +22,14 @@ namespace http = boost::beast::http;
 namespace {
 
 // Hands a delivery to intake and resumes the calling coroutine, on its own executor, once the
-// answer is ready (which for a stored event is after its commit, on the writer thread).
+// answer is ready (which for a stored event is after its commit, on the writer thread). With
+// `blocking`, intake runs there rather than on the calling thread: its verification may wait on
+// the network.
 template <typename Token>
-auto async_intake(intake::Intake& intake, intake::Request request, Token&& token) {
+auto async_intake(intake::Intake& intake, intake::Request request, asio::thread_pool* blocking,
+                  Token&& token) {
   return asio::async_initiate<Token, void(intake::Response)>(
-      [&intake](auto handler, intake::Request&& request) {
+      [&intake, blocking](auto handler, intake::Request&& request) {
         using Handler = decltype(handler);
         struct State {
           Handler handler;
@@ -35,13 +37,20 @@ auto async_intake(intake::Intake& intake, intake::Request request, Token&& token
         };
         auto ex = asio::get_associated_executor(handler);
         auto state = std::make_shared<State>(State{std::move(handler), asio::make_work_guard(ex)});
-        intake.handle(std::move(request), [state](intake::Response response) {
-          auto ex = state->work.get_executor();
-          asio::post(ex, [state, response = std::move(response)]() mutable {
-            std::move(state->handler)(std::move(response));
-            state->work.reset();
+        auto run = [&intake, state, request = std::move(request)]() mutable {
+          intake.handle(std::move(request), [state](intake::Response response) {
+            auto ex = state->work.get_executor();
+            asio::post(ex, [state, response = std::move(response)]() mutable {
+              std::move(state->handler)(std::move(response));
+              state->work.reset();
+            });
           });
-        });
+        };
+        if (blocking != nullptr) {
+          asio::post(*blocking, std::move(run));
+        } else {
+          run();
+        }
       },
       token, std::move(request));
 }
@@ -87,18 +96,9 @@ asio::awaitable<Response> handle_webhook(Request& req, intake::Intake& intake,
   if (auto q = req.target().find('?'); q != std::string_view::npos) {
     ir.query = std::string(req.target().substr(q + 1));
   }
-  intake::Response r;
-  if (intake.may_block(ir)) {
-    // The sender's keys must be fetched first: not on an I/O thread. A named object, not a
-    // temporary of the co_await expression (GCC 12, PR 100611).
-    auto verify_there = [&intake,
-                         ir = std::move(ir)]() mutable -> asio::awaitable<intake::Response> {
-      co_return co_await async_intake(intake, std::move(ir), asio::use_awaitable);
-    };
-    r = co_await asio::co_spawn(blocking, std::move(verify_there), asio::use_awaitable);
-  } else {
-    r = co_await async_intake(intake, std::move(ir), asio::use_awaitable);
-  }
+  // The sender's keys must be fetched first: not on an I/O thread.
+  asio::thread_pool* where = intake.may_block(ir) ? &blocking : nullptr;
+  intake::Response r = co_await async_intake(intake, std::move(ir), where, asio::use_awaitable);
   if (!r.confirm_url.empty()) {
     asio::post(blocking, [source = std::string(path_of(req).substr(kHooksPrefix.size())),
                           url = r.confirm_url] { intake::Intake::confirm(source, url); });

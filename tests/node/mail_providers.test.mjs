@@ -96,7 +96,8 @@ after(async () => {
 
 async function post(source, headers, body, query = '') {
   const res = await fetch(`${server.url}/hooks/${source}${query}`, { method: 'POST', headers, body });
-  return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
+  return { status: res.status, text: await res.text(), type: res.headers.get('content-type'),
+    nosniff: res.headers.get('x-content-type-options') };
 }
 
 function stored(where, ...params) {
@@ -228,6 +229,7 @@ describe('msgraph: Microsoft Graph change notifications', () => {
     assert.equal(res.status, 200);
     assert.equal(res.text, 'Validation: Testing client application');
     assert.match(res.type, /^text\/plain/);
+    assert.equal(res.nosniff, 'nosniff');  // never sniffed into HTML, whatever the token holds
     assert.equal(count('outlook'), before);
   });
 

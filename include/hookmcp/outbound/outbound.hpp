@@ -97,6 +97,15 @@ Result<Headers> signed_headers(const std::string& secret, const std::string& web
                                const std::string& body, int64_t now_s,
                                const std::string& subscription_id);
 
+// The request that sends a stored event on to `url` (`hookmcp forward`, `hookmcp events
+// replay`), its body byte for byte. With no `secret`, as its sender made it: the stored headers
+// (the provider's signature among them, for the receiving app to check) without those of one
+// connection or hop and without the credentials hookmcp redacted. With a Standard Webhooks
+// `secret` (whsec_...), signed with it instead, webhook-id "hookmcp_ID". Both add
+// X-Hookmcp-Event-Id and X-Hookmcp-Source. kInvalidArgument for a secret that cannot sign.
+Result<net::ClientRequest> forward_request(const Event& event, const std::string& url,
+                                           const std::string& secret, int64_t now_s);
+
 class Deliverer {
  public:
   // `feeds`: a FeedMaker per subscription kind. `store` and `metrics` must outlive it.
