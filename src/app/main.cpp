@@ -11,9 +11,10 @@ namespace {
 
 constexpr const char* kUsage = R"(Usage: hookmcp COMMAND [OPTIONS]
 
-Receives webhooks (GitHub, Stripe, Slack, Standard Webhooks/Svix, Shopify, GitLab, any HMAC
-sender, or unsigned), stores every delivery durably in SQLite, and serves them to AI assistants
-over the Model Context Protocol.
+Receives webhooks (GitHub, Stripe, Slack, Standard Webhooks/Svix, Shopify, GitLab, Google
+Calendar, Gmail, Outlook, Mailgun, Postmark, SendGrid, Amazon SNS/SES, any HMAC sender, or
+unsigned), stores every delivery durably in SQLite or PostgreSQL, and serves them to AI
+assistants over the Model Context Protocol.
 
 Commands:
   serve          run the daemon: webhook intake, /healthz and /metrics on one listener
