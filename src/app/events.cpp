@@ -77,7 +77,8 @@ constexpr const char* kShowHelp = R"(Usage: hookmcp events show ID [OPTIONS]
 
 Prints one event: its summary, its request headers (credentials were redacted
 when it was stored) and its body: indented when it is JSON, as text when it is
-text. A binary body is described; --json gives it base64-encoded. --json prints
+text. A binary body is described; --json gives it base64-encoded. A form body
+(Mailgun, SendGrid) or a Pub/Sub push (Gmail) is also shown as its fields. --json prints
 the event as the MCP get_event tool does: summary fields, headers, content_type,
 payload and payload_encoding (json, text or base64).
 
@@ -258,6 +259,16 @@ int run_show(const std::vector<std::string>& argv) {
   }
   out += "\nBody\n";
   out += body_for_terminal(e);
+  // A form's fields (Mailgun, SendGrid), or Pub/Sub's decoded message (Gmail), as get_event
+  // gives them in payload_fields.
+  if (auto shown = view::event_json<json>(e); shown && shown->contains("payload_fields")) {
+    out += "\nFields\n";
+    for (const auto& [name, value] : (*shown)["payload_fields"].items()) {
+      std::string text = value.is_string() ? value.get<std::string>() : dump(value);
+      out += "  " + printable(name) + ": " + printable(text.substr(0, 2000)) +
+             (text.size() > 2000 ? " ..." : "") + "\n";
+    }
+  }
   emit(out);
   return kExitOk;
 }

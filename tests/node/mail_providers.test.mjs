@@ -282,6 +282,10 @@ describe('mailgun: HMAC with a replay cache', () => {
     assert.equal(event.payload_fields['body-plain'], 'Hi Alice,\r\nthe report is attached.');
     assert.deepEqual(event.payload_fields['attachment-1'], { filename: 'report.pdf', content_type: 'application/pdf', size: 16 });
     assert.match(event.payload_notice, /sender/);
+    const shown = execFileSync(binary, ['events', 'show', String(row.id), '--db', server.dir.file('events.db')], { encoding: 'utf8' });
+    assert.match(shown, /\nFields\n/);
+    assert.match(shown, /  sender: bob@example\.com\n/);
+    assert.match(shown, /  attachment-1: \{"filename":"report\.pdf","content_type":"application\/pdf","size":16\}/);
   });
 
   test('an event webhook as JSON; replayed, stale, wrong-key and unsigned ones refused', async () => {
