@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libpq-dev
   postgresql-15 haproxy
   libgtest-dev googletest
-  clang-format clang-tidy sqlite3 curl zsh
+  clang-format clang-tidy sqlite3 curl zsh openssl
 )
 
 missing=()
