@@ -79,8 +79,8 @@ Prints one event: its summary, its request headers (credentials were redacted
 when it was stored) and its body: indented when it is JSON, as text when it is
 text. A binary body is described; --json gives it base64-encoded. A form body
 (Mailgun, SendGrid) or a Pub/Sub push (Gmail) is also shown as its fields.
---json prints the event as the MCP get_event tool does: summary fields,
-headers, content_type, payload and payload_encoding (json, text or base64).
+--json prints the event as the MCP get_event tool does: summary fields, headers,
+content_type, payload and payload_encoding (json, text or base64).
 
 Examples:
   hookmcp events show 42
