@@ -137,6 +137,12 @@ int failure(const std::string& command, const std::string& message) {
   return kExitFailure;
 }
 
+// A store that could not be opened: a config mistake is a usage error, anything else a failure.
+int open_failed(const std::string& command, const Error& error) {
+  return error.code == ErrorCode::kInvalidArgument ? usage(command, error.message)
+                                                   : failure(command, error.message);
+}
+
 }  // namespace
 
 int run_forward(const std::vector<std::string>& argv) {
@@ -163,11 +169,7 @@ int run_forward(const std::vector<std::string>& argv) {
   auto filter = parse_filter(*args, kMaxLimit, 1);
   if (!filter) return usage("forward", filter.error().message);
   auto opened = open_store(*args);
-  if (!opened) {
-    return opened.error().code == ErrorCode::kInvalidArgument
-               ? usage("forward", opened.error().message)
-               : failure("forward", opened.error().message);
-  }
+  if (!opened) return open_failed("forward", opened.error());
   store::Store& store = *opened->store;
 
   struct sigaction action {};
@@ -247,11 +249,7 @@ int run_replay(const std::vector<std::string>& argv) {
   auto target = target_of(*args);
   if (!target) return usage("events replay", target.error().message);
   auto opened = open_store(*args);
-  if (!opened) {
-    return opened.error().code == ErrorCode::kInvalidArgument
-               ? usage("events replay", opened.error().message)
-               : failure("events replay", opened.error().message);
-  }
+  if (!opened) return open_failed("events replay", opened.error());
   auto event = opened->store->get(*id);
   if (!event) return failure("events replay", event.error().message);
   if (!*event) return failure("events replay", "no event " + std::to_string(*id));
