@@ -1,6 +1,7 @@
 #include "event_filter.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <string_view>
 
 #include "hookmcp/core/clock.hpp"
@@ -114,6 +115,21 @@ Result<store::EventFilter> parse_filter(const ParsedArgs& args, int default_limi
     f.limit = static_cast<int>(*n);
   }
   return f;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+  std::cerr << "hookmcp " << command << ": " << message << "\n";
+  return kExitUsage;
+}
+
+int runtime_error(const std::string& command, const std::string& message) {
+  std::cerr << "hookmcp " << command << ": " << message << "\n";
+  return kExitFailure;
+}
+
+int open_failed(const std::string& command, const Error& error) {
+  return error.code == ErrorCode::kInvalidArgument ? usage_error(command, error.message)
+                                                   : runtime_error(command, error.message);
 }
 
 }  // namespace hookmcp::app

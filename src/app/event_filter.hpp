@@ -1,5 +1,6 @@
-// The options that choose stored events (`--source`, `--type`, `--action`, `--since`, `--until`,
-// `--status`, `--limit`), shared by `hookmcp events` and `hookmcp forward`.
+// What the commands that read stored events share (`hookmcp events`, `hookmcp forward`): the
+// options that choose events (`--source`, `--type`, `--action`, `--since`, `--until`, `--status`,
+// `--limit`), and how they report an error.
 #pragma once
 
 #include <string>
@@ -26,5 +27,12 @@ Result<int64_t> parse_int(const std::string& text, const std::string& what);
 Result<int64_t> parse_time(const std::string& text, int64_t now_ms, const std::string& flag);
 // The filter from --source ... --limit; `default_limit` applies when --limit is absent.
 Result<store::EventFilter> parse_filter(const ParsedArgs& args, int default_limit, int min_limit);
+
+// "hookmcp COMMAND: MESSAGE" on stderr (COMMAND as typed: "events show", "forward"), and the
+// exit code of a usage error, or of a runtime failure.
+int usage_error(const std::string& command, const std::string& message);
+int runtime_error(const std::string& command, const std::string& message);
+// A store that could not be opened: a config mistake is a usage error, anything else a failure.
+int open_failed(const std::string& command, const Error& error);
 
 }  // namespace hookmcp::app

@@ -128,16 +128,6 @@ constexpr int kTailDefaultBacklog = 10;
 // ---------------------------------------------------------------------------------------------
 // The commands
 
-int usage_error(const std::string& command, const std::string& message) {
-  std::cerr << "hookmcp events " << command << ": " << message << "\n";
-  return kExitUsage;
-}
-
-int runtime_error(const std::string& command, const std::string& message) {
-  std::cerr << "hookmcp events " << command << ": " << message << "\n";
-  return kExitFailure;
-}
-
 // Parses the arguments of one subcommand; on failure or --help the exit code to return.
 struct Parsed {
   std::optional<ParsedArgs> args;
@@ -148,29 +138,23 @@ Parsed parse(const std::vector<std::string>& argv, const std::vector<OptionSpec>
              const std::string& command, const char* help, size_t min_positionals,
              size_t max_positionals, const char* positional_name) {
   auto args = parse_args(argv, specs, "events " + command);
-  if (!args) return {std::nullopt, usage_error(command, args.error().message)};
+  if (!args) return {std::nullopt, usage_error("events " + command, args.error().message)};
   if (args->help) {
     std::cout << help << format_options(specs);
     return {std::nullopt, kExitOk};
   }
   if (args->positionals.size() > max_positionals) {
     return {std::nullopt,
-            usage_error(command, "unexpected argument \"" + args->positionals[max_positionals] +
-                                     "\" (see hookmcp events " + command + " --help)")};
+            usage_error("events " + command, "unexpected argument \"" +
+                                                 args->positionals[max_positionals] +
+                                                 "\" (see hookmcp events " + command + " --help)")};
   }
   if (args->positionals.size() < min_positionals) {
-    return {std::nullopt, usage_error(command, std::string("missing ") + positional_name +
-                                                   " (see hookmcp events " + command + " --help)")};
+    return {std::nullopt,
+            usage_error("events " + command, std::string("missing ") + positional_name +
+                                                 " (see hookmcp events " + command + " --help)")};
   }
   return {std::move(*args), kExitOk};
-}
-
-// Reports a failed open: a config mistake is a usage error, anything else a runtime failure.
-int open_failed(const std::string& command, const Error& error) {
-  if (error.code == ErrorCode::kInvalidArgument) {
-    return usage_error(command, error.message);
-  }
-  return runtime_error(command, error.message);
 }
 
 int run_list(const std::vector<std::string>& argv) {
@@ -178,11 +162,11 @@ int run_list(const std::vector<std::string>& argv) {
   auto p = parse(argv, specs, "list", kListHelp, 0, 0, "");
   if (!p.args) return p.exit_code;
   auto filter = parse_filter(*p.args, kListDefaultLimit, 1);
-  if (!filter) return usage_error("list", filter.error().message);
+  if (!filter) return usage_error("events list", filter.error().message);
   auto opened = open_store(*p.args);
-  if (!opened) return open_failed("list", opened.error());
+  if (!opened) return open_failed("events list", opened.error());
   auto events = opened->store->list(*filter);
-  if (!events) return runtime_error("list", events.error().message);
+  if (!events) return runtime_error("events list", events.error().message);
   if (p.args->flag("json")) {
     json out = {{"events", json::array()}};
     for (const auto& e : *events) out["events"].push_back(view::summary_json<json>(e));
@@ -211,21 +195,21 @@ int run_show(const std::vector<std::string>& argv) {
   if (!id_text.empty() && id_text[0] == '#') id_text.erase(0, 1);
   auto id = parse_int(id_text, "ID");
   if (!id || *id < 1) {
-    return usage_error("show", "ID: expected an event id (a number from 1), got \"" +
-                                   p.args->positionals[0] + "\"");
+    return usage_error("events show", "ID: expected an event id (a number from 1), got \"" +
+                                          p.args->positionals[0] + "\"");
   }
   auto opened = open_store(*p.args);
-  if (!opened) return open_failed("show", opened.error());
+  if (!opened) return open_failed("events show", opened.error());
   auto event = opened->store->get(*id);
-  if (!event) return runtime_error("show", event.error().message);
+  if (!event) return runtime_error("events show", event.error().message);
   if (!*event) {
-    return runtime_error("show", "no event " + std::to_string(*id) + " in " + opened->path +
-                                     " (`hookmcp events list` shows the latest ids)");
+    return runtime_error("events show", "no event " + std::to_string(*id) + " in " + opened->path +
+                                            " (`hookmcp events list` shows the latest ids)");
   }
   const Event& e = **event;
   if (p.args->flag("json")) {
     auto shown = view::event_json<json>(e);
-    if (!shown) return runtime_error("show", shown.error().message);
+    if (!shown) return runtime_error("events show", shown.error().message);
     emit(dump(*shown, 2) + "\n");
     return kExitOk;
   }
@@ -307,16 +291,16 @@ int run_tail(const std::vector<std::string>& argv) {
               specs.end());
   specs = with_common(std::move(specs));
   if (gives_until(argv)) {
-    return usage_error("tail",
+    return usage_error("events tail",
                        "--until does not go with tail, which follows the events received from "
                        "now on; for the events before a time: hookmcp events list --until TIME");
   }
   auto p = parse(argv, specs, "tail", kTailHelp, 0, 0, "");
   if (!p.args) return p.exit_code;
   auto filter = parse_filter(*p.args, kTailDefaultBacklog, 0);
-  if (!filter) return usage_error("tail", filter.error().message);
+  if (!filter) return usage_error("events tail", filter.error().message);
   auto opened = open_store(*p.args);
-  if (!opened) return open_failed("tail", opened.error());
+  if (!opened) return open_failed("events tail", opened.error());
   store::Store& store = *opened->store;
   bool as_json = p.args->flag("json");
 
@@ -330,14 +314,14 @@ int run_tail(const std::vector<std::string>& argv) {
   // The newest id first, then the backlog up to it: whatever is stored after that snapshot is
   // printed by the follower, so nothing falls between the two.
   auto newest = store.max_id();
-  if (!newest) return runtime_error("tail", newest.error().message);
+  if (!newest) return runtime_error("events tail", newest.error().message);
   int64_t cursor = *newest;
   std::vector<Event> backlog;
   if (filter->limit > 0) {
     store::EventFilter f = *filter;
     f.before_id = cursor + 1;
     auto events = store.list(f);
-    if (!events) return runtime_error("tail", events.error().message);
+    if (!events) return runtime_error("events tail", events.error().message);
     backlog.assign(events->rbegin(), events->rend());
   }
 
@@ -389,7 +373,7 @@ int run_tail(const std::vector<std::string>& argv) {
         if (error) std::cerr << "hookmcp events tail: " << error->message << " (retrying)\n";
       });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (!follower) return runtime_error("tail", follower.error().message);
+  if (!follower) return runtime_error("events tail", follower.error().message);
   while (!closed.load() && wait_or_stop(kPollMs)) {
   }
   (*follower)->stop();
@@ -404,15 +388,15 @@ int run_search(const std::vector<std::string>& argv) {
   std::string query;
   for (const auto& word : p.args->positionals) query += (query.empty() ? "" : " ") + word;
   auto filter = parse_filter(*p.args, kListDefaultLimit, 1);
-  if (!filter) return usage_error("search", filter.error().message);
+  if (!filter) return usage_error("events search", filter.error().message);
   auto opened = open_store(*p.args);
-  if (!opened) return open_failed("search", opened.error());
+  if (!opened) return open_failed("events search", opened.error());
   auto page = opened->store->search(query, *filter, 0);
   if (!page) {
     if (page.error().code == ErrorCode::kInvalidArgument) {
-      return usage_error("search", page.error().message);
+      return usage_error("events search", page.error().message);
     }
-    return runtime_error("search", page.error().message);
+    return runtime_error("events search", page.error().message);
   }
   const auto& hits = page->hits;
   if (p.args->flag("json")) {

@@ -127,22 +127,6 @@ std::pair<std::string, bool> send_one(net::Client& client, const Event& e, const
           ok};
 }
 
-int usage(const std::string& command, const std::string& message) {
-  std::cerr << "hookmcp " << command << ": " << message << "\n";
-  return kExitUsage;
-}
-
-int failure(const std::string& command, const std::string& message) {
-  std::cerr << "hookmcp " << command << ": " << message << "\n";
-  return kExitFailure;
-}
-
-// A store that could not be opened: a config mistake is a usage error, anything else a failure.
-int open_failed(const std::string& command, const Error& error) {
-  return error.code == ErrorCode::kInvalidArgument ? usage(command, error.message)
-                                                   : failure(command, error.message);
-}
-
 }  // namespace
 
 int run_forward(const std::vector<std::string>& argv) {
@@ -156,18 +140,18 @@ int run_forward(const std::vector<std::string>& argv) {
   specs.insert(specs.begin(), extra.begin(), extra.end());
   specs = with_common(std::move(specs));
   auto args = parse_args(argv, specs, "forward");
-  if (!args) return usage("forward", args.error().message);
+  if (!args) return usage_error("forward", args.error().message);
   if (args->help) {
     std::cout << kForwardHelp << format_options(specs);
     return kExitOk;
   }
   if (!args->positionals.empty()) {
-    return usage("forward", "unexpected argument \"" + args->positionals[0] + "\"");
+    return usage_error("forward", "unexpected argument \"" + args->positionals[0] + "\"");
   }
   auto target = target_of(*args);
-  if (!target) return usage("forward", target.error().message);
+  if (!target) return usage_error("forward", target.error().message);
   auto filter = parse_filter(*args, kMaxLimit, 1);
-  if (!filter) return usage("forward", filter.error().message);
+  if (!filter) return usage_error("forward", filter.error().message);
   auto opened = open_store(*args);
   if (!opened) return open_failed("forward", opened.error());
   store::Store& store = *opened->store;
@@ -191,7 +175,7 @@ int run_forward(const std::vector<std::string>& argv) {
 
   // The newest id first: the backlog goes up to it, the follower on from it.
   auto newest = store.max_id();
-  if (!newest) return failure("forward", newest.error().message);
+  if (!newest) return runtime_error("forward", newest.error().message);
   if (filter->since_ms) {
     store::EventFilter page = *filter;
     page.oldest_first = true;
@@ -199,7 +183,7 @@ int run_forward(const std::vector<std::string>& argv) {
     page.before_id = *newest + 1;
     while (!g_stop.load()) {
       auto events = store.list(page);
-      if (!events) return failure("forward", events.error().message);
+      if (!events) return runtime_error("forward", events.error().message);
       if (events->empty()) break;
       forward(*events);
       page.after_id = events->back().id;
@@ -225,7 +209,7 @@ int run_forward(const std::vector<std::string>& argv) {
     if (e) std::cerr << "hookmcp forward: " << e->message << " (retrying)\n";
   });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (!follower) return failure("forward", follower.error().message);
+  if (!follower) return runtime_error("forward", follower.error().message);
   while (!g_stop.load()) ::poll(nullptr, 0, 100);
   (*follower)->stop();
   return kExitOk;
@@ -234,25 +218,26 @@ int run_forward(const std::vector<std::string>& argv) {
 int run_replay(const std::vector<std::string>& argv) {
   auto specs = with_common(send_options());
   auto args = parse_args(argv, specs, "events replay");
-  if (!args) return usage("events replay", args.error().message);
+  if (!args) return usage_error("events replay", args.error().message);
   if (args->help) {
     std::cout << kReplayHelp << format_options(specs);
     return kExitOk;
   }
   if (args->positionals.size() != 1) {
-    return usage("events replay", args->positionals.empty()
-                                      ? "missing ID (see hookmcp events replay --help)"
-                                      : "unexpected argument \"" + args->positionals[1] + "\"");
+    return usage_error("events replay",
+                       args->positionals.empty()
+                           ? "missing ID (see hookmcp events replay --help)"
+                           : "unexpected argument \"" + args->positionals[1] + "\"");
   }
   auto id = parse_int(args->positionals[0], "ID");
-  if (!id) return usage("events replay", id.error().message);
+  if (!id) return usage_error("events replay", id.error().message);
   auto target = target_of(*args);
-  if (!target) return usage("events replay", target.error().message);
+  if (!target) return usage_error("events replay", target.error().message);
   auto opened = open_store(*args);
   if (!opened) return open_failed("events replay", opened.error());
   auto event = opened->store->get(*id);
-  if (!event) return failure("events replay", event.error().message);
-  if (!*event) return failure("events replay", "no event " + std::to_string(*id));
+  if (!event) return runtime_error("events replay", event.error().message);
+  if (!*event) return runtime_error("events replay", "no event " + std::to_string(*id));
   net::Client client;
   auto [line, ok] = send_one(client, **event, *target);
   std::cout << line << "\n";

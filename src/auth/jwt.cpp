@@ -8,6 +8,7 @@
 
 #include <array>
 
+#include "hookmcp/core/headers.hpp"
 #include "hookmcp/core/text.hpp"
 
 namespace hookmcp::auth {
@@ -277,6 +278,15 @@ std::vector<const PublicKey*> KeySet::candidates(std::string_view kid, std::stri
     if (kid.empty() || key.kid() == kid) out.push_back(&key);
   }
   return out;
+}
+
+std::optional<std::string_view> bearer_token(std::optional<std::string_view> authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization || authorization->size() <= kBearer.size() ||
+      !iequals(authorization->substr(0, kBearer.size()), kBearer)) {
+    return std::nullopt;
+  }
+  return authorization->substr(kBearer.size());
 }
 
 std::optional<int64_t> date_ms(const nlohmann::json& claims, const char* name) {

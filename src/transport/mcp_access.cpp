@@ -92,17 +92,6 @@ std::optional<Denial> check_host_and_origin(const McpAccess& access,
 
 namespace {
 
-constexpr std::string_view kBearer = "Bearer ";
-
-// The token of an "Authorization: Bearer TOKEN" header (RFC 6750 2.1), or nullopt.
-std::optional<std::string_view> bearer_token(std::optional<std::string_view> authorization) {
-  if (!authorization || authorization->size() <= kBearer.size() ||
-      !iequals(authorization->substr(0, kBearer.size()), kBearer)) {
-    return std::nullopt;
-  }
-  return authorization->substr(kBearer.size());
-}
-
 // The principal of the static token `token`, or nullopt. Every token is compared, so the time
 // taken does not tell which one came close.
 std::optional<std::string> static_principal(const McpAccess& access, std::string_view token) {
@@ -132,7 +121,7 @@ std::variant<Caller, Denial> authenticate(const McpAccess& access,
                                           std::optional<std::string_view> authorization,
                                           const std::string& local) {
   if (!access.needs_token()) return Caller{local};
-  auto token = bearer_token(authorization);
+  auto token = auth::bearer_token(authorization);
   if (!token) return unauthorized(access, "missing bearer token", "");
   if (auto principal = static_principal(access, *token)) return Caller{std::move(*principal)};
   if (!access.oauth) return unauthorized(access, "invalid bearer token", "");
@@ -147,7 +136,7 @@ std::variant<Caller, Denial> authenticate(const McpAccess& access,
 
 bool may_block(const McpAccess& access, std::optional<std::string_view> authorization) {
   if (!access.oauth) return false;
-  auto token = bearer_token(authorization);
+  auto token = auth::bearer_token(authorization);
   return token && access.oauth->may_block(*token);
 }
 

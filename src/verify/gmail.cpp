@@ -19,17 +19,6 @@ namespace {
 
 constexpr int64_t kLeewayMs = 60'000;  // clock skew allowed on exp, nbf and iat
 
-// The bearer token of an Authorization value, nullopt when it is not one.
-std::optional<std::string_view> bearer(std::string_view value) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (value.size() <= kBearer.size() || !iequals(value.substr(0, kBearer.size()), kBearer)) {
-    return std::nullopt;
-  }
-  value.remove_prefix(kBearer.size());
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  return value;
-}
-
 class GmailVerifier final : public Verifier {
  public:
   GmailVerifier(const config::Source& source, Fetch fetch)
@@ -51,7 +40,7 @@ class GmailVerifier final : public Verifier {
     if (!header) {
       return Verdict::rejected(why + " (turn on authentication in the Pub/Sub push subscription)");
     }
-    auto token = bearer(*header);
+    auto token = auth::bearer_token(*header);
     if (!token) return Verdict::rejected("Authorization is not a Bearer token");
     auto jws = auth::parse_jws(*token);
     if (!jws) return Verdict::rejected("token: " + jws.error().message);
@@ -92,7 +81,7 @@ class GmailVerifier final : public Verifier {
   static std::optional<auth::Jws> token_of(const Headers& headers) {
     auto value = headers.get("Authorization");
     if (!value) return std::nullopt;
-    auto token = bearer(*value);
+    auto token = auth::bearer_token(*value);
     if (!token) return std::nullopt;
     auto jws = auth::parse_jws(*token);
     if (!jws) return std::nullopt;
@@ -100,10 +89,7 @@ class GmailVerifier final : public Verifier {
   }
 
   std::optional<std::string> check_claims(const nlohmann::json& claims, int64_t now) const {
-    auto text = [&claims](const char* name) {
-      auto it = claims.find(name);
-      return it != claims.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
+    auto text = [&claims](const char* name) { return string_member(claims, name); };
     const std::string iss = text("iss");
     if (iss != "https://accounts.google.com" && iss != "accounts.google.com") {
       return "token was not issued by Google (iss \"" + printable(iss, 64) + "\")";

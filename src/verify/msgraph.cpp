@@ -19,11 +19,6 @@ using nlohmann::json;
 // Graph's validation tokens are a few hundred characters; a longer one is not Graph's.
 constexpr size_t kMaxValidationToken = 4096;
 
-std::string string_member(const json& item, const char* key) {
-  auto it = item.find(key);
-  return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 class MsGraphVerifier final : public Verifier {
  public:
   explicit MsGraphVerifier(const std::vector<std::string>& secrets) : client_states_(secrets) {}

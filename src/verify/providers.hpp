@@ -98,6 +98,9 @@ Digest digest_of(const std::string& algorithm);
 std::string signed_string(const config::Source& source, std::string_view timestamp,
                           std::string_view body);
 
+// The string member `key` of a JSON object, empty when absent or of another type.
+std::string string_member(const nlohmann::json& object, const char* key);
+
 // Splits on `sep`, keeping empty pieces.
 std::vector<std::string_view> split(std::string_view text, char sep);
 

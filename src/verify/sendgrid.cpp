@@ -76,12 +76,9 @@ class SendGridVerifier final : public Verifier {
     for (const auto& event : doc.value) {
       if (!event.is_object()) continue;
       Normalized::Item item;
-      auto name = event.find("event");
-      item.type = "email." + (name != event.end() && name->is_string() ? name->get<std::string>()
-                                                                       : std::string("event"));
-      if (auto id = event.find("sg_event_id"); id != event.end() && id->is_string()) {
-        item.delivery_id = id->get<std::string>();
-      }
+      std::string name = string_member(event, "event");
+      item.type = "email." + (name.empty() ? std::string("event") : name);
+      item.delivery_id = string_member(event, "sg_event_id");
       item.body = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       n.items.push_back(std::move(item));
     }

@@ -25,11 +25,6 @@ using nlohmann::json;
 constexpr size_t kMaxCertificates = 32;  // one per region and rotation; more is not Amazon
 constexpr int64_t kRetryFailedMs = 10'000;
 
-std::string text_member(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // Whether `host` is sns.REGION.amazonaws.com (or .amazonaws.com.cn).
 bool sns_host(std::string_view host) {
   constexpr std::string_view kPrefix = "sns.";
@@ -50,7 +45,7 @@ bool sns_host(std::string_view host) {
 }  // namespace
 
 std::optional<std::string> sns_string_to_sign(const json& m) {
-  const std::string type = m.is_object() ? text_member(m, "Type") : std::string();
+  const std::string type = string_member(m, "Type");
   std::vector<const char*> names;
   if (type == "Notification") {
     names = {"Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"};
@@ -92,25 +87,25 @@ class SnsVerifier final : public Verifier {
       return Verdict::rejected_in_public("an SNS message is a JSON object");
     }
     const json& m = doc.value;
-    const std::string type = text_member(m, "Type");
+    const std::string type = string_member(m, "Type");
     auto signed_text = sns_string_to_sign(m);
     if (!signed_text) {
       return Verdict::rejected_in_public(
           "not an SNS Notification, SubscriptionConfirmation or UnsubscribeConfirmation with its "
           "fields");
     }
-    const std::string topic = text_member(m, "TopicArn");
+    const std::string topic = string_member(m, "TopicArn");
     if (std::find(topics_.begin(), topics_.end(), topic) == topics_.end() &&
         std::find(topics_.begin(), topics_.end(), "*") == topics_.end()) {
       return Verdict::rejected("topic " + printable(topic, 200) + " is not in topic_arns");
     }
-    const std::string version = text_member(m, "SignatureVersion");
+    const std::string version = string_member(m, "SignatureVersion");
     if (version != "1" && version != "2") {
       return Verdict::rejected("SignatureVersion \"" + printable(version, 8) + "\" is not 1 or 2");
     }
-    auto signature = base64_decode(text_member(m, "Signature"));
+    auto signature = base64_decode(string_member(m, "Signature"));
     if (!signature || signature->empty()) return Verdict::rejected("Signature is not base64");
-    const std::string url = text_member(m, "SigningCertURL");
+    const std::string url = string_member(m, "SigningCertURL");
     if (!from_amazon(url, ".pem")) {
       return Verdict::rejected("SigningCertURL " + printable(url, 200) +
                                " is not an https://sns.REGION.amazonaws.com/ certificate" +
@@ -123,7 +118,7 @@ class SnsVerifier final : public Verifier {
     if (!key->verify(digest, *signed_text, *signature)) {
       return Verdict::rejected("signature does not verify with " + url);
     }
-    if (type == "SubscriptionConfirmation" && !from_amazon(text_member(m, "SubscribeURL"), "")) {
+    if (type == "SubscriptionConfirmation" && !from_amazon(string_member(m, "SubscribeURL"), "")) {
       return Verdict::rejected("SubscribeURL is not on an SNS host");
     }
     return Verdict::verified_ok();
@@ -134,11 +129,11 @@ class SnsVerifier final : public Verifier {
     auto doc = parse_json(body);
     if (!doc.ok() || !doc.value.is_object()) return n;
     const json& m = doc.value;
-    const std::string type = text_member(m, "Type");
-    n.delivery_id = text_member(m, "MessageId");
+    const std::string type = string_member(m, "Type");
+    n.delivery_id = string_member(m, "MessageId");
     if (type == "SubscriptionConfirmation") {
       n.type = "subscription_confirmation";
-      if (auto_confirm_) n.confirm_url = text_member(m, "SubscribeURL");
+      if (auto_confirm_) n.confirm_url = string_member(m, "SubscribeURL");
       return n;
     }
     if (type == "UnsubscribeConfirmation") {
@@ -148,7 +143,7 @@ class SnsVerifier final : public Verifier {
     // Amazon SES publishes its notifications as JSON in Message: Received, Bounce, Complaint,
     // Delivery... (eventType for configuration sets).
     n.type = type;
-    const std::string message = text_member(m, "Message");
+    const std::string message = string_member(m, "Message");
     if (looks_like_json(message)) {
       std::string ses = json_string_at(message, "/notificationType");
       if (ses.empty()) ses = json_string_at(message, "/eventType");

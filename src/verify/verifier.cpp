@@ -145,6 +145,12 @@ std::optional<std::string_view> single_header(const Headers& headers, std::strin
   return found;
 }
 
+std::string string_member(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return std::string();
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::vector<std::string_view> split(std::string_view text, char sep) {
   std::vector<std::string_view> out;
   size_t start = 0;

@@ -32,6 +32,10 @@ struct Jws {
 // header (an extension this verifier does not understand must be refused, RFC 7515 4.1.11).
 Result<Jws> parse_jws(std::string_view token);
 
+// The token of an "Authorization: Bearer TOKEN" header value (RFC 6750 2.1; the scheme in any
+// case), or nullopt.
+std::optional<std::string_view> bearer_token(std::optional<std::string_view> authorization);
+
 // A NumericDate claim (RFC 7519 2: exp, nbf, iat) in milliseconds, or nullopt when absent or not
 // a number.
 std::optional<int64_t> date_ms(const nlohmann::json& claims, const char* name);
