@@ -12,7 +12,8 @@ _hookmcp() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-  # hookmcp takes its command first and, for events and subscriptions, the subcommand next.
+  # hookmcp takes its command first and, for events, triggers and subscriptions, the subcommand
+  # next.
   local command="" subcommand=""
   ((COMP_CWORD > 1)) && command=${COMP_WORDS[1]}
   ((COMP_CWORD > 2)) && subcommand=${COMP_WORDS[2]}
@@ -34,7 +35,7 @@ _hookmcp() {
       ;;
     --listen | --url | --secret | --type | --header | --delivery-id | --source | --action | \
     --audience | --service-account | --cert-url | --to | --timeout | \
-      --since | --until | --limit)
+      --since | --until | --limit | --trigger | --before)
       return
       ;;
   esac
@@ -45,7 +46,7 @@ _hookmcp() {
   local options=""
   case $command in
     "")
-      _hookmcp_reply -W "serve stdio check-config events send forward subscriptions migrate client-config --version --help" -- "$cur"
+      _hookmcp_reply -W "serve stdio check-config events send forward triggers subscriptions migrate client-config --version --help" -- "$cur"
       return
       ;;
     serve | stdio | check-config)
@@ -71,6 +72,17 @@ _hookmcp() {
         return
       fi
       options="--config --db --listen --http --with-secrets --help"
+      ;;
+    triggers)
+      case $subcommand in
+        "")
+          _hookmcp_reply -W "list runs retry --help" -- "$cur"
+          return
+          ;;
+        list | ls) options="$reading --json" ;;
+        runs) options="$reading --trigger --failed --limit --before --json" ;;
+        retry) options="$reading --all --trigger" ;;
+      esac
       ;;
     subscriptions)
       if [[ -z $subcommand ]]; then

@@ -17,6 +17,7 @@
 #include "hookmcp/intake/intake.hpp"
 #include "hookmcp/outbound/outbound.hpp"
 #include "hookmcp/store/follower.hpp"
+#include "hookmcp/triggers/triggers.hpp"
 
 namespace hookmcp::app {
 
@@ -99,6 +100,7 @@ struct Node::Parts {
   // MCP Events' webhook mode: on a SQLite file, delivered by the node that holds the listener
   // (a follower's leader delivers; the follower starts once it takes the listener over); on
   // PostgreSQL, by every node, each subscription by the one that holds it.
+  std::unique_ptr<triggers::Triggers> triggers;
   std::unique_ptr<outbound::Deliverer> deliverer;
   std::shared_ptr<events::Webhooks> webhooks;
   bus::Subscription deliveries;
@@ -123,8 +125,12 @@ struct Node::Parts {
   // The node now receives webhooks: it delivers subscriptions too.
   void start_delivering() {
     if (deliverer->running()) return;
+    if (auto s = triggers->start(*deliverer); !s) {
+      spdlog::error("triggers are not run: {}", s.error().message);
+    }
     if (auto s = deliverer->start(); !s) {
-      spdlog::error("MCP Events webhook subscriptions are not delivered: {}", s.error().message);
+      spdlog::error("MCP Events webhook subscriptions and triggers are not delivered: {}",
+                    s.error().message);
       return;
     }
     // OAuth subjects are not known in advance: with OAuth on, a subscription whose principal
@@ -232,10 +238,13 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   policy.allow_private = p->options.config.events_allow_private_callbacks;
   policy.clock = &p->clock;
   if (store::is_postgres(p->options.store.path)) policy.hold_every = std::chrono::seconds(1);
+  p->triggers = std::make_unique<triggers::Triggers>(*p->store, p->metrics, p->clock,
+                                                     p->options.config.triggers);
   p->deliverer = std::make_unique<outbound::Deliverer>(
       *p->store, p->metrics, policy,
       std::map<std::string, outbound::FeedMaker>{
-          {events::kSubscriptionKind, events::Webhooks::feed_maker(*p->store)}});
+          {events::kSubscriptionKind, events::Webhooks::feed_maker(*p->store)},
+          {triggers::kSubscriptionKind, p->triggers->feed_maker()}});
   events::WebhookOptions webhook_options;
   webhook_options.max_per_principal =
       static_cast<size_t>(p->options.config.events_max_subscriptions_per_principal);
@@ -243,6 +252,18 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   p->deliveries = p->bus->subscribe(
       [d = p->deliverer.get()](const std::vector<Event>& events) { d->on_events(events); });
   p->options.mcp.webhooks = p->webhooks;
+  if (!p->options.config.triggers.empty()) {
+    p->options.mcp.trigger_names = p->triggers->names();
+    p->options.mcp.replay = [t = p->triggers.get()](const std::string& trigger,
+                                                    int64_t id) -> Result<nlohmann::json> {
+      auto run = t->replay(trigger, id);
+      if (!run) return run.error();
+      return nlohmann::json{
+          {"trigger", run->trigger},        {"event_id", run->event_id}, {"state", run->state},
+          {"status", run->status},          {"error", run->error},       {"output", run->output},
+          {"duration_ms", run->duration_ms}};
+    };
+  }
   p->mcp = std::make_unique<mcp::Server>(*p->store, p->bus, p->metrics, p->options.mcp);
   p->intake = std::make_unique<intake::Intake>(p->options.config, *p->store, p->clock, p->metrics);
   if (p->options.config.mcp_oauth && p->options.mcp_over_http) {
@@ -320,6 +341,13 @@ void Node::reload(const config::Config& config) {
                was.events_max_subscriptions_per_principal,
        "events");
   p.intake->reload(config);
+  if (config.triggers != was.triggers) {
+    if (auto s = p.triggers->reload(config.triggers); !s) {
+      spdlog::error("triggers not reloaded: {}", s.error().message);
+    } else {
+      spdlog::info("config reloaded: triggers {}", config.triggers.size());
+    }
+  }
   std::string names;
   for (const auto& [name, source] : config.sources) names += (names.empty() ? "" : ", ") + name;
   spdlog::info("config reloaded: sources {}", names.empty() ? "none (zero-config mode)" : names);
@@ -328,8 +356,9 @@ void Node::reload(const config::Config& config) {
     for (const auto& f : later) fields += (fields.empty() ? "" : ", ") + f;
     spdlog::warn("changed in the config but applied only at the next restart: {}", fields);
   }
-  // Sources are the reloaded part; the rest stays as this node runs it.
+  // Sources and triggers are the reloaded parts; the rest stays as this node runs it.
   p.options.config.sources = config.sources;
+  p.options.config.triggers = config.triggers;
 }
 
 void Node::stop(std::chrono::milliseconds grace) {
@@ -341,6 +370,7 @@ void Node::stop(std::chrono::milliseconds grace) {
   if (p.http) p.http->stop(grace);
   // Deliveries in flight are cut short: they go again after a restart, with the same ids.
   p.deliveries.reset();
+  p.triggers->stop();
   p.deliverer->stop();
   if (p.ending_unknown.joinable()) p.ending_unknown.join();
   if (p.fetching_keys.joinable()) p.fetching_keys.join();

@@ -332,11 +332,11 @@ void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
     f.error("config", "expected a JSON object, got " + std::string(doc.type_name()));
     return;
   }
-  check_keys(
-      doc, "",
-      {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "http",
-       "retention", "tls", "mcp", "events", "sources", "log_level", "allow_unsigned", "$schema"},
-      f);
+  check_keys(doc, "",
+             {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "http",
+              "retention", "tls", "mcp", "events", "sources", "triggers", "log_level",
+              "allow_unsigned", "$schema"},
+             f);
   for (const auto& [key, v] : doc.items()) {
     if (key == "listen") {
       if (auto s = get_string(v, key, f)) {
@@ -472,6 +472,14 @@ void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
       for (const auto& [name, sv] : v.items()) {
         if (auto s = detail::parse_source(name, sv, getenv, f)) c.sources[name] = std::move(*s);
       }
+    } else if (key == "triggers") {
+      if (!v.is_object()) {
+        f.error(key, "expected an object of named triggers");
+        continue;
+      }
+      for (const auto& [name, tv] : v.items()) {
+        if (auto t = detail::parse_trigger(name, tv, getenv, f)) c.triggers[name] = std::move(*t);
+      }
     }
   }
   check_channel_sources(doc, c, f);
@@ -548,6 +556,39 @@ std::string shown_database(const std::string& database) {
   return shown;
 }
 
+namespace {
+
+json trigger_json(const Trigger& t) {
+  json match = json::object();
+  if (t.match.source) match["source"] = *t.match.source;
+  if (t.match.type) match["type"] = *t.match.type;
+  if (t.match.action) match["action"] = *t.match.action;
+  if (!t.match.payload.empty()) {
+    match["payload"] = json::object();
+    for (const auto& [pointer, value] : t.match.payload) match["payload"][pointer] = value;
+  }
+  json action;
+  switch (t.action) {
+    case Trigger::Action::kForward:
+      action = {{"url", t.url}, {"mode", t.signed_mode ? "signed" : "original"}};
+      if (t.signed_mode) action["secret"] = t.secret.redacted();
+      break;
+    case Trigger::Action::kRun:
+      action = {{"argv", t.argv}, {"concurrency", t.concurrency}};
+      break;
+    case Trigger::Action::kNotify:
+      action = {{"message", t.message}};
+      break;
+  }
+  if (t.action != Trigger::Action::kNotify) {
+    action["timeout_s"] = t.timeout_s;
+    action["max_attempts"] = t.max_attempts;
+  }
+  return {{"match", std::move(match)}, {t.action_name(), std::move(action)}};
+}
+
+}  // namespace
+
 nlohmann::json Config::to_redacted_json() const {
   auto redact_all = [](const std::vector<Secret>& secrets) {
     json out = json::array();
@@ -618,6 +659,8 @@ nlohmann::json Config::to_redacted_json() const {
     }
     j["sources"][name] = std::move(sj);
   }
+  j["triggers"] = json::object();
+  for (const auto& [name, t] : triggers) j["triggers"][name] = trigger_json(t);
   j["allow_unsigned"] = allow_unsigned;
   j["log_level"] = log_level;
   return j;

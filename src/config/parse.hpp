@@ -47,6 +47,10 @@ void check_provider_secret(const std::string& provider, const Secret& secret,
 std::optional<Source> parse_source(const std::string& name, const json& v, const Getenv& getenv,
                                    Findings& f);
 
+// trigger.cpp: one entry of `triggers`. Nothing when it has errors.
+std::optional<Trigger> parse_trigger(const std::string& name, const json& v, const Getenv& getenv,
+                                     Findings& f);
+
 // oauth.cpp: mcp.oauth. Nothing when it has errors.
 std::optional<OAuthSettings> parse_oauth(const json& v, Findings& f);
 

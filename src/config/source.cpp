@@ -124,6 +124,9 @@ std::optional<Source> parse_source(const std::string& name, const json& v, const
   const std::string where = member("sources", name);
   const size_t errors_before = f.errors.size();
   if (!valid_source_name(name)) f.error(where, kSourceNameRule);
+  if (name == kNoticeSource) {
+    f.error(where, "\"hookmcp\" is reserved for the notices of hookmcp's own triggers");
+  }
   if (!v.is_object()) {
     f.error(where, "expected an object, got " + std::string(v.type_name()));
     return std::nullopt;

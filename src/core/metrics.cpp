@@ -23,18 +23,47 @@ std::string format_number(double v) {
   return buf;
 }
 
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+}  // namespace
+
+void prometheus_header(std::string& out, std::string_view name, std::string_view type,
+                       std::string_view help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
-void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+void prometheus_sample(std::string& out, std::string_view name, std::string_view labels,
+                       double value) {
   out.append(name);
   if (!labels.empty()) out.append("{").append(labels).append("}");
   out.append(" ").append(format_number(value)).append("\n");
 }
 
-}  // namespace
+std::string prometheus_label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<void> Metrics::add_renderer(Renderer render) {
+  std::list<Renderer>::iterator it;
+  {
+    std::lock_guard lock(renderers_mu_);
+    it = renderers_.insert(renderers_.end(), std::move(render));
+  }
+  return std::shared_ptr<void>(nullptr, [this, it](void*) {
+    std::lock_guard lock(renderers_mu_);
+    renderers_.erase(it);
+  });
+}
 
 void Histogram::render(std::string& out, std::string_view name) const {
   std::string bucket = std::string(name) + "_bucket";
@@ -42,11 +71,11 @@ void Histogram::render(std::string& out, std::string_view name) const {
   for (size_t i = 0; i <= bounds_.size(); ++i) {
     cumulative += counts_[i].load(std::memory_order_relaxed);
     std::string le = i < bounds_.size() ? format_number(bounds_[i]) : "+Inf";
-    sample(out, bucket, "le=\"" + le + "\"", static_cast<double>(cumulative));
+    prometheus_sample(out, bucket, "le=\"" + le + "\"", static_cast<double>(cumulative));
   }
-  sample(out, std::string(name) + "_sum", "", sum_.load(std::memory_order_relaxed));
-  sample(out, std::string(name) + "_count", "",
-         static_cast<double>(count_.load(std::memory_order_relaxed)));
+  prometheus_sample(out, std::string(name) + "_sum", "", sum_.load(std::memory_order_relaxed));
+  prometheus_sample(out, std::string(name) + "_count", "",
+                    static_cast<double>(count_.load(std::memory_order_relaxed)));
 }
 
 std::string_view to_string(RejectReason reason) {
@@ -90,8 +119,8 @@ std::string_view to_string(StoreTask task) {
 std::string Metrics::render_prometheus() const {
   std::string out;
   auto counter = [&out](std::string_view name, std::string_view help, const Counter& c) {
-    header(out, name, "counter", help);
-    sample(out, name, "", static_cast<double>(c.value()));
+    prometheus_header(out, name, "counter", help);
+    prometheus_sample(out, name, "", static_cast<double>(c.value()));
   };
   counter("hookmcp_webhooks_received_total", "Webhook deliveries received.", webhooks_received);
   counter("hookmcp_webhooks_stored_total", "Webhook deliveries committed to the store.",
@@ -101,22 +130,23 @@ std::string Metrics::render_prometheus() const {
   counter("hookmcp_webhooks_filtered_total", "Deliveries dropped by a source's ignore_types.",
           webhooks_filtered);
 
-  header(out, "hookmcp_webhooks_rejected_total", "counter", "Deliveries refused, by reason.");
+  prometheus_header(out, "hookmcp_webhooks_rejected_total", "counter",
+                    "Deliveries refused, by reason.");
   for (size_t i = 0; i < webhooks_rejected.size(); ++i) {
     std::string labels = "reason=\"";
     labels.append(to_string(static_cast<RejectReason>(i))).append("\"");
-    sample(out, "hookmcp_webhooks_rejected_total", labels,
-           static_cast<double>(webhooks_rejected[i].value()));
+    prometheus_sample(out, "hookmcp_webhooks_rejected_total", labels,
+                      static_cast<double>(webhooks_rejected[i].value()));
   }
 
-  header(out, "hookmcp_intake_latency_seconds", "histogram",
-         "Time from a delivery's last byte to its answer.");
+  prometheus_header(out, "hookmcp_intake_latency_seconds", "histogram",
+                    "Time from a delivery's last byte to its answer.");
   intake_latency_seconds.render(out, "hookmcp_intake_latency_seconds");
-  header(out, "hookmcp_commit_batch_size", "histogram", "Events per store commit.");
+  prometheus_header(out, "hookmcp_commit_batch_size", "histogram", "Events per store commit.");
   commit_batch_size.render(out, "hookmcp_commit_batch_size");
 
-  header(out, "hookmcp_mcp_sessions", "gauge", "Open MCP sessions.");
-  sample(out, "hookmcp_mcp_sessions", "", static_cast<double>(mcp_sessions.value()));
+  prometheus_header(out, "hookmcp_mcp_sessions", "gauge", "Open MCP sessions.");
+  prometheus_sample(out, "hookmcp_mcp_sessions", "", static_cast<double>(mcp_sessions.value()));
   counter("hookmcp_notifications_sent_total", "MCP notifications sent.", notifications_sent);
   counter("hookmcp_notifications_dropped_total",
           "MCP notifications dropped because a client's queue was full.", notifications_dropped);
@@ -135,13 +165,13 @@ std::string Metrics::render_prometheus() const {
           "Search excerpts made from the first matches or bytes of a field only.",
           search_snippets_bounded);
 
-  header(out, "hookmcp_store_maintenance_failures_total", "counter",
-         "Store upkeep steps that failed, by task (each is retried a second later).");
+  prometheus_header(out, "hookmcp_store_maintenance_failures_total", "counter",
+                    "Store upkeep steps that failed, by task (each is retried a second later).");
   for (size_t i = 0; i < store_maintenance_failures.size(); ++i) {
     std::string labels = "task=\"";
     labels.append(to_string(static_cast<StoreTask>(i))).append("\"");
-    sample(out, "hookmcp_store_maintenance_failures_total", labels,
-           static_cast<double>(store_maintenance_failures[i].value()));
+    prometheus_sample(out, "hookmcp_store_maintenance_failures_total", labels,
+                      static_cast<double>(store_maintenance_failures[i].value()));
   }
   counter("hookmcp_store_bind_failures_total",
           "Store statements refused because a value could not be bound to them.",
@@ -155,22 +185,30 @@ std::string Metrics::render_prometheus() const {
           outbound_failed);
   counter("hookmcp_outbound_retried_total", "Outbound delivery attempts that retried a failed one.",
           outbound_retried);
-  header(out, "hookmcp_outbound_lag_seconds", "histogram",
-         "Time from an event's commit to its receiver's 2xx.");
+  counter("hookmcp_outbound_given_up_total",
+          "Outbound messages given up after their last attempt (dead trigger runs).",
+          outbound_given_up);
+  prometheus_header(out, "hookmcp_outbound_lag_seconds", "histogram",
+                    "Time from an event's commit to its receiver's 2xx.");
   outbound_lag_seconds.render(out, "hookmcp_outbound_lag_seconds");
-  header(out, "hookmcp_outbound_subscriptions", "gauge", "Subscriptions being delivered to.");
-  sample(out, "hookmcp_outbound_subscriptions", "",
-         static_cast<double>(outbound_subscriptions.value()));
-  header(out, "hookmcp_outbound_failing_subscriptions", "gauge",
-         "Subscriptions whose last delivery attempt failed (retrying with backoff).");
-  sample(out, "hookmcp_outbound_failing_subscriptions", "",
-         static_cast<double>(outbound_failing_subscriptions.value()));
+  prometheus_header(out, "hookmcp_outbound_subscriptions", "gauge",
+                    "Subscriptions being delivered to.");
+  prometheus_sample(out, "hookmcp_outbound_subscriptions", "",
+                    static_cast<double>(outbound_subscriptions.value()));
+  prometheus_header(out, "hookmcp_outbound_failing_subscriptions", "gauge",
+                    "Subscriptions whose last delivery attempt failed (retrying with backoff).");
+  prometheus_sample(out, "hookmcp_outbound_failing_subscriptions", "",
+                    static_cast<double>(outbound_failing_subscriptions.value()));
 
+  {
+    std::lock_guard lock(renderers_mu_);
+    for (const auto& render : renderers_) render(out);
+  }
   std::lock_guard lock(limits_mu_);
   if (!limits_.empty()) {
-    header(out, "hookmcp_limit", "gauge", "Limits in force, by name (README: Limits).");
+    prometheus_header(out, "hookmcp_limit", "gauge", "Limits in force, by name (README: Limits).");
     for (const auto& [name, value] : limits_)
-      sample(out, "hookmcp_limit", "name=\"" + name + "\"", value);
+      prometheus_sample(out, "hookmcp_limit", "name=\"" + name + "\"", value);
   }
   return out;
 }

@@ -170,6 +170,11 @@ void Intake::handle(Request req, Respond respond) {
            "\"" + req.source + "\" is not valid: " + kSourceNameRule);
     return;
   }
+  if (req.source == kNoticeSource) {
+    refuse(RejectReason::kUnknownSource, 404,
+           "\"" + req.source + "\" is reserved for the notices of hookmcp's own triggers");
+    return;
+  }
   // Held until the delivery is verified: a reload meanwhile does not pull it away.
   std::shared_ptr<const Sources> sources = sources_.load();
   const SourceEntry* source = find_source(*sources, req.source);

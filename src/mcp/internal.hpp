@@ -251,6 +251,9 @@ struct Tool {
   json annotations;
   // Starts the tool; `done` is called once, from any thread.
   std::function<void(ToolCall, ToolDone)> start;
+  // Whether this server offers it (replay_event: when it has triggers); null: always.
+  bool (*offered)(const ServerOptions& options) = nullptr;
+  bool offered_by(const ServerOptions& options) const { return !offered || offered(options); }
 };
 const std::vector<Tool>& tools();
 

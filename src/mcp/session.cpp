@@ -379,6 +379,7 @@ void SessionImpl::on_tools_list(const std::shared_ptr<rpc::CallContext>& call, c
   bool annotated = at_least(call.get(), "2025-03-26");
   json list = json::array();
   for (const auto& t : tools()) {
+    if (!t.offered_by(state_->options)) continue;
     json tool = {{"name", t.name},
                  {"description", t.description},
                  {"inputSchema", tool_schema(std::string(t.name) + ".input")}};
@@ -416,7 +417,7 @@ void SessionImpl::on_tools_call(const std::shared_ptr<rpc::CallContext>& call, c
   }
   const Tool* tool = nullptr;
   for (const auto& t : tools()) {
-    if (*name == t.name) tool = &t;
+    if (*name == t.name && t.offered_by(state_->options)) tool = &t;
   }
   if (tool == nullptr) {
     if (const CatalogTool* extra = find_catalog_tool(state_->options, name->get<std::string>())) {

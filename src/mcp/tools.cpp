@@ -262,6 +262,33 @@ void ack_events(ToolCall call, ToolDone done) {
   });
 }
 
+void replay_event(ToolCall call, ToolDone done) {
+  on_worker(std::move(call), std::move(done), [](ToolCall& c) -> Result<ToolOutput> {
+    const ServerOptions& options = c.session->state().options;
+    const std::string trigger = c.args["trigger"].get<std::string>();
+    const int64_t id = c.args["id"].get<int64_t>();
+    auto run = options.replay(trigger, id);
+    if (!run) {
+      if (run.error().code == ErrorCode::kNotFound) {
+        std::string names;
+        for (const auto& n : options.trigger_names) names += (names.empty() ? "" : ", ") + n;
+        return make_error(ErrorCode::kInvalidArgument,
+                          run.error().message + " (triggers: " + names + ")");
+      }
+      return run.error();
+    }
+    const json& r = *run;
+    std::string text =
+        "Trigger " + trigger + " ran on event " + std::to_string(id) + ": " +
+        (r["state"] == "ok" ? std::string("ok") : "failed (" + r["error"].get<std::string>() + ")");
+    if (r["status"].get<int64_t>() != 0) text += ", status " + r["status"].dump();
+    text += ", " + r["duration_ms"].dump() + " ms.";
+    return ToolOutput{*run, std::move(text)};
+  });
+}
+
+bool has_triggers(const ServerOptions& options) { return static_cast<bool>(options.replay); }
+
 json read_only() { return {{"readOnlyHint", true}, {"openWorldHint", false}}; }
 
 }  // namespace
@@ -359,6 +386,18 @@ const std::vector<Tool>& tools() {
         {"idempotentHint", true},
         {"openWorldHint", false}},
        ack_events},
+      {"replay_event",
+       "Run a trigger on an event again",
+       "Runs one of the user's triggers (hookmcp config) on a stored event now, as if it had "
+       "just arrived: forwards it to the trigger's URL, runs its command, or writes its notice. "
+       "Use it to redeliver after the receiving app was fixed. Returns the run: state ok or "
+       "dead, the HTTP or exit status, the error and the tail of the answer or output.",
+       {{"readOnlyHint", false},
+        {"destructiveHint", false},
+        {"idempotentHint", false},
+        {"openWorldHint", true}},
+       replay_event,
+       has_triggers},
   };
   return kTools;
 }

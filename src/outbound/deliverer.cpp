@@ -313,6 +313,12 @@ Result<std::vector<store::Subscription>> Deliverer::list() const {
   return stored;
 }
 
+bool Deliverer::holds(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  return it != entries_.end() && !it->second->removed && !stopping_ && !workers_.empty();
+}
+
 void Deliverer::on_events(const std::vector<Event>& events) {
   std::lock_guard lock(mu_);
   for (auto& kv : entries_) {
@@ -412,24 +418,43 @@ void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
       entry->sub.position = std::max(entry->sub.position, position);
       return;
     }
-    for (const auto& m : *messages) {
+    const size_t window = static_cast<size_t>(std::max(1, entry->feed->window()));
+    for (size_t first = 0; first < messages->size(); first += window) {
       {
         std::lock_guard lock(mu_);
         if (entry->removed || stopping_) return;
       }
       if (sub.failures > 0) metrics_.outbound_retried.inc();
-      Attempt attempt = post(*entry->client, sub.url, sub.secret, sub.id, m.webhook_id, m.body);
+      const size_t n = std::min(window, messages->size() - first);
+      std::vector<Attempt> attempts(n);
+      {
+        // The first on this thread, the others beside it.
+        std::vector<std::jthread> beside;
+        for (size_t i = 1; i < n; ++i) {
+          beside.emplace_back([&, i] { attempts[i] = send(*entry, sub, (*messages)[first + i]); });
+        }
+        attempts[0] = send(*entry, sub, (*messages)[first]);
+      }
       {
         std::lock_guard lock(mu_);
         if (stopping_) return;  // cancelled: nothing to record, it is sent again after a restart
       }
-      record(*entry, attempt, &m);
+      bool stopped = false;  // at a message to try again: the ones after it stay
+      for (size_t i = 0; i < n; ++i) {
+        const Message& m = (*messages)[first + i];
+        if (stopped) {
+          // Sent beside one that failed: only its success is told; it comes again later.
+          if (attempts[i].ok()) entry->feed->settled(m, attempts[i], 1, false);
+          continue;
+        }
+        stopped = !record(*entry, attempts[i], m);
+      }
       {
         std::lock_guard lock(mu_);
         sub = entry->sub;
       }
-      if (sub.ended || !attempt.ok()) return;
-      ++sent;
+      if (sub.ended || stopped) return;
+      sent += static_cast<int>(n);
     }
   }
   // Its turn is over with work left: to the back of the queue.
@@ -437,17 +462,44 @@ void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
   entry->wanted = true;
 }
 
-void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* delivered) {
+Attempt Deliverer::send(Entry& entry, const store::Subscription& sub, const Message& m) {
+  auto start = SteadyClock::now();
+  auto own = entry.feed->send(m, *entry.client, *this);
+  Attempt attempt = own ? std::move(*own)
+                        : post(*entry.client, sub.url, sub.secret, sub.id, m.webhook_id, m.body);
+  attempt.took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+  return attempt;
+}
+
+bool Deliverer::record(Entry& entry, const Attempt& attempt, const Message& m) {
+  const Message* delivered = &m;
   int64_t now = now_ms();
-  bool gone = attempt.status == 410;
+  const int max_attempts = entry.feed->max_attempts();
+  bool gone = attempt.status == 410 && max_attempts == 0;
   bool give_up = false;
+  bool gave_up_message = false;
+  int64_t attempts = 0;
   store::SubscriptionProgress saving;
   {
     std::lock_guard lock(mu_);
-    if (entry.removed) return;
+    if (entry.removed) return false;
     store::Subscription& s = entry.sub;
+    attempts = s.failures + 1;
     bool was_failing = s.failures > 0;
-    if (attempt.ok()) {
+    if (!attempt.ok() && !gone && max_attempts > 0 && attempts >= max_attempts) {
+      // Given up: the subscription goes on with the next message.
+      gave_up_message = true;
+      s.position = std::max(s.position, delivered->position);
+      s.failures = 0;
+      s.failing_since_ms = 0;
+      s.next_attempt_at_ms = 0;
+      s.last_error = attempt.category();
+      metrics_.outbound_failed.inc();
+      metrics_.outbound_given_up.inc();
+      spdlog::debug("subscription {}: gave up {} after {} attempts ({}{})", s.id,
+                    delivered->webhook_id, attempts, attempt.category(),
+                    attempt.status ? " " + std::to_string(attempt.status) : ": " + attempt.error);
+    } else if (attempt.ok()) {
       s.position = std::max(s.position, delivered->position);
       ++s.delivered;
       s.last_delivery_at_ms = now;
@@ -476,8 +528,8 @@ void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* deli
         retrying_.emplace(SteadyClock::now() + wait, entries_.at(s.id));
         cv_.notify_one();
       }
-      spdlog::info("subscription {}: delivery to {} failed ({}{}); retry {} in {} ms", s.id, s.url,
-                   attempt.category(),
+      spdlog::info("subscription {}: delivery{}{} failed ({}{}); retry {} in {} ms", s.id,
+                   s.url.empty() ? "" : " to ", s.url, attempt.category(),
                    attempt.status ? " " + std::to_string(attempt.status) : ": " + attempt.error,
                    s.failures, wait.count());
     }
@@ -485,17 +537,19 @@ void Deliverer::record(Entry& entry, const Attempt& attempt, const Message* deli
     if (failing != was_failing) metrics_.outbound_failing_subscriptions.add(failing ? 1 : -1);
     saving = progress_of(s);
   }
+  entry.feed->settled(m, attempt, attempts, gave_up_message);
   if (gone) {
     end(entry, "the receiver answered 410 Gone");
-    return;
+    return false;
   }
   if (give_up) {
     end(entry, "its receiver failed every delivery for " +
                    std::to_string(policy_.give_up_after.count() / 3'600'000) + " hours (" +
                    saving.last_error + ")");
-    return;
+    return false;
   }
   store_.save_progress(std::move(saving));
+  return attempt.ok() || gave_up_message;
 }
 
 void Deliverer::end(Entry& entry, std::string reason) {

@@ -28,6 +28,7 @@ Result<net::Url> check_callback_url(std::string_view url, const Policy& policy) 
 }
 
 std::string Attempt::category() const {
+  if (!reason.empty()) return reason;
   if (status >= 500) return "http_5xx";
   if (status >= 300) return "http_4xx";  // 3xx too: redirects are never followed
   switch (failure) {
@@ -65,10 +66,10 @@ Attempt Deliverer::post(const std::string& url, const std::string& secret,
 Attempt Deliverer::post(net::Client& client, const std::string& url, const std::string& secret,
                         const std::string& subscription_id, const std::string& webhook_id,
                         const std::string& body) const {
-  Attempt out;
   // Signed afresh for each attempt: its timestamp is now.
   auto headers = signed_headers(secret, webhook_id, body, now_ms() / 1000, subscription_id);
   if (!headers) {
+    Attempt out;
     out.failure = net::Failure::kExchange;
     out.error = headers.error().message;
     return out;
@@ -80,9 +81,15 @@ Attempt Deliverer::post(net::Client& client, const std::string& url, const std::
   request.headers.add("User-Agent", "hookmcp");
   request.body = body;
   request.timeout = policy_.timeout;
+  return exchange(client, std::move(request), /*private_ok=*/false);
+}
+
+Attempt Deliverer::exchange(net::Client& client, net::ClientRequest request,
+                            bool private_ok) const {
+  Attempt out;
   request.max_response_bytes = policy_.max_response_bytes;
   request.cancellation = cancellation_;
-  if (!policy_.allow_private) {
+  if (!policy_.allow_private && !private_ok) {
     request.vet_address = [](const std::string& address) {
       return net::non_public_reason(address);
     };

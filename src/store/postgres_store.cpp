@@ -140,6 +140,25 @@ const std::vector<const char*>& steps() {
           ADD COLUMN held_by text NOT NULL DEFAULT '',
           ADD COLUMN held_until bigint NOT NULL DEFAULT 0;
       )sql",
+      // 3: trigger runs (see the SQLite schema's step 10).
+      R"sql(
+        CREATE TABLE trigger_runs (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          trigger text NOT NULL,
+          event_id bigint NOT NULL,
+          state text NOT NULL,
+          attempts bigint NOT NULL,
+          first_at bigint NOT NULL,
+          last_at bigint NOT NULL,
+          status bigint NOT NULL,
+          error text NOT NULL,
+          output text NOT NULL,
+          duration_ms bigint NOT NULL,
+          UNIQUE (trigger, event_id)
+        );
+        CREATE INDEX trigger_runs_failed ON trigger_runs(id) WHERE state <> 'ok';
+        CREATE INDEX trigger_runs_event ON trigger_runs(event_id);
+      )sql",
   };
   return kSteps;
 }
@@ -293,6 +312,30 @@ std::string prefixed(const std::string& prefix, std::string_view columns) {
 }
 
 // Rows of kSubscriptionColumns.
+constexpr const char* kRunColumns =
+    "id, trigger, event_id, state, attempts, first_at, last_at, status, error, output, "
+    "duration_ms";
+
+std::vector<TriggerRun> runs_of(const Rows& r) {
+  std::vector<TriggerRun> out;
+  for (int i = 0; i < r.size(); ++i) {
+    TriggerRun run;
+    run.id = r.int64(i, 0);
+    run.trigger = std::string(r.text(i, 1));
+    run.event_id = r.int64(i, 2);
+    run.state = std::string(r.text(i, 3));
+    run.attempts = r.int64(i, 4);
+    run.first_at_ms = r.int64(i, 5);
+    run.last_at_ms = r.int64(i, 6);
+    run.status = r.int64(i, 7);
+    run.error = std::string(r.text(i, 8));
+    run.output = std::string(r.text(i, 9));
+    run.duration_ms = r.int64(i, 10);
+    out.push_back(std::move(run));
+  }
+  return out;
+}
+
 std::vector<Subscription> subscriptions_of(const Rows& r) {
   std::vector<Subscription> out;
   for (int i = 0; i < r.size(); ++i) {
@@ -640,6 +683,52 @@ class PostgresStore final : public Store {
     cv_.notify_one();
   }
 
+  void save_run(TriggerRun run) override {
+    {
+      std::lock_guard lock(mu_);
+      auto key = std::make_pair(run.trigger, run.event_id);
+      runs_[std::move(key)] = std::move(run);
+    }
+    cv_.notify_one();
+  }
+
+  Result<std::vector<TriggerRun>> runs(const RunFilter& f) override {
+    return with_reader([&](pg::Connection& db) -> Result<std::vector<TriggerRun>> {
+      auto r = db.query(std::string("SELECT ") + kRunColumns +
+                            " FROM trigger_runs WHERE ($1::text IS NULL OR trigger = $1) AND "
+                            "(NOT $2::boolean OR state <> 'ok') AND id < $3 ORDER BY id DESC "
+                            "LIMIT $4",
+                        {f.trigger ? Param::text(*f.trigger) : Param::null(),
+                         Param::text(f.failed_only ? "true" : "false"),
+                         Param::integer(f.before_id.value_or(INT64_MAX)), Param::integer(f.limit)});
+      if (!r) return r.error();
+      return runs_of(*r);
+    });
+  }
+
+  Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
+                                            const std::string& trigger) override {
+    std::string id_list = "{";
+    for (int64_t id : ids) id_list += (id_list.size() > 1 ? "," : "") + std::to_string(id);
+    id_list += "}";
+    return run_on_writer<std::vector<TriggerRun>>(
+        [&](pg::Connection& db) -> Result<std::vector<TriggerRun>> {
+          std::map<std::pair<std::string, int64_t>, TriggerRun> queued;
+          {
+            std::lock_guard lock(mu_);
+            queued.swap(runs_);
+          }
+          save_runs_now(db, queued);  // the runs' latest states first
+          auto r = db.query(std::string("UPDATE trigger_runs SET state = 'retry' WHERE state = "
+                                        "'dead' AND ((cardinality($1::bigint[]) = 0 AND ($2 = '' "
+                                        "OR trigger = $2)) OR id = ANY($1::bigint[])) RETURNING ") +
+                                kRunColumns,
+                            {Param::text(id_list), Param::text(trigger)});
+          if (!r) return r.error();
+          return runs_of(*r);
+        });
+  }
+
   bool healthy() const override { return healthy_.load(); }
   std::string unhealthy_reason() const override {
     if (healthy_.load()) return {};
@@ -827,14 +916,17 @@ class PostgresStore final : public Store {
       std::vector<Pending> batch;
       std::vector<Job> jobs;
       std::map<std::string, SubscriptionProgress> progress;
+      std::map<std::pair<std::string, int64_t>, TriggerRun> runs;
       bool closing = false;
       {
         std::unique_lock lock(mu_);
         cv_.wait_until(lock, next_upkeep, [&] {
-          return closing_ || !queue_.empty() || !jobs_.empty() || !progress_.empty();
+          return closing_ || !queue_.empty() || !jobs_.empty() || !progress_.empty() ||
+                 !runs_.empty();
         });
         closing = closing_;
         jobs.swap(jobs_);
+        runs.swap(runs_);
         progress.swap(progress_);
         while (!queue_.empty() && batch.size() < options_.max_batch) {
           batch.push_back(std::move(queue_.front()));
@@ -842,6 +934,8 @@ class PostgresStore final : public Store {
         }
       }
       pg::Connection* db = writer_db();
+      // Runs before the progress queued after them (Store::save_run).
+      if (db && !runs.empty()) save_runs_now(*db, runs);
       if (db && !progress.empty()) save_progress_now(*db, progress);
       for (auto& job : jobs) job(db);
       if (!batch.empty()) commit(db, batch);
@@ -853,12 +947,30 @@ class PostgresStore final : public Store {
       }
       if (closing) {
         std::lock_guard lock(mu_);
-        if (queue_.empty() && jobs_.empty() && progress_.empty()) break;
+        if (queue_.empty() && jobs_.empty() && progress_.empty() && runs_.empty()) break;
       }
     }
     std::lock_guard lock(mu_);
     for (auto& job : jobs_) job(nullptr);
     jobs_.clear();
+  }
+
+  void save_runs_now(pg::Connection& db,
+                     const std::map<std::pair<std::string, int64_t>, TriggerRun>& all) {
+    for (const auto& [key, run] : all) {
+      auto r = db.run_prepared(
+          "run",
+          "INSERT INTO trigger_runs (trigger, event_id, state, attempts, first_at, last_at, "
+          "status, error, output, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+          "ON CONFLICT (trigger, event_id) DO UPDATE SET state = excluded.state, attempts = "
+          "excluded.attempts, last_at = excluded.last_at, status = excluded.status, error = "
+          "excluded.error, output = excluded.output, duration_ms = excluded.duration_ms",
+          {Param::text(run.trigger), Param::integer(run.event_id), Param::text(run.state),
+           Param::integer(run.attempts), Param::integer(run.first_at_ms),
+           Param::integer(run.last_at_ms), Param::integer(run.status), Param::text(run.error),
+           Param::text(run.output), Param::integer(run.duration_ms)});
+      if (!r) spdlog::warn("PostgreSQL: saving a trigger run: {}", r.error().message);
+    }
   }
 
   void save_progress_now(pg::Connection& db,
@@ -1120,6 +1232,13 @@ class PostgresStore final : public Store {
       spdlog::warn("PostgreSQL: retention: {}", gone.error().message);
       return;
     }
+    if (auto runs = db.query("DELETE FROM trigger_runs WHERE event_id <= (SELECT value::bigint "
+                             "FROM meta WHERE key = 'pruned_through')");
+        !runs) {
+      (void)db.exec("ROLLBACK");
+      spdlog::warn("PostgreSQL: retention of trigger runs: {}", runs.error().message);
+      return;
+    }
     (void)db.exec("COMMIT");
   }
 
@@ -1136,11 +1255,12 @@ class PostgresStore final : public Store {
   std::unique_ptr<pg::Connection> writer_db_;  // the writer thread's
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;                             // guarded by mu_
-  std::vector<Job> jobs_;                                 // guarded by mu_
-  std::map<std::string, SubscriptionProgress> progress_;  // guarded by mu_
-  uint64_t pending_bytes_ = 0;                            // guarded by mu_
-  bool closing_ = false;                                  // guarded by mu_
+  std::deque<Pending> queue_;                                   // guarded by mu_
+  std::vector<Job> jobs_;                                       // guarded by mu_
+  std::map<std::string, SubscriptionProgress> progress_;        // guarded by mu_
+  std::map<std::pair<std::string, int64_t>, TriggerRun> runs_;  // guarded by mu_
+  uint64_t pending_bytes_ = 0;                                  // guarded by mu_
+  bool closing_ = false;                                        // guarded by mu_
   std::atomic<bool> healthy_{true};
   mutable std::mutex problem_mu_;
   std::string problem_;  // guarded by problem_mu_: why the last commit failed

@@ -403,6 +403,10 @@ Result<std::vector<Subscription>> Queries::subscriptions() {
   return readers_.with_reader([&](Connection& db) { return read_subscriptions(db); });
 }
 
+Result<std::vector<TriggerRun>> Queries::runs(const RunFilter& filter) {
+  return readers_.with_reader([&](Connection& db) { return read_runs(db, filter); });
+}
+
 Result<std::pair<int64_t, int64_t>> Queries::index_state() {
   return readers_.with_reader([&](Connection& db) -> Result<std::pair<int64_t, int64_t>> {
     auto stmt = db.cached(kIndexStateSql);

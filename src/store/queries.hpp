@@ -58,6 +58,7 @@ class Queries {
   Result<int64_t> max_id();
   Result<int64_t> pruned_through();
   Result<std::vector<Subscription>> subscriptions();
+  Result<std::vector<TriggerRun>> runs(const RunFilter& filter);
   // How far the full-text index has come (meta.fts_through), and how far the events go.
   Result<std::pair<int64_t, int64_t>> index_state();
 

@@ -16,6 +16,7 @@ using sqlite::Transaction;
 constexpr const char* kProbeSql = "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', ?)";
 constexpr const char* kOldestSql = "SELECT id, received_at FROM events ORDER BY id LIMIT ?";
 constexpr const char* kDeleteThroughSql = "DELETE FROM events WHERE id <= ?";
+constexpr const char* kDeleteRunsSql = "DELETE FROM trigger_runs WHERE event_id <= ?";
 constexpr const char* kPrunedThroughSql =
     "INSERT OR REPLACE INTO meta(key, value) VALUES('pruned_through', CAST(? AS TEXT))";
 
@@ -98,6 +99,14 @@ Result<bool> Retention::prune_step(Connection& db) {
   d.bind(1, last_id);
   if (d.step() != SQLITE_DONE) return d.error("delete");
   int64_t deleted = db.changes();
+  {
+    auto runs = db.cached(kDeleteRunsSql);
+    if (!runs) return runs.error();
+    Statement& r = **runs;
+    ScopedReset runs_reset(r);
+    r.bind(1, last_id);
+    if (r.step() != SQLITE_DONE) return r.error("delete trigger runs");
+  }
   {
     Statement& m = **mark;
     ScopedReset mark_reset(m);

@@ -177,6 +177,28 @@ const std::vector<const char*>& steps() {
       R"sql(
         INSERT OR IGNORE INTO meta(key, value) VALUES ('database_id', lower(hex(randomblob(16))));
       )sql",
+      // 9 -> 10: trigger_runs, the latest attempt of each trigger on each event (its state,
+      // its answer or exit status, the tail of its output), for `hookmcp triggers runs` and
+      // `retry`. The partial index finds the runs that failed without reading those that did not;
+      // retention deletes a run with its event.
+      R"sql(
+        CREATE TABLE trigger_runs (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          trigger TEXT NOT NULL,
+          event_id INTEGER NOT NULL,
+          state TEXT NOT NULL,
+          attempts INTEGER NOT NULL,
+          first_at INTEGER NOT NULL,
+          last_at INTEGER NOT NULL,
+          status INTEGER NOT NULL,
+          error TEXT NOT NULL,
+          output TEXT NOT NULL,
+          duration_ms INTEGER NOT NULL,
+          UNIQUE (trigger, event_id)
+        );
+        CREATE INDEX trigger_runs_failed ON trigger_runs(id) WHERE state <> 'ok';
+        CREATE INDEX trigger_runs_event ON trigger_runs(event_id);
+      )sql",
   };
   return kSteps;
 }

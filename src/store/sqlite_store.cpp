@@ -16,6 +16,7 @@
 #include "retention.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
+#include "subscriptions.hpp"
 #include "writer.hpp"
 
 namespace hookmcp::store {
@@ -144,6 +145,12 @@ class SqliteStore final : public Store {
     return writer_.delete_subscription(id);
   }
   void save_progress(SubscriptionProgress p) override { writer_.save_progress(std::move(p)); }
+  void save_run(TriggerRun r) override { writer_.save_run(std::move(r)); }
+  Result<std::vector<TriggerRun>> runs(const RunFilter& f) override { return queries_.runs(f); }
+  Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
+                                            const std::string& trigger) override {
+    return writer_.ask_retry(ids, trigger);
+  }
   bool healthy() const override { return writer_.healthy(); }
   const std::string& identity() const override { return identity_; }
   void add_commit_listener(CommitListener listener) override {
@@ -164,7 +171,7 @@ class SqliteStore final : public Store {
 class SqliteReader final : public Store {
  public:
   SqliteReader(const Options& options, std::string identity)
-      : identity_(std::move(identity)), queries_(options) {}
+      : identity_(std::move(identity)), path_(options.path), queries_(options) {}
 
   void insert(NewEvent /*event*/, InsertCallback done) override {
     done(make_error(ErrorCode::kClosed, "store is closing"));
@@ -198,6 +205,16 @@ class SqliteReader final : public Store {
     return make_error(ErrorCode::kClosed, "this database is open for reading only");
   }
   void save_progress(SubscriptionProgress /*p*/) override {}
+  void save_run(TriggerRun /*r*/) override {}
+  Result<std::vector<TriggerRun>> runs(const RunFilter& f) override { return queries_.runs(f); }
+  // A few rows, beside the process that writes: on a connection of its own, waiting for that
+  // process's transaction when one is open (busy timeout).
+  Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
+                                            const std::string& trigger) override {
+    auto db = Connection::open(path_, /*create=*/false);
+    if (!db) return db.error();
+    return mark_for_retry(**db, ids, trigger);
+  }
   bool healthy() const override { return true; }
   const std::string& identity() const override { return identity_; }
   // Nothing commits here: a listener would never be called.
@@ -206,6 +223,7 @@ class SqliteReader final : public Store {
 
  private:
   const std::string identity_;
+  const std::string path_;
   Queries queries_;
 };
 

@@ -26,6 +26,24 @@ constexpr const char* kProgressSql =
     "UPDATE subscriptions SET position = ?, delivered = ?, last_delivery_at = ?, failures = ?, "
     "failing_since = ?, next_attempt_at = ?, last_error = ?, ended = ?, end_reason = ? "
     "WHERE id = ?";
+#define HOOKMCP_RUN_COLUMNS \
+  "id, trigger, event_id, state, attempts, first_at, last_at, status, error, output, duration_ms"
+constexpr const char* kRunUpsertSql =
+    "INSERT INTO trigger_runs (trigger, event_id, state, attempts, first_at, last_at, status, "
+    "error, output, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (trigger, event_id) DO UPDATE SET state = excluded.state, "
+    "attempts = excluded.attempts, last_at = excluded.last_at, status = excluded.status, "
+    "error = excluded.error, output = excluded.output, duration_ms = excluded.duration_ms";
+constexpr const char* kRunSelectSql =
+    "SELECT " HOOKMCP_RUN_COLUMNS
+    " FROM trigger_runs WHERE (?1 IS NULL OR trigger = ?1) AND (?2 = 0 OR state <> 'ok') "
+    "AND id < ?3 ORDER BY id DESC LIMIT ?4";
+constexpr const char* kRetrySql =
+    "UPDATE trigger_runs SET state = 'retry' WHERE state = 'dead' AND "
+    "((?1 = '' AND (?2 = '' OR trigger = ?2)) OR id IN (SELECT value FROM json_each(?1))) "
+    "RETURNING " HOOKMCP_RUN_COLUMNS;
+#undef HOOKMCP_RUN_COLUMNS
+
 constexpr const char* kPrunedSql =
     "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pruned_through'), 0)";
 
@@ -50,6 +68,22 @@ Subscription row(const Statement& s) {
   out.ended = s.int64(16) != 0;
   out.end_reason = s.text(17);
   return out;
+}
+
+TriggerRun run_row(const Statement& s) {
+  TriggerRun r;
+  r.id = s.int64(0);
+  r.trigger = s.text(1);
+  r.event_id = s.int64(2);
+  r.state = s.text(3);
+  r.attempts = s.int64(4);
+  r.first_at_ms = s.int64(5);
+  r.last_at_ms = s.int64(6);
+  r.status = s.int64(7);
+  r.error = s.text(8);
+  r.output = s.text(9);
+  r.duration_ms = s.int64(10);
+  return r;
 }
 
 // Runs `write` between BEGIN IMMEDIATE and COMMIT.
@@ -125,10 +159,28 @@ Status erase_subscription(Connection& db, const std::string& id) {
   });
 }
 
-Status write_progress(Connection& db, const std::vector<SubscriptionProgress>& progress) {
+Status write_progress(Connection& db, const std::vector<TriggerRun>& runs,
+                      const std::vector<SubscriptionProgress>& progress) {
   auto stmt = db.cached(kProgressSql);
   if (!stmt) return stmt.error();
+  auto run_stmt = db.cached(kRunUpsertSql);
+  if (!run_stmt) return run_stmt.error();
   return in_transaction(db, [&]() -> Status {
+    for (const auto& r : runs) {
+      Statement& s = **run_stmt;
+      ScopedReset reset(s);
+      s.bind(1, std::string_view(r.trigger));
+      s.bind(2, r.event_id);
+      s.bind(3, std::string_view(r.state));
+      s.bind(4, r.attempts);
+      s.bind(5, r.first_at_ms);
+      s.bind(6, r.last_at_ms);
+      s.bind(7, r.status);
+      s.bind(8, std::string_view(r.error));
+      s.bind(9, std::string_view(r.output));
+      s.bind(10, r.duration_ms);
+      if (s.step() != SQLITE_DONE) return s.error("save trigger run");
+    }
     for (const auto& p : progress) {
       Statement& s = **stmt;
       ScopedReset reset(s);
@@ -146,6 +198,51 @@ Status write_progress(Connection& db, const std::vector<SubscriptionProgress>& p
     }
     return {};
   });
+}
+
+Result<std::vector<TriggerRun>> read_runs(Connection& db, const RunFilter& filter) {
+  auto stmt = db.cached(kRunSelectSql);
+  if (!stmt) return stmt.error();
+  Statement& s = **stmt;
+  ScopedReset reset(s);
+  if (filter.trigger) {
+    s.bind(1, std::string_view(*filter.trigger));
+  } else {
+    s.bind_null(1);
+  }
+  s.bind(2, int64_t{filter.failed_only ? 1 : 0});
+  s.bind(3, filter.before_id.value_or(INT64_MAX));
+  s.bind(4, int64_t{filter.limit});
+  std::vector<TriggerRun> out;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(run_row(s));
+  if (rc != SQLITE_DONE) return s.error("read trigger runs");
+  return out;
+}
+
+Result<std::vector<TriggerRun>> mark_for_retry(Connection& db, const std::vector<int64_t>& ids,
+                                               const std::string& trigger) {
+  auto stmt = db.cached(kRetrySql);
+  if (!stmt) return stmt.error();
+  std::string id_list;
+  if (!ids.empty()) {
+    id_list = "[";
+    for (int64_t id : ids) id_list += (id_list.size() > 1 ? "," : "") + std::to_string(id);
+    id_list += "]";
+  }
+  std::vector<TriggerRun> out;
+  auto s = in_transaction(db, [&]() -> Status {
+    Statement& st = **stmt;
+    ScopedReset reset(st);
+    st.bind(1, std::string_view(id_list));
+    st.bind(2, std::string_view(trigger));
+    int rc = 0;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(run_row(st));
+    if (rc != SQLITE_DONE) return st.error("ask for retries");
+    return {};
+  });
+  if (!s) return s.error();
+  return out;
 }
 
 }  // namespace hookmcp::store

@@ -1,5 +1,5 @@
-// Private to the store: the SQL of subscriptions and of meta.pruned_through, on a connection the
-// caller provides (a reader's, or the writer's inside its thread).
+// Private to the store: the SQL of subscriptions, trigger runs and meta.pruned_through, on a
+// connection the caller provides (a reader's, or the writer's inside its thread).
 #pragma once
 
 #include <string>
@@ -13,9 +13,16 @@ namespace hookmcp::store {
 Result<std::vector<Subscription>> read_subscriptions(sqlite::Connection& db);
 Result<int64_t> read_pruned_through(sqlite::Connection& db);
 
+Result<std::vector<TriggerRun>> read_runs(sqlite::Connection& db, const RunFilter& filter);
+
 // Each in a transaction of its own.
 Status write_subscription(sqlite::Connection& db, const Subscription& s);
 Status erase_subscription(sqlite::Connection& db, const std::string& id);
-Status write_progress(sqlite::Connection& db, const std::vector<SubscriptionProgress>& progress);
+// Runs first, then progress, in one transaction.
+Status write_progress(sqlite::Connection& db, const std::vector<TriggerRun>& runs,
+                      const std::vector<SubscriptionProgress>& progress);
+Result<std::vector<TriggerRun>> mark_for_retry(sqlite::Connection& db,
+                                               const std::vector<int64_t>& ids,
+                                               const std::string& trigger);
 
 }  // namespace hookmcp::store

@@ -180,15 +180,42 @@ void Writer::save_progress(SubscriptionProgress progress) {
   cv_.notify_one();
 }
 
-void Writer::save_queued_progress() {
-  std::vector<SubscriptionProgress> saving;
+void Writer::save_run(TriggerRun run) {
   {
     std::lock_guard lock(mu_);
-    if (progress_.empty()) return;
+    if (closing_) return;
+    auto key = std::make_pair(run.trigger, run.event_id);
+    runs_.insert_or_assign(std::move(key), std::move(run));
+  }
+  cv_.notify_one();
+}
+
+Result<std::vector<TriggerRun>> Writer::ask_retry(const std::vector<int64_t>& ids,
+                                                  const std::string& trigger) {
+  std::vector<TriggerRun> marked;
+  auto s = run_and_wait([&](Connection& db) -> Status {
+    save_queued_progress();  // the runs' latest states first
+    auto r = mark_for_retry(db, ids, trigger);
+    if (!r) return r.error();
+    marked = std::move(*r);
+    return {};
+  });
+  if (!s) return s.error();
+  return marked;
+}
+
+void Writer::save_queued_progress() {
+  std::vector<SubscriptionProgress> saving;
+  std::vector<TriggerRun> runs;
+  {
+    std::lock_guard lock(mu_);
+    if (progress_.empty() && runs_.empty()) return;
     for (auto& [id, p] : progress_) saving.push_back(std::move(p));
     progress_.clear();
+    for (auto& [key, r] : runs_) runs.push_back(std::move(r));
+    runs_.clear();
   }
-  if (auto s = write_progress(*db_, saving); !s) {
+  if (auto s = write_progress(*db_, runs, saving); !s) {
     // Not lost while the process lives: the deliverer holds it and saves it again with its next
     // progress. A crash now sends those deliveries again, with the same ids.
     spdlog::warn("could not save delivery progress: {}", s.error().message);
@@ -214,7 +241,8 @@ void Writer::run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, wake_at, [&] {
-        return closing_ || !queue_.empty() || !jobs_.empty() || index_wanted_ || !progress_.empty();
+        return closing_ || !queue_.empty() || !jobs_.empty() || index_wanted_ ||
+               !progress_.empty() || !runs_.empty();
       });
       index_wanted_ = false;
       size_t take = std::min(queue_.size(), options_.max_batch);
@@ -224,7 +252,7 @@ void Writer::run() {
         queue_.pop_front();
       }
       jobs.swap(jobs_);
-      if (closing_ && batch.empty() && jobs.empty() && progress_.empty()) break;
+      if (closing_ && batch.empty() && jobs.empty() && progress_.empty() && runs_.empty()) break;
     }
     save_queued_progress();
     for (auto& job : jobs) job(*db_);

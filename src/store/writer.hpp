@@ -41,6 +41,9 @@ class Writer {
   Status save_subscription(const Subscription& subscription);
   Status delete_subscription(const std::string& id);
   void save_progress(SubscriptionProgress progress);
+  void save_run(TriggerRun run);
+  Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
+                                            const std::string& trigger);
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   void add_commit_listener(CommitListener listener);
   void close();
@@ -80,8 +83,10 @@ class Writer {
   std::vector<Job> jobs_;      // guarded by mu_
   // The latest unsaved progress of each subscription, by id.
   std::map<std::string, SubscriptionProgress> progress_;  // guarded by mu_
-  uint64_t pending_bytes_ = 0;                            // guarded by mu_
-  bool closing_ = false;                                  // guarded by mu_
+  // The latest unsaved attempt of each trigger run, by trigger and event.
+  std::map<std::pair<std::string, int64_t>, TriggerRun> runs_;  // guarded by mu_
+  uint64_t pending_bytes_ = 0;                                  // guarded by mu_
+  bool closing_ = false;                                        // guarded by mu_
   bool index_wanted_ = false;  // guarded by mu_: a search waits for the index
 
   std::mutex listeners_mu_;

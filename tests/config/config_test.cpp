@@ -465,5 +465,72 @@ TEST(Endpoint, ParsesIpv4Ipv6AndNames) {
   EXPECT_EQ(parse_endpoint("[::1]:8787")->to_string(), "[::1]:8787");
 }
 
+TEST(Config, TriggersTakeAMatchAndOneAction) {
+  auto c = from_json(R"({"triggers": {
+    "to-dev": {"match": {"source": "github", "type": "pull_*", "payload": {"/action": "opened"}},
+               "forward": {"url": "http://127.0.0.1:3000/webhooks"}},
+    "to-ci": {"match": {"source": "stripe"},
+              "forward": {"url": "https://ci.example.com/in", "mode": "signed",
+                          "secret": "env:CI_WHSEC", "max_attempts": 3}},
+    "script": {"match": {}, "run": {"argv": ["/bin/cat"], "timeout_s": 5, "concurrency": 2}},
+    "page": {"match": {"source": "pagerduty"},
+             "notify": {"message": "Incident {{payload./incident/title}}: page {{source}}"}}}})",
+                     {{"CI_WHSEC", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->triggers.size(), 4u);
+  const Trigger& dev = c->triggers.at("to-dev");
+  EXPECT_EQ(dev.action, Trigger::Action::kForward);
+  EXPECT_FALSE(dev.signed_mode);
+  EXPECT_EQ(dev.timeout_s, 10);
+  EXPECT_EQ(dev.match.type, "pull_*");
+  ASSERT_EQ(dev.match.payload.size(), 1u);
+  EXPECT_EQ(dev.match.payload[0].first, "/action");
+  EXPECT_EQ(c->triggers.at("to-ci").secret.value, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(c->triggers.at("to-ci").max_attempts, 3);
+  EXPECT_EQ(c->triggers.at("script").concurrency, 2);
+  EXPECT_EQ(c->triggers.at("page").action, Trigger::Action::kNotify);
+  auto shown = c->to_redacted_json()["triggers"];
+  EXPECT_EQ(shown["to-ci"]["forward"]["secret"], "env:CI_WHSEC");
+  EXPECT_EQ(shown["script"]["run"]["argv"][0], "/bin/cat");
+}
+
+TEST(Config, TriggerMistakesNameTheField) {
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {}}}})"),
+            "triggers.t: needs an action: \"forward\", \"run\" or \"notify\"");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {}, "run": {"argv": ["/a"]},
+                                             "notify": {"message": "m"}}}})"),
+            "triggers.t: has more than one action: give each its own trigger");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"forward": {"url": "http://127.0.0.1:1/"}}}})")
+                .substr(0, 19),
+            "triggers.t.match: i");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {"payload": {"action": 1}},
+                                             "notify": {"message": "m"}}}})"),
+            "triggers.t.match.payload.action: is not a JSON Pointer: write \"/action\"");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {}, "run": {"argv": ["notify-send hi"]}}}})")
+                .substr(0, 21),
+            "triggers.t.run.argv: ");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {}, "forward": {"url": "ftp://x/"}}}})")
+                .substr(0, 26),
+            "triggers.t.forward.url: ex");
+  EXPECT_EQ(
+      only_error(
+          R"({"triggers": {"t": {"match": {}, "forward": {"url": "http://x/", "mode": "signed"}}}})")
+          .substr(0, 29),
+      "triggers.t.forward.secret: is");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {}, "forward": {"url": "http://x/",
+                                             "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}})")
+                .substr(0, 32),
+            "triggers.t.forward.secret: is us");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {}, "notify": {"message": "{{body}}"}}}})")
+                .substr(0, 36),
+            "triggers.t.notify.message: {{body}} ");
+  EXPECT_EQ(only_error(R"({"triggers": {"t": {"match": {"source": "hookmcp"},
+                                             "notify": {"message": "m"}}}})")
+                .substr(0, 30),
+            "triggers.t.match.source: \"hook");
+  EXPECT_EQ(only_error(R"({"sources": {"hookmcp": {"provider": "none"}}})").substr(0, 17),
+            "sources.hookmcp: ");
+}
+
 }  // namespace
 }  // namespace hookmcp::config

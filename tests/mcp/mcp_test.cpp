@@ -309,6 +309,14 @@ class GatedStore final : public store::Store {
     return inner_.delete_subscription(id);
   }
   void save_progress(store::SubscriptionProgress p) override { inner_.save_progress(std::move(p)); }
+  void save_run(store::TriggerRun r) override { inner_.save_run(std::move(r)); }
+  Result<std::vector<store::TriggerRun>> runs(const store::RunFilter& f) override {
+    return inner_.runs(f);
+  }
+  Result<std::vector<store::TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
+                                                   const std::string& trigger) override {
+    return inner_.ask_retry(ids, trigger);
+  }
   bool healthy() const override { return inner_.healthy(); }
   void add_commit_listener(store::CommitListener l) override {
     inner_.add_commit_listener(std::move(l));

@@ -162,7 +162,8 @@ TEST_F(SubscriptionStoreTest, TheMigrationFindsWhatWasPrunedBefore) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE subscriptions; DELETE FROM meta WHERE key = 'pruned_through';"
+                         "DROP TABLE subscriptions; DROP TABLE trigger_runs;"
+                         "DELETE FROM meta WHERE key = 'pruned_through';"
                          "PRAGMA user_version = 7",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

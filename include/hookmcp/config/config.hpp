@@ -30,6 +30,7 @@ enum class Durability { kFull, kNormal };
 struct Secret {
   std::string reference;
   std::string value;
+  bool operator==(const Secret&) const = default;
   // What may be shown to a person: the env reference, never a literal's value.
   std::string redacted() const;
 };
@@ -68,6 +69,40 @@ struct Source {
 
   // Whether deliveries are checked (a shared secret or the sender's public key): all but "none".
   bool is_signed() const { return provider != "none"; }
+};
+
+// One entry of `triggers`: what events it is for, and what it does with each.
+struct TriggerMatch {
+  // Exact values, or patterns where `*` stands for any run of characters. Unset: any.
+  std::optional<std::string> source;
+  std::optional<std::string> type;
+  std::optional<std::string> action;
+  // JSON Pointer -> the value there; a string value may hold `*` patterns too.
+  std::vector<std::pair<std::string, nlohmann::json>> payload;
+  bool operator==(const TriggerMatch&) const = default;
+};
+
+struct Trigger {
+  enum class Action { kForward, kRun, kNotify };
+  std::string name;
+  TriggerMatch match;
+  Action action = Action::kForward;
+  // forward: where, and how: the original request (the provider's headers and signature), or
+  // signed as Standard Webhooks with `secret` (whsec_...).
+  std::string url;
+  bool signed_mode = false;
+  Secret secret;
+  // run: the command (argv[0] a path or a name on PATH, no shell), at most `concurrency` at once.
+  std::vector<std::string> argv;
+  int concurrency = 1;
+  // notify: the message, with {{source}}, {{type}}, {{action}}, {{id}}, {{received_at}} and
+  // {{payload./json/pointer}} filled in from the event.
+  std::string message;
+  // forward and run: one attempt's limit, and the attempts before the run is dead-lettered.
+  int timeout_s = 30;
+  int max_attempts = 8;
+  bool operator==(const Trigger&) const = default;
+  std::string action_name() const;  // "forward", "run" or "notify"
 };
 
 struct Endpoint {
@@ -111,6 +146,7 @@ struct Config {
   std::optional<std::vector<std::string>> mcp_channel_sources;  // unset: all sources
   std::optional<OAuthSettings> mcp_oauth;                       // unset: no OAuth
   std::map<std::string, Source> sources;
+  std::map<std::string, Trigger> triggers;
   // MCP Events webhook callbacks may be http:// and reach private, loopback and link-local
   // addresses: for tests and local development (events.allow_private_callbacks).
   bool events_allow_private_callbacks = false;

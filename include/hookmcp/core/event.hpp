@@ -44,6 +44,9 @@ struct Event {
 // A source name, in config and in /hooks/{source}: 1 to 64 of [A-Za-z0-9._-], and not "." or
 // "..", which a URI path (hookmcp://sources/{source}, /hooks/{source}) would resolve away.
 bool valid_source_name(std::string_view name);
+// The source of the notices triggers write for assistants (a trigger's `notify`): no webhook
+// is taken under this name, so that nobody outside can write one.
+inline constexpr const char* kNoticeSource = "hookmcp";
 inline constexpr const char* kSourceNameRule =
     "a source name is 1 to 64 letters, digits, '-', '_' or '.', and not \".\" or \"..\"";
 

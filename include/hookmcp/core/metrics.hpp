@@ -5,7 +5,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -71,6 +74,15 @@ enum class StoreTask {
 };
 std::string_view to_string(StoreTask task);
 
+// The Prometheus text format's lines: a metric's HELP and TYPE, and one sample of it (labels as
+// `name="value",...`, escaped by the caller; see prometheus_label).
+void prometheus_header(std::string& out, std::string_view name, std::string_view type,
+                       std::string_view help);
+void prometheus_sample(std::string& out, std::string_view name, std::string_view labels,
+                       double value);
+// `value` as a label value: backslash, double quote and newline escaped.
+std::string prometheus_label(std::string_view value);
+
 struct Metrics {
   Counter webhooks_received;
   Counter webhooks_stored;
@@ -100,6 +112,7 @@ struct Metrics {
   Counter outbound_delivered;
   Counter outbound_failed;
   Counter outbound_retried;
+  Counter outbound_given_up;  // messages given up after their last attempt (trigger runs)
   Histogram outbound_lag_seconds{
       {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10, 60, 600, 3600}};
   Gauge outbound_subscriptions;          // subscriptions being delivered to
@@ -112,9 +125,17 @@ struct Metrics {
   // A limit in force, shown as hookmcp_limit{name="..."} so that an operator can see what a
   // refusal ran into. Thread-safe; set by the component that enforces it.
   void set_limit(std::string name, double value);
+  // Samples a part renders itself at each scrape, in the Prometheus text format (with
+  // prometheus_header and prometheus_sample): labels only it knows, such as trigger names.
+  // Called under a lock of this object's: it must not add renderers. Keep the returned handle
+  // while the renderer may be called; destroying it removes the renderer.
+  using Renderer = std::function<void(std::string& out)>;
+  [[nodiscard]] std::shared_ptr<void> add_renderer(Renderer render);
   std::string render_prometheus() const;
 
  private:
+  mutable std::mutex renderers_mu_;
+  std::list<Renderer> renderers_;  // guarded by renderers_mu_
   mutable std::mutex limits_mu_;
   std::map<std::string, double> limits_;  // guarded by limits_mu_
 };

@@ -157,6 +157,12 @@ struct ServerOptions {
   size_t max_fan_out_events = 100'000;
   // Bytes of a payload a tool returns when the call does not say (get_event max_bytes).
   int64_t default_max_bytes = 65536;
+  // Runs trigger `trigger` on stored event `event_id` now and says how it went (the
+  // replay_event tool, offered when this is set): the trigger run as `hookmcp triggers runs`
+  // shows it. kNotFound for an unknown trigger or event.
+  std::function<Result<nlohmann::json>(const std::string& trigger, int64_t event_id)> replay;
+  // The trigger names replay takes, for the tool's description of its argument.
+  std::vector<std::string> trigger_names;
   // An embedding program's own tools, resources and prompts; none when null.
   std::shared_ptr<const Catalog> catalog;
 };

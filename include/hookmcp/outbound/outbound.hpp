@@ -68,6 +68,25 @@ struct Message {
   int64_t occurred_at_ms = 0;  // for the lag metric
 };
 
+// The answer to one POST, or why there was none; or what a feed's own sending made of it.
+struct Attempt {
+  int status = 0;  // 0: no answer
+  net::Failure failure = net::Failure::kNone;
+  std::string error;  // for the log, when status is 0
+  std::string body;   // the receiver's answer, up to Policy::max_response_bytes
+  // Set by a feed that sends its own way (a command, whose exit status is no HTTP status):
+  // whether it succeeded, and what its failure is called.
+  std::optional<bool> succeeded;
+  std::string reason;
+  std::chrono::milliseconds took{0};  // measured by the deliverer
+  bool ok() const { return succeeded ? *succeeded : status >= 200 && status < 300; }
+  // MCP Events' lastError: connection_refused, timeout, tls_error, http_4xx, http_5xx; or the
+  // feed's own reason.
+  std::string category() const;
+};
+
+class Deliverer;
+
 // What a kind of subscription sends: made by its owner for each subscription.
 class Feed {
  public:
@@ -77,19 +96,32 @@ class Feed {
   // The messages after `position`, oldest first, at most `max`; `position` comes back past
   // everything looked at. Blocking (reads the store).
   virtual Result<std::vector<Message>> after(int64_t& position, int max) = 0;
+
+  // Sends `message` its own way (a request of its own, a command, a notice), on a worker's
+  // thread, with `client` the subscription's kept connection and `deliverer` its timeout,
+  // limits and cancellation (Deliverer::exchange). Nullopt leaves it to the deliverer, which
+  // POSTs the body to the subscription's URL signed with its secret.
+  virtual std::optional<Attempt> send(const Message& message, net::Client& client,
+                                      const Deliverer& deliverer) {
+    (void)message, (void)client, (void)deliverer;
+    return std::nullopt;
+  }
+  // Attempts after which a message is given up and the subscription goes on with the next
+  // one. 0: never; its retries go on until Policy::give_up_after ends the subscription, and a
+  // 410 answer ends it at once. A feed that gives messages up is never ended by its receiver.
+  virtual int max_attempts() const { return 0; }
+  // Messages sent at once, each on a thread of its own, then recorded in order. One at a time
+  // by default. A message sent after one that failed may succeed: the feed is told (settled),
+  // and sees it again after the failed one passes, for it to skip.
+  virtual int window() const { return 1; }
+  // What became of attempt number `attempts` at `message`: delivered, failed and to be tried
+  // again, or failed and given up (`gave_up`). Called before the progress it makes is saved.
+  virtual void settled(const Message& message, const Attempt& attempt, int64_t attempts,
+                       bool gave_up) {
+    (void)message, (void)attempt, (void)attempts, (void)gave_up;
+  }
 };
 using FeedMaker = std::function<Result<std::shared_ptr<Feed>>(const store::Subscription&)>;
-
-// The answer to one POST, or why there was none.
-struct Attempt {
-  int status = 0;  // 0: no answer
-  net::Failure failure = net::Failure::kNone;
-  std::string error;  // for the log, when status is 0
-  std::string body;   // the receiver's answer, up to Policy::max_response_bytes
-  bool ok() const { return status >= 200 && status < 300; }
-  // MCP Events' lastError: connection_refused, timeout, tls_error, http_4xx, http_5xx.
-  std::string category() const;
-};
 
 // The headers of a signed POST: webhook-id, webhook-timestamp, webhook-signature (v1, HMAC-SHA256
 // keyed with the whsec_ secret), Content-Type and X-MCP-Subscription-Id.
@@ -143,6 +175,8 @@ class Deliverer {
   // As stored, or as this process's delivery last left them, progress included.
   Result<std::optional<store::Subscription>> find(const std::string& id) const;
   Result<std::vector<store::Subscription>> list() const;
+  // Whether this process delivers it (on PostgreSQL, whether it holds it now).
+  bool holds(const std::string& id) const;
 
   // One signed POST now, outside any queue (a verification challenge, a control envelope).
   // Blocking; on the caller's thread.
@@ -153,6 +187,13 @@ class Deliverer {
   Attempt post(net::Client& client, const std::string& url, const std::string& secret,
                const std::string& subscription_id, const std::string& webhook_id,
                const std::string& body) const;
+
+  // `request` (with its own timeout) sent on `client` with this deliverer's answer limit and
+  // cancellation; its address vetted unless `private_ok` or the policy allows
+  // private callbacks. For a feed's own send(). Blocking.
+  Attempt exchange(net::Client& client, net::ClientRequest request, bool private_ok) const;
+  // Cancelled when the deliverer stops: a feed's own sending stops with it.
+  const net::Cancellation& cancellation() const { return *cancellation_; }
 
   const Policy& policy() const { return policy_; }
   int64_t now_ms() const;
@@ -171,7 +212,11 @@ class Deliverer {
   void serve(const std::shared_ptr<Entry>& entry);
   // Wakes `entry` when it is idle; with mu_ held.
   void wake(const std::shared_ptr<Entry>& entry);
-  void record(Entry& entry, const Attempt& attempt, const Message* delivered);
+  // Sends `m`: the feed's own way, or signed to the subscription's URL.
+  Attempt send(Entry& entry, const store::Subscription& sub, const Message& m);
+  // Records the attempt at `m`; true when the subscription has passed it (delivered, or given
+  // up), false when it is to be tried again or the subscription ended.
+  bool record(Entry& entry, const Attempt& attempt, const Message& m);
   void end(Entry& entry, std::string reason);
 
   store::Store& store_;

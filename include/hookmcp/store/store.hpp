@@ -115,6 +115,30 @@ struct SubscriptionProgress {
   std::string end_reason;
 };
 
+// A trigger's run on one event, as its latest attempt left it.
+struct TriggerRun {
+  int64_t id = 0;  // given by the store when the run is first saved
+  std::string trigger;
+  int64_t event_id = 0;
+  // "ok"; "retrying": failed, tried again with backoff; "dead": given up after its last attempt;
+  // "retry": a person asked for it to run again (hookmcp triggers retry).
+  std::string state;
+  int64_t attempts = 0;
+  int64_t first_at_ms = 0;
+  int64_t last_at_ms = 0;
+  int64_t status = 0;  // the HTTP status, or the command's exit status (128+N: signal N); 0: none
+  std::string error;   // why it failed; empty when it did not
+  std::string output;  // the tail of the receiver's answer or of the command's output
+  int64_t duration_ms = 0;
+};
+
+struct RunFilter {
+  std::optional<std::string> trigger;
+  bool failed_only = false;          // every state but "ok"
+  std::optional<int64_t> before_id;  // the next page
+  int limit = 50;
+};
+
 // Called on the writer thread after each commit, before the inserts' callbacks, with the events
 // it added in id order (no duplicates; headers and bodies left empty). Must return quickly: the
 // next commit waits for it.
@@ -185,6 +209,18 @@ class Store {
   virtual Status save_subscription(const Subscription& subscription) = 0;
   virtual Status delete_subscription(const std::string& id) = 0;
   virtual void save_progress(SubscriptionProgress progress) = 0;
+
+  // Trigger runs. save_run queues the run as save_progress does, saved in the same transaction
+  // as the progress queued after it: a trigger's position never passes a run not saved. A run
+  // replaces the one of the same trigger and event. runs() reads them newest first.
+  virtual void save_run(TriggerRun run) = 0;
+  virtual Result<std::vector<TriggerRun>> runs(const RunFilter& filter) = 0;
+  // Asks for failed runs to run again: those with `ids` that are dead, or when `ids` is empty,
+  // every dead run (of `trigger` alone unless it is empty). They become "retry" for the process
+  // that runs the trigger to take up; returns them. Durable when it returns; from any process,
+  // beside the one that writes (a SQLite reader writes these rows itself).
+  virtual Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
+                                                    const std::string& trigger) = 0;
 
   // The subscriptions this process is to deliver, for several processes delivering from one
   // database (PostgreSQL): each subscription is held by one process at a time. Renews the
