@@ -60,6 +60,7 @@ std::string summary(const config::Config& c) {
   std::string tokens =
       c.mcp_tokens.empty() ? std::string("no MCP token") : count(c.mcp_tokens.size(), "MCP token");
   if (c.mcp_oauth) tokens += ", OAuth tokens from " + c.mcp_oauth->issuer;
+  if (!c.triggers.empty()) sources += ", " + count(c.triggers.size(), "trigger");
   return (c.config_file.empty() ? std::string("no config file") : c.config_file) + ": " + sources +
          ", listen " + c.listen.to_string() + (c.tls_cert_file.empty() ? "" : " (TLS)") +
          ", database " + config::shown_database(c.database) + ", " + tokens;

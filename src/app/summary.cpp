@@ -37,6 +37,13 @@ void log_startup(const config::Config& cfg, const std::string& command) {
       spdlog::warn("unsigned sources accept any request that reaches them: {}", unsigned_sources);
     }
   }
+  if (!cfg.triggers.empty()) {
+    std::string list;
+    for (const auto& [name, t] : cfg.triggers) {
+      list += (list.empty() ? "" : ", ") + name + " (" + t.action_name() + ")";
+    }
+    spdlog::info("triggers: {}", list);
+  }
   bool public_address = !config::is_loopback_host(cfg.listen.host);
   if (command == "serve") {
     if (cfg.mcp_oauth) {

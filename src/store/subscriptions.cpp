@@ -40,7 +40,7 @@ constexpr const char* kRunSelectSql =
     "AND id < ?3 ORDER BY id DESC LIMIT ?4";
 constexpr const char* kRetrySql =
     "UPDATE trigger_runs SET state = 'retry' WHERE state = 'dead' AND "
-    "((?1 = '' AND (?2 = '' OR trigger = ?2)) OR id IN (SELECT value FROM json_each(?1))) "
+    "((?1 = '[]' AND (?2 = '' OR trigger = ?2)) OR id IN (SELECT value FROM json_each(?1))) "
     "RETURNING " HOOKMCP_RUN_COLUMNS;
 #undef HOOKMCP_RUN_COLUMNS
 
@@ -224,12 +224,9 @@ Result<std::vector<TriggerRun>> mark_for_retry(Connection& db, const std::vector
                                                const std::string& trigger) {
   auto stmt = db.cached(kRetrySql);
   if (!stmt) return stmt.error();
-  std::string id_list;
-  if (!ids.empty()) {
-    id_list = "[";
-    for (int64_t id : ids) id_list += (id_list.size() > 1 ? "," : "") + std::to_string(id);
-    id_list += "]";
-  }
+  std::string id_list = "[";
+  for (int64_t id : ids) id_list += (id_list.size() > 1 ? "," : "") + std::to_string(id);
+  id_list += "]";
   std::vector<TriggerRun> out;
   auto s = in_transaction(db, [&]() -> Status {
     Statement& st = **stmt;

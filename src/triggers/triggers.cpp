@@ -67,7 +67,7 @@ Attempt run(const config::Trigger& t, const Event& e, const RunContext& c) {
                  "HOOKMCP_TRIGGER=" + t.name};
   command.timeout = std::chrono::seconds(t.timeout_s);
   command.cancellation = &c.deliverer.cancellation();
-  command.keep_output = kKeptOutput;
+  command.keep_output = kKeptOutput - 64;  // room for the count of what came before
   // The event as get_event gives it, its payload whole.
   auto full = json::parse(e.body, nullptr, false);
   json doc = {{"id", e.id},

@@ -51,6 +51,13 @@ test('the schema rejects what the parser rejects', () => {
     { mcp: { oauth: { issuer: 'https://auth.example.com' } } },
     { mcp: { oauth: { issuer: 'auth.example.com', audience: 'https://h.example.com/mcp' } } },
     { mcp: { oauth: { issuer: 'https://auth.example.com', audience: 'a', jwks_cache_s: 5 } } },
+    { triggers: { t: { match: {} } } },
+    { triggers: { t: { forward: { url: 'http://127.0.0.1:3000/' } } } },
+    { triggers: { t: { match: {}, run: { argv: ['/a'] }, notify: { message: 'm' } } } },
+    { triggers: { t: { match: {}, forward: { url: 'ftp://x/' } } } },
+    { triggers: { t: { match: { payload: { action: 'opened' } }, notify: { message: 'm' } } } },
+    { triggers: { t: { match: {}, run: { argv: [] } } } },
+    { triggers: { 'bad name': { match: {}, notify: { message: 'm' } } } },
   ];
   for (const config of bad) {
     assert.equal(validate(config), false, `accepted ${JSON.stringify(config)}`);

@@ -10,10 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "support/temp_dir.hpp"
@@ -204,6 +206,32 @@ class DelivererTest : public ::testing::Test {
     return s;
   }
 
+  // A deliverer whose one subscription, "sub_self", is `feed`'s; four messages published.
+  void start_self(std::shared_ptr<Feed> feed) {
+    deliverer_ = std::make_unique<Deliverer>(
+        *store_, metrics_, policy_,
+        std::map<std::string, FeedMaker>{
+            {"self", [feed](const store::Subscription&) -> Result<std::shared_ptr<Feed>> {
+               return feed;
+             }}});
+    ASSERT_TRUE(deliverer_->start());
+    auto s = subscription("sub_self", "");
+    s.kind = "self";
+    ASSERT_TRUE(deliverer_->put(s));
+    publish(4);
+  }
+  template <typename F>
+  std::vector<std::string> settle(const std::shared_ptr<F>& feed, size_t n) {
+    std::vector<std::string> got;
+    for (int i = 0; i < 300; ++i) {
+      got = feed->settled_list();
+      if (got.size() >= n) break;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+    return feed->settled_list();
+  }
+
   // Adds messages and tells the deliverer, as a commit would.
   void publish(int n) {
     count_->fetch_add(n);
@@ -307,6 +335,84 @@ TEST_F(DelivererTest, RefreshesAndRemovalsRaceTheWorkersSafely) {
     last[g.subscription] = n;
   }
   EXPECT_EQ(deliverer_->list().value().size(), 19u);
+}
+
+// Sends its own way: message 2 always fails, the others succeed; `window` at once.
+class SelfFeed final : public Feed {
+ public:
+  SelfFeed(std::shared_ptr<std::atomic<int64_t>> count, int window)
+      : list_(std::move(count)), window_(window) {}
+  bool could_want(const Event& e) const override { return list_.could_want(e); }
+  Result<std::vector<Message>> after(int64_t& position, int max) override {
+    auto out = list_.after(position, max);
+    if (!out) return out;
+    std::lock_guard lock(mu_);
+    std::erase_if(*out, [this](const Message& m) { return done_.count(m.position) > 0; });
+    return out;
+  }
+  std::optional<Attempt> send(const Message& m, net::Client&, const Deliverer&) override {
+    Attempt a;
+    a.succeeded = m.position != 2;
+    if (!*a.succeeded) a.reason = "broken";
+    std::lock_guard lock(mu_);
+    sent_.push_back(m.position);
+    return a;
+  }
+  int max_attempts() const override { return 2; }
+  int window() const override { return window_; }
+  void settled(const Message& m, const Attempt& a, int64_t attempts, bool gave_up) override {
+    std::lock_guard lock(mu_);
+    if (a.ok()) done_.insert(m.position);
+    settled_.push_back(std::to_string(m.position) +
+                       (a.ok()    ? " ok"
+                        : gave_up ? " dead"
+                                  : " failed") +
+                       " " + std::to_string(attempts));
+  }
+  std::vector<std::string> settled_list() {
+    std::lock_guard lock(mu_);
+    return settled_;
+  }
+  std::vector<int64_t> sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+
+ private:
+  ListFeed list_;
+  const int window_;
+  std::mutex mu_;
+  std::set<int64_t> done_;
+  std::vector<int64_t> sent_;
+  std::vector<std::string> settled_;
+};
+
+// A feed that gives messages up (triggers): the one that keeps failing is given up after its
+// attempts and the others go on, in order; with a window, one sent beside it and delivered is
+// not sent again once it passes.
+TEST_F(DelivererTest, AMessageIsGivenUpAfterItsAttemptsAndTheOthersGoOn) {
+  auto feed = std::make_shared<SelfFeed>(count_, 1);
+  start_self(feed);
+  auto got = settle(feed, 5);
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"1 ok 1", "2 failed 1", "2 dead 2", "3 ok 1", "4 ok 1"}));
+  EXPECT_EQ(feed->sent(), (std::vector<int64_t>{1, 2, 2, 3, 4}));
+  auto stored = deliverer_->find("sub_self").value();
+  EXPECT_EQ(stored->position, 4);
+  EXPECT_FALSE(stored->ended);
+  EXPECT_EQ(stored->failures, 0);
+  EXPECT_EQ(metrics_.outbound_given_up.value(), 1u);
+}
+
+TEST_F(DelivererTest, AWindowSendsSeveralAtOnceAndRecordsThemInOrder) {
+  auto feed = std::make_shared<SelfFeed>(count_, 3);
+  start_self(feed);
+  auto got = settle(feed, 5);
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"1 ok 1", "2 failed 1", "3 ok 1", "2 dead 2", "4 ok 1"}));
+  auto sent = feed->sent();
+  EXPECT_EQ(std::count(sent.begin(), sent.end(), 3), 1) << "3 ran beside 2 and is not sent again";
+  EXPECT_EQ(deliverer_->find("sub_self").value()->position, 4);
 }
 
 }  // namespace
