@@ -934,9 +934,15 @@ class PostgresStore final : public Store {
         }
       }
       pg::Connection* db = writer_db();
-      // Runs before the progress queued after them (Store::save_run).
-      if (db && !runs.empty()) save_runs_now(*db, runs);
-      if (db && !progress.empty()) save_progress_now(*db, progress);
+      // Runs before the progress queued after them (Store::save_run), in one transaction that
+      // does not wait for its WAL flush: the next commit's flush covers it, and a crash before
+      // then sends those deliveries again (at least once).
+      if (db && (!runs.empty() || !progress.empty())) {
+        bool open = db->exec("BEGIN").ok() && db->exec("SET LOCAL synchronous_commit = off").ok();
+        if (!runs.empty()) save_runs_now(*db, runs);
+        if (!progress.empty()) save_progress_now(*db, progress);
+        if (open && !db->exec("COMMIT").ok()) (void)db->exec("ROLLBACK");
+      }
       for (auto& job : jobs) job(db);
       if (!batch.empty()) commit(db, batch);
       if (std::chrono::steady_clock::now() >= next_upkeep) {

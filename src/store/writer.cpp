@@ -215,9 +215,18 @@ void Writer::save_queued_progress() {
     for (auto& [key, r] : runs_) runs.push_back(std::move(r));
     runs_.clear();
   }
-  if (auto s = write_progress(*db_, runs, saving); !s) {
-    // Not lost while the process lives: the deliverer holds it and saves it again with its next
-    // progress. A crash now sends those deliveries again, with the same ids.
+  // Without an fsync of its own: the next commit's fsync of the WAL, which holds these pages
+  // too, makes them durable, and a process that dies keeps them in the OS's cache. Only a power
+  // loss before then sends those deliveries again, at least once as promised. With a trigger
+  // firing on every event, an fsync here would be a second one per commit.
+  const bool full = options_.fsync_each_commit;
+  if (full) (void)db_->exec("PRAGMA synchronous = NORMAL");
+  auto s = write_progress(*db_, runs, saving);
+  if (full) (void)db_->exec("PRAGMA synchronous = FULL");
+  if (!s) {
+    // Progress is not lost while the process lives: the deliverer holds it and saves it again
+    // with its next progress. A crash now sends those deliveries again, with the same ids; the
+    // runs' records of this round are lost.
     spdlog::warn("could not save delivery progress: {}", s.error().message);
   }
 }
