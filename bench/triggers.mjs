@@ -14,17 +14,30 @@
 //            with no trigger, measured in the same run just before (the ratio is per run); the
 //            forwards made by the end of the load, of those owed, and how long until the rest
 //            came (up to DRAIN_S seconds); the server's peak RSS and CPU.
+//   max      the same servers as fanout (none, then TRIGGERS forward triggers), but intake as
+//            fast as it goes instead of a fixed rate, so that the ratio can fall below 1: wrk
+//            (bench/triggers_max.lua, which is bench/intake.lua's load: the same ~2 KB body,
+//            signed once, a delivery id per request) from CONNECTIONS keep-alive connections,
+//            each sending its next POST as soon as the previous answer came, for SECONDS;
+//            202 answers per second, wrk's p50/p99; the ratio with / without per run; the
+//            forwards made by the end of the load, of those owed (the events the server
+//            stored, by its metrics, times TRIGGERS), and how long after it the last one came.
+//            wrk, not node: node's own client reaches about a third of what wrk does against
+//            the server with no trigger, and would be the bound.
 //
 // Each run prints its figures; then a Markdown table of medians over the runs. Exits 1 when a
 // forward is missing once the wait is over, or came out of order, twice, or altered.
 //
 // Usage: node bench/triggers.mjs latency [RATE=1000] [SECONDS=10] [RUNS=3]
 //        node bench/triggers.mjs fanout [TRIGGERS=10] [RATE=1000] [SECONDS=10] [RUNS=3]
+//        node bench/triggers.mjs max [TRIGGERS=10] [SECONDS=10] [RUNS=3] [CONNECTIONS=64]
 // (run from the repository root after scripts/build.sh; it uses build/hookmcp, or
-// HOOKMCP_BINARY). CONNECTIONS=16 sets the POSTing connections; DRAIN_S the seconds to wait
-// after the load for the forwards still owed (latency: 10, fanout: 60).
+// HOOKMCP_BINARY; max needs wrk). CONNECTIONS=16 sets the POSTing connections of latency and
+// fanout; THREADS=2 wrk's threads in max; DRAIN_S the seconds to wait after the load for the
+// forwards still owed (latency: 10, fanout: 60, max: 900).
 import { cpus, loadavg, totalmem } from 'node:os';
 import { statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { binary, githubConfig, median, percentile, postAtRate, sleep, startServe } from './lib/serve.mjs';
@@ -298,8 +311,144 @@ async function fanout() {
   process.exitCode = failed ? 1 : 0;
 }
 
-if (mode !== 'latency' && mode !== 'fanout') {
-  console.error('usage: node bench/triggers.mjs latency [RATE] [SECONDS] [RUNS] | fanout [TRIGGERS] [RATE] [SECONDS] [RUNS]');
+// max: wrk drives intake as fast as it goes (bench/triggers_max.lua). Resolves with wrk's
+// RESULT fields (requests, accepted = 202 answers, duration_s, p50_ms, p99_ms, max_ms,
+// errors), the 202s per second, and the times (performance.now()) wrk started and exited.
+const wrkScript = new URL('./triggers_max.lua', import.meta.url).pathname;
+const wrkThreads = Number(process.env.THREADS ?? 2);
+const maxBody = (() => {  // bench/lib/wrk.sh's pad_body 2048: the body intake.sh sends
+  const head = '{"ref":"refs/heads/main","action":"synchronize","repository":{"pad":"';
+  const tail = '"}}';
+  return head + 'x'.repeat(2048 - head.length - tail.length) + tail;
+})();
+function wrkLoad(port, seconds, conns) {
+  const env = { ...process.env, HOOKMCP_BENCH_BODY: maxBody,
+    HOOKMCP_BENCH_SIGNATURE: `sha256=${createHmac('sha256', secret).update(maxBody).digest('hex')}` };
+  const start = performance.now();
+  const child = spawn('wrk', [`-t${wrkThreads}`, `-c${conns}`, `-d${seconds}s`, '-s', wrkScript, `http://127.0.0.1:${port}/`],
+                      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (c) => { out += c; });
+  child.stderr.on('data', (c) => { out += c; });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const end = performance.now();
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) { reject(new Error(`wrk exited with ${code}:\n${out}`)); return; }
+      const r = { start, end };
+      for (const m of line.matchAll(/(\w+)=([0-9.]+)/g)) r[m[1]] = Number(m[2]);
+      r.rate = r.accepted / r.duration_s;
+      resolve(r);
+    });
+  });
+}
+
+async function max() {
+  const triggers = arg(3, 10);
+  const seconds = arg(4, 10);
+  const runs = arg(5, 3);
+  const conns = arg(6, process.env.CONNECTIONS ?? 64);
+  const drainMs = Number(process.env.DRAIN_S ?? 900) * 1000;
+  header(`load: wrk -t${wrkThreads} -c${conns} -d${seconds}s, GitHub-signed ~2 KB deliveries back to back on each keep-alive connection ` +
+         `(bench/intake.lua's load), durability full; ${triggers} forward triggers on the source against none, ${runs} runs`);
+  const rows = [];
+  let failed = false;
+  for (let run = 1; run <= runs; run++) {
+    // The reference: the same server and load, no trigger.
+    const bare = await startServe(githubConfig(secret));
+    let ref;
+    try {
+      const load = await wrkLoad(bare.port, seconds, conns);
+      ref = { load, stored: (await bare.metrics()).hookmcp_webhooks_stored_total,
+              peakRssKb: bare.procKb('VmHWM'), serverCpu: bare.cpuSeconds() };
+    } finally {
+      await bare.stop();
+    }
+    console.log(`run ${run} reference: triggers=0 requests=${ref.load.requests} accepted=${ref.load.accepted} stored=${ref.stored} ` +
+                `rate=${fmt(ref.load.rate, 0)}/s p50=${fmt(ref.load.p50_ms)}ms p99=${fmt(ref.load.p99_ms)}ms max=${fmt(ref.load.max_ms)}ms ` +
+                `errors=${ref.load.errors} peak_rss_mb=${mb(ref.peakRssKb)} cpu_s: server=${fmt(ref.serverCpu.total)}`);
+    await sleep(1000);
+
+    const receiver = await startReceiver();
+    const config = {};
+    for (let i = 0; i < triggers; i++) {
+      config[`t${i}`] = { match: { source: 'github' }, forward: { url: receiver.url(`/t/${i}`) } };
+    }
+    const server = await startServe(githubConfig(secret, { triggers: config }));
+    try {
+      const cpu0 = process.cpuUsage();
+      const load = await wrkLoad(server.port, seconds, conns);
+      const duringLoad = receiver.forwarded();
+      const serverCpuLoad = server.cpuSeconds();
+      const receiverCpuLoad = process.cpuUsage(cpu0);
+      // What is owed: every event the server stored (answers wrk cut off at its end included).
+      await sleep(100);
+      const stored = (await server.metrics()).hookmcp_webhooks_stored_total;
+      const owed = stored * triggers;
+      const all = await waitUntil(() => receiver.forwarded() >= owed, drainMs);
+      const r = {
+        ref, load, stored, owed, duringLoad, all,
+        ratio: load.rate / ref.load.rate,
+        forwarded: receiver.forwarded(),
+        outOfOrder: receiver.outOfOrder(),
+        duplicates: receiver.duplicates(),
+        badSignature: receiver.totals.badSignature,
+        noId: receiver.totals.noId,
+        minPerTrigger: receiver.paths.size === triggers ? Math.min(...[...receiver.paths.values()].map((p) => p.count)) : 0,
+        drainS: all ? Math.max(0, receiver.totals.lastAt - load.end) / 1000 : NaN,
+        forwardRate: NaN,
+        peakRssKb: server.procKb('VmHWM'),
+        serverCpuLoad,
+        serverCpu: server.cpuSeconds(),
+        receiverCpuLoad: (receiverCpuLoad.user + receiverCpuLoad.system) / 1e6,
+        runs: await triggerRuns(server.port),
+        warnings: logWarnings(server),
+      };
+      // Forwards per second from the start of the load to the last one.
+      if (all) r.forwardRate = r.forwarded / ((receiver.totals.lastAt - load.start) / 1000);
+      r.inOrder = r.outOfOrder === 0 && r.duplicates === 0;
+      if (!all || !r.inOrder || r.badSignature || r.noId) failed = true;
+      rows.push(r);
+      console.log(`run ${run} triggers: triggers=${triggers} requests=${load.requests} accepted=${load.accepted} stored=${stored} ` +
+                  `rate=${fmt(load.rate, 0)}/s ratio=${fmt(r.ratio, 3)} p50=${fmt(load.p50_ms)}ms p99=${fmt(load.p99_ms)}ms max=${fmt(load.max_ms)}ms errors=${load.errors}; ` +
+                  `forwards: ${duringLoad} of ${owed} by the end of the load (${fmt(duringLoad / ((load.end - load.start) / 1000), 0)}/s), ` +
+                  `${r.forwarded} of ${owed} ${all ? `${fmt(r.drainS, 1)} s after it (${fmt(r.forwardRate, 0)}/s overall)` : `after waiting ${drainMs / 1000} s`}, ` +
+                  `min_per_trigger=${r.minPerTrigger} in_order=${r.inOrder} out_of_order=${r.outOfOrder} duplicates=${r.duplicates} bad_signature=${r.badSignature}; ` +
+                  `peak_rss_mb=${mb(r.peakRssKb)}; trigger_runs ok=${r.runs.ok} failed=${r.runs.failed} dead=${r.runs.dead}; log_warnings=${r.warnings.count}; ` +
+                  `cpu_s: server=${fmt(r.serverCpuLoad.total)} in the load (${fmt(r.serverCpu.total)} with the drain) busiest_thread=${fmt(r.serverCpu.busiestThread)} ` +
+                  `receiver=${fmt(r.receiverCpuLoad)} in the load`);
+      for (const w of r.warnings.sample) console.log(`  server log: ${w}`);
+    } finally {
+      await server.stop();
+      await receiver.close();
+    }
+    if (run < runs) await sleep(1000);
+  }
+
+  const col = (f) => rows.map(f);
+  console.log();
+  console.log(`| measure (${triggers} forward triggers, intake as fast as it goes, ${conns} connections for ${seconds} s) | median of ${runs} | min-max |`);
+  console.log('| --- | --- | --- |');
+  console.log(`| intake 202s/s, no trigger (reference) | ${fmt(median(col((r) => r.ref.load.rate)), 1)} | ${range(col((r) => r.ref.load.rate), 1)} |`);
+  console.log(`| intake 202s/s, with the triggers | ${fmt(median(col((r) => r.load.rate)), 1)} | ${range(col((r) => r.load.rate), 1)} |`);
+  console.log(`| ratio with / without (per run) | ${fmt(median(col((r) => r.ratio)), 3)} | ${range(col((r) => r.ratio), 3)} |`);
+  console.log(`| intake latency p50 / p99 ms, no trigger | ${fmt(median(col((r) => r.ref.load.p50_ms)))} / ${fmt(median(col((r) => r.ref.load.p99_ms)))} | p99 ${range(col((r) => r.ref.load.p99_ms), 2)} |`);
+  console.log(`| intake latency p50 / p99 ms, with the triggers | ${fmt(median(col((r) => r.load.p50_ms)))} / ${fmt(median(col((r) => r.load.p99_ms)))} | p99 ${range(col((r) => r.load.p99_ms), 2)} |`);
+  console.log(`| forwards by the end of the load / owed | ${median(col((r) => r.duringLoad))} / ${median(col((r) => r.owed))} | ${range(col((r) => r.duringLoad))} |`);
+  console.log(`| forwards after the wait / owed; seconds after the load for the last | ${median(col((r) => r.forwarded))} / ${median(col((r) => r.owed))}; ${fmt(median(col((r) => r.drainS)), 1)} s | ${range(col((r) => r.drainS), 1)} s |`);
+  console.log(`| forwards/s, from the start of the load to the last | ${fmt(median(col((r) => r.forwardRate)), 0)} | ${range(col((r) => r.forwardRate), 0)} |`);
+  console.log(`| runs with every forward in order, once | ${rows.filter((r) => r.inOrder).length} of ${runs} | |`);
+  console.log(`| server peak RSS MB, with / without the triggers | ${mb(median(col((r) => r.peakRssKb)))} / ${mb(median(col((r) => r.ref.peakRssKb)))} | |`);
+  console.log(`| server CPU s during the load, with / without the triggers | ${fmt(median(col((r) => r.serverCpuLoad.total)))} / ${fmt(median(col((r) => r.ref.serverCpu.total)))} | |`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+if (mode !== 'latency' && mode !== 'fanout' && mode !== 'max') {
+  console.error('usage: node bench/triggers.mjs latency [RATE] [SECONDS] [RUNS] | fanout [TRIGGERS] [RATE] [SECONDS] [RUNS] | max [TRIGGERS] [SECONDS] [RUNS] [CONNECTIONS]');
   process.exit(2);
 }
-await { latency, fanout }[mode]();
+await { latency, fanout, max }[mode]();
+

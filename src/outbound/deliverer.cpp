@@ -428,12 +428,16 @@ void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
       const size_t n = std::min(window, messages->size() - first);
       std::vector<Attempt> attempts(n);
       {
-        // The first on this thread, the others beside it.
+        // The first on this thread and the subscription's kept connection, the others beside
+        // it, each on a connection of its own.
         std::vector<std::jthread> beside;
         for (size_t i = 1; i < n; ++i) {
-          beside.emplace_back([&, i] { attempts[i] = send(*entry, sub, (*messages)[first + i]); });
+          beside.emplace_back([&, i] {
+            net::Client own;
+            attempts[i] = send(*entry, own, sub, (*messages)[first + i]);
+          });
         }
-        attempts[0] = send(*entry, sub, (*messages)[first]);
+        attempts[0] = send(*entry, *entry->client, sub, (*messages)[first]);
       }
       {
         std::lock_guard lock(mu_);
@@ -462,11 +466,12 @@ void Deliverer::serve(const std::shared_ptr<Entry>& entry) {
   entry->wanted = true;
 }
 
-Attempt Deliverer::send(Entry& entry, const store::Subscription& sub, const Message& m) {
+Attempt Deliverer::send(Entry& entry, net::Client& client, const store::Subscription& sub,
+                        const Message& m) {
   auto start = SteadyClock::now();
-  auto own = entry.feed->send(m, *entry.client, *this);
-  Attempt attempt = own ? std::move(*own)
-                        : post(*entry.client, sub.url, sub.secret, sub.id, m.webhook_id, m.body);
+  auto own = entry.feed->send(m, client, *this);
+  Attempt attempt =
+      own ? std::move(*own) : post(client, sub.url, sub.secret, sub.id, m.webhook_id, m.body);
   attempt.took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
   return attempt;
 }

@@ -20,6 +20,8 @@ using outbound::Attempt;
 
 // Of a receiver's answer or a command's output, what a run keeps.
 constexpr size_t kKeptOutput = 4096;
+// The events a trigger's feed reads ahead, in bytes, beyond the first.
+constexpr size_t kPageBytes = size_t{4} << 20;
 // How often the runs a person asked to run again are looked for.
 constexpr auto kRetryEvery = std::chrono::seconds(1);
 
@@ -183,13 +185,17 @@ class Triggers::Feed final : public outbound::Feed {
     auto summaries = owner_.store_.list(f);
     if (!summaries) return summaries.error();
     std::vector<outbound::Message> out;
+    size_t bytes = 0;
     std::lock_guard lock(mu_);
     for (const auto& s : *summaries) {
+      // The events wait in memory until they are run: a page holds a few MB of them at most.
+      if (!out.empty() && bytes >= kPageBytes) break;
       position = std::max(position, s.id);
       if (!match_.could_match(s) || done_ahead_.erase(s.id)) continue;
       auto full = owner_.store_.get(s.id);
       if (!full) return full.error();
       if (!*full || !match_.matches(**full)) continue;
+      bytes += (*full)->body.size() + (*full)->headers_json.size();
       out.push_back({s.id, "hookmcp_" + std::to_string(s.id), "", s.received_at_ms});
       events_[s.id] = std::move(**full);
     }

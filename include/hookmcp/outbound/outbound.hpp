@@ -212,8 +212,8 @@ class Deliverer {
   void serve(const std::shared_ptr<Entry>& entry);
   // Wakes `entry` when it is idle; with mu_ held.
   void wake(const std::shared_ptr<Entry>& entry);
-  // Sends `m`: the feed's own way, or signed to the subscription's URL.
-  Attempt send(Entry& entry, const store::Subscription& sub, const Message& m);
+  // Sends `m` on `client`: the feed's own way, or signed to the subscription's URL.
+  Attempt send(Entry& entry, net::Client& client, const store::Subscription& sub, const Message& m);
   // Records the attempt at `m`; true when the subscription has passed it (delivered, or given
   // up), false when it is to be tried again or the subscription ended.
   bool record(Entry& entry, const Attempt& attempt, const Message& m);
