@@ -372,9 +372,10 @@ Status Triggers::reload(std::map<std::string, config::Trigger> triggers) {
     std::lock_guard lock(mu_);
     triggers_ = std::move(triggers);
   }
-  if (!deliverer_) return {};
+  outbound::Deliverer* deliverer = deliverer_.load();
+  if (!deliverer) return {};
   // A changed trigger's feed is made again from the new config.
-  return sync(*deliverer_);
+  return sync(*deliverer);
 }
 
 void Triggers::stop() {
@@ -421,9 +422,10 @@ Result<store::TriggerRun> Triggers::replay(const std::string& name, int64_t even
   auto event = store_.get(event_id);
   if (!event) return event.error();
   if (!*event) return make_error(ErrorCode::kNotFound, "no event " + std::to_string(event_id));
-  if (!deliverer_) return make_error(ErrorCode::kUnavailable, "triggers are not running here");
+  outbound::Deliverer* deliverer = deliverer_.load();
+  if (!deliverer) return make_error(ErrorCode::kUnavailable, "triggers are not running here");
   net::Client client;
-  RunContext context{store_, *deliverer_, client, clock_.now_ms()};
+  RunContext context{store_, *deliverer, client, clock_.now_ms()};
   auto start = std::chrono::steady_clock::now();
   Attempt a = perform(*t, **event, context);
   a.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -445,6 +447,8 @@ Result<store::TriggerRun> Triggers::replay(const std::string& name, int64_t even
 }
 
 void Triggers::retry_asked() {
+  outbound::Deliverer* deliverer = deliverer_.load();
+  if (!deliverer) return;
   store::RunFilter f;
   f.failed_only = true;
   f.limit = 100;
@@ -457,7 +461,7 @@ void Triggers::retry_asked() {
       if (stopping_) return;
     }
     // On PostgreSQL, by the node that delivers the trigger.
-    if (!deliverer_ || !deliverer_->holds(subscription_id(r.trigger))) continue;
+    if (!deliverer->holds(subscription_id(r.trigger))) continue;
     auto t = find(r.trigger);
     auto event = store_.get(r.event_id);
     if (!t || !event || !*event) {
@@ -473,7 +477,7 @@ void Triggers::retry_asked() {
       continue;
     }
     net::Client client;
-    RunContext context{store_, *deliverer_, client, clock_.now_ms()};
+    RunContext context{store_, *deliverer, client, clock_.now_ms()};
     auto start = std::chrono::steady_clock::now();
     Attempt a = perform(*t, **event, context);
     a.took = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -512,9 +516,10 @@ void Triggers::render_metrics(std::string& out) {
   prometheus_header(out, "hookmcp_trigger_queue_events", "gauge",
                     "Events stored after a trigger's position, which it has yet to look at (an "
                     "upper bound of its queue: not all of them may match).");
+  outbound::Deliverer* deliverer = deliverer_.load();
   for (const auto& name : configured) {
-    if (!deliverer_ || !newest) break;
-    auto s = deliverer_->find(subscription_id(name));
+    if (!deliverer || !newest) break;
+    auto s = deliverer->find(subscription_id(name));
     if (!s || !*s) continue;
     prometheus_sample(out, "hookmcp_trigger_queue_events",
                       "trigger=\"" + prometheus_label(name) + "\"",

@@ -106,7 +106,8 @@ class Triggers {
   store::Store& store_;
   Metrics& metrics_;
   const Clock& clock_;
-  outbound::Deliverer* deliverer_ = nullptr;
+  // Set by start(); read by the retry thread, replay and /metrics scrapes.
+  std::atomic<outbound::Deliverer*> deliverer_{nullptr};
 
   mutable std::mutex mu_;
   std::map<std::string, config::Trigger> triggers_;  // guarded by mu_
