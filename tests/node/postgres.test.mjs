@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import http from 'node:http';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -291,6 +292,56 @@ function storedDeliveries(db) {
   const out = execFileSync('psql', [db, '-At', '-c', "SELECT delivery_id FROM events WHERE source = 'load'"], { encoding: 'utf8', maxBuffer: 1 << 28 });
   return new Set(out.split('\n').filter(Boolean));
 }
+
+test('two nodes with the same triggers run each event once; runs and retry work on PostgreSQL', async () => {
+  const db = pg.database();
+  const seen = [];
+  const app = await new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      seen.push(Number(req.headers['x-hookmcp-event-id']));
+      res.writeHead(200).end();
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+  const config = { triggers: {
+    fwd: { match: { source: 'deploys' }, forward: { url: `http://127.0.0.1:${app.address().port}/in` } },
+    broken: { match: { source: 'deploys', type: 'fail' }, run: { argv: ['false'], max_attempts: 1 } },
+  } };
+  const a = await startServe({ config, args: ['--db', db] });
+  const b = await startServe({ config, args: ['--db', db] });
+  try {
+    const ids = [];
+    for (let i = 0; i < 20; ++i) {
+      const posted = await postHook(i % 2 ? a.port : b.port, 'deploys', { type: i === 5 ? 'fail' : 'deploy', i });
+      assert.equal(posted.status, 202);
+      ids.push(posted.body.id);
+    }
+    for (let i = 0; i < 200 && seen.length < ids.length; ++i) await sleep(50);
+    await sleep(300);
+    assert.deepEqual(seen, ids, 'each event forwarded once, in order, by one node');
+    const runs = () => JSON.parse(execFileSync(binary, ['triggers', 'runs', '--json', '--db', db]).toString());
+    let dead;
+    for (let i = 0; i < 100 && !dead; ++i) {
+      dead = runs().find((r) => r.trigger === 'broken' && r.state === 'dead');
+      if (!dead) await sleep(50);
+    }
+    assert.ok(dead, 'the failing run is dead');
+    assert.equal(runs().filter((r) => r.trigger === 'fwd' && r.state === 'ok').length, 20);
+    execFileSync(binary, ['triggers', 'retry', String(dead.id), '--db', db]);
+    let again;
+    for (let i = 0; i < 100; ++i) {
+      again = runs().find((r) => r.id === dead.id);
+      if (again.attempts === 2) break;
+      await sleep(50);
+    }
+    assert.equal(again.attempts, 2);
+    assert.equal(again.state, 'dead');
+  } finally {
+    await a.stop();
+    await b.stop();
+    app.close();
+  }
+});
 
 test('PostgreSQL restarting under load: 503 and the reason on /healthz, never a 2xx for what is not stored; then it recovers by itself', async () => {
   const db = pg.database();
