@@ -226,8 +226,8 @@ int run_show(const std::vector<std::string>& argv) {
   if (!e.action.empty()) field("action", e.action);
   field("delivery", e.delivery_id);
   field("verified", e.source == kNoticeSource ? "written by hookmcp's trigger " + e.action
-                    : e.verified                ? std::string("yes, the signature matched")
-                                                : std::string("no (unsigned source)"));
+                    : e.verified              ? std::string("yes, the signature matched")
+                                              : std::string("no (unsigned source)"));
   field("status", e.acked_at_ms ? "acked at " + format_rfc3339_ms(*e.acked_at_ms) +
                                       (e.ack_note.empty() ? "" : ": " + e.ack_note)
                                 : "pending");
