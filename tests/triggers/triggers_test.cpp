@@ -46,6 +46,9 @@ TEST(Match, SummaryThenPayload) {
       match.matches(event("github", "pull_request", R"({"action":"opened","number":"7"})")));
   EXPECT_FALSE(match.matches(event("github", "pull_request", "not json")));
   EXPECT_FALSE(match.exact_source());
+  config::TriggerMatch huge;
+  huge.payload = {{"/list/99999999999999999999999", 1}};
+  EXPECT_FALSE(Match(huge).matches(event("x", "", R"({"list":[1,2]})")));
   // Notices never match, whatever the trigger asks.
   Match any({});
   EXPECT_TRUE(any.matches(event("x", "", "")));
