@@ -73,8 +73,11 @@ std::optional<SharedNotification> notice_notification(store::Store& store, const
   if (!full || !*full) return std::nullopt;
   json body = json::parse((*full)->body, nullptr, false);
   if (!body.is_object() || !body.value("message", json()).is_string()) return std::nullopt;
-  const json about = body.value("event", json::object());
-  const std::string about_id = about.contains("id") ? about["id"].dump() : std::string("(unknown)");
+  json about = body.value("event", json::object());
+  if (!about.is_object() || !about.value("source", json()).is_string()) about = json::object();
+  const std::string about_id =
+      about.contains("id") ? about["id"].dump(-1, ' ', false, json::error_handler_t::replace)
+                           : std::string("(unknown)");
   std::string content =
       "Instruction from the user's trigger \"" + one_line(summary.action) +
       "\" (hookmcp config): " + one_line(body["message"].get<std::string>()) +

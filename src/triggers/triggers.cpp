@@ -72,6 +72,8 @@ Attempt run(const config::Trigger& t, const Event& e, const RunContext& c) {
   command.keep_output = kKeptOutput - 64;  // room for the count of what came before
   // The event as get_event gives it, its payload whole.
   auto full = json::parse(e.body, nullptr, false);
+  auto headers = json::parse(e.headers_json, nullptr, false);
+  if (!headers.is_object()) headers = json::object();
   json doc = {{"id", e.id},
               {"source", e.source},
               {"provider", e.provider},
@@ -81,7 +83,7 @@ Attempt run(const config::Trigger& t, const Event& e, const RunContext& c) {
               {"received_at_ms", e.received_at_ms},
               {"verified", e.verified},
               {"content_type", e.content_type},
-              {"headers", json::parse(e.headers_json, nullptr, false)},
+              {"headers", std::move(headers)},
               {"payload", full.is_discarded() ? json(e.body) : full}};
   command.input = doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   CommandResult r = run_command(command);
