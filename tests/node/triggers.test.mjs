@@ -210,7 +210,7 @@ test('run: a failing command is dead after its attempts, a slow one is stopped, 
   assert.equal(none.code, 1);
 });
 
-test('kill -9 during a burst: every event is forwarded after the restart, in order', async (t) => {
+test('kill -9 during a burst: every event is forwarded after the restart, in order, few twice', async (t) => {
   const app = await startApp(() => 200, 2);
   const dir = tempDir();
   const db = dir.file('events.db');
@@ -244,7 +244,8 @@ test('kill -9 during a burst: every event is forwarded after the restart, in ord
     const seen = new Set(app.received.map((r) => Number(r.headers['x-hookmcp-event-id'])));
     return [...wanted].every((id) => seen.has(id));
   }, 30000, 'every event forwarded');
-  // First arrivals in id order; a repeat is at most the one in flight at the kill.
+  // First arrivals in id order. A repeat is one in flight at the kill, or one delivered since the
+  // writer last saved the trigger's position (it saves the latest between two commits): a few.
   const firsts = [];
   const seen = new Set();
   for (const r of app.received) {
@@ -253,7 +254,8 @@ test('kill -9 during a burst: every event is forwarded after the restart, in ord
     seen.add(id);
   }
   assert.deepEqual(firsts, [...ids].sort((a, b) => a - b));
-  assert.ok(app.received.length - ids.length <= 1, `${app.received.length - ids.length} repeats`);
+  const repeats = app.received.length - ids.length;
+  assert.ok(repeats <= 10, `${repeats} repeats`);
 });
 
 test('notify: the user\'s notice reaches an Events poller and a claude/channel client, apart from the payload', async (t) => {
