@@ -149,7 +149,12 @@ Status Deliverer::hold() {
     }
     if (entry) continue;
     if (auto st = put_in_memory(stored); !st) {
-      spdlog::warn("subscription {} is not delivered to: {}", stored.id, st.error().message);
+      // Said once, not at every hold.
+      if (unusable_.insert(stored.id).second) {
+        spdlog::warn("subscription {} is not delivered to: {}", stored.id, st.error().message);
+      }
+    } else {
+      unusable_.erase(stored.id);
     }
   }
   // Deleted, ended, or delivered by another process now.

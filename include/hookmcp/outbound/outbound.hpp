@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -227,6 +228,7 @@ class Deliverer {
   // Serializes changes to the set of subscriptions (put, update, remove, hold) so that a hold
   // never brings back what a remove just took away. Taken before mu_.
   std::mutex changing_;
+  std::set<std::string> unusable_;  // guarded by changing_: held, but no feed could be made
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
