@@ -99,15 +99,8 @@ async function startReceiver() {
 }
 
 // hookmcp_trigger_runs_total summed over the triggers, by outcome (ok, failed, dead).
-async function triggerRuns(port) {
-  const text = await new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { data += c; });
-      res.on('end', () => resolve(data));
-    }).on('error', reject);
-  });
+async function triggerRuns(server) {
+  const text = await server.metricsText();
   const out = { ok: 0, failed: 0, dead: 0 };
   for (const m of text.matchAll(/^hookmcp_trigger_runs_total\{[^}]*outcome="(\w+)"\}\s+([0-9.e+-]+)$/gm)) {
     out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
@@ -177,7 +170,7 @@ async function latency() {
         serverCpu: server.cpuSeconds(),
         benchCpu: (benchCpu.user + benchCpu.system) / 1e6,
         elapsed: (performance.now() - load.start) / 1000,
-        runs: await triggerRuns(server.port),
+        runs: await triggerRuns(server),
         warnings: logWarnings(server),
       };
       r.inOrder = r.outOfOrder === 0 && r.duplicates === 0;
@@ -273,7 +266,7 @@ async function fanout() {
         serverCpuLoad,
         serverCpu: server.cpuSeconds(),
         benchCpu: (benchCpu.user + benchCpu.system) / 1e6,
-        runs: await triggerRuns(server.port),
+        runs: await triggerRuns(server),
         warnings: logWarnings(server),
       };
       r.inOrder = r.outOfOrder === 0 && r.duplicates === 0;
@@ -404,7 +397,7 @@ async function max() {
         serverCpuLoad,
         serverCpu: server.cpuSeconds(),
         receiverCpuLoad: (receiverCpuLoad.user + receiverCpuLoad.system) / 1e6,
-        runs: await triggerRuns(server.port),
+        runs: await triggerRuns(server),
         warnings: logWarnings(server),
       };
       // Forwards per second from the start of the load to the last one.

@@ -61,9 +61,9 @@ export async function startServe(config, { logLevel = 'warn', listen = '127.0.0.
       }
       return total;
     },
-    // The unlabelled samples of /metrics, by name.
-    async metrics() {
-      const text = await new Promise((resolve, reject) => {
+    // /metrics as text.
+    metricsText() {
+      return new Promise((resolve, reject) => {
         http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
           let data = '';
           res.setEncoding('utf8');
@@ -71,6 +71,10 @@ export async function startServe(config, { logLevel = 'warn', listen = '127.0.0.
           res.on('end', () => resolve(data));
         }).on('error', reject);
       });
+    },
+    // The unlabelled samples of /metrics, by name.
+    async metrics() {
+      const text = await this.metricsText();
       const out = {};
       for (const line of text.split('\n')) {
         const m = line.match(/^([a-z_]+)\s+([0-9.e+-]+)$/);

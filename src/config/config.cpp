@@ -556,39 +556,6 @@ std::string shown_database(const std::string& database) {
   return shown;
 }
 
-namespace {
-
-json trigger_json(const Trigger& t) {
-  json match = json::object();
-  if (t.match.source) match["source"] = *t.match.source;
-  if (t.match.type) match["type"] = *t.match.type;
-  if (t.match.action) match["action"] = *t.match.action;
-  if (!t.match.payload.empty()) {
-    match["payload"] = json::object();
-    for (const auto& [pointer, value] : t.match.payload) match["payload"][pointer] = value;
-  }
-  json action;
-  switch (t.action) {
-    case Trigger::Action::kForward:
-      action = {{"url", t.url}, {"mode", t.signed_mode ? "signed" : "original"}};
-      if (t.signed_mode) action["secret"] = t.secret.redacted();
-      break;
-    case Trigger::Action::kRun:
-      action = {{"argv", t.argv}, {"concurrency", t.concurrency}};
-      break;
-    case Trigger::Action::kNotify:
-      action = {{"message", t.message}};
-      break;
-  }
-  if (t.action != Trigger::Action::kNotify) {
-    action["timeout_s"] = t.timeout_s;
-    action["max_attempts"] = t.max_attempts;
-  }
-  return {{"match", std::move(match)}, {t.action_name(), std::move(action)}};
-}
-
-}  // namespace
-
 nlohmann::json Config::to_redacted_json() const {
   auto redact_all = [](const std::vector<Secret>& secrets) {
     json out = json::array();
@@ -660,7 +627,7 @@ nlohmann::json Config::to_redacted_json() const {
     j["sources"][name] = std::move(sj);
   }
   j["triggers"] = json::object();
-  for (const auto& [name, t] : triggers) j["triggers"][name] = trigger_json(t);
+  for (const auto& [name, t] : triggers) j["triggers"][name] = t.to_json();
   j["allow_unsigned"] = allow_unsigned;
   j["log_level"] = log_level;
   return j;

@@ -20,6 +20,33 @@ std::string Trigger::action_name() const {
   return "forward";
 }
 
+nlohmann::json Trigger::to_json() const {
+  using nlohmann::json;
+  json when = json::object();
+  if (match.source) when["source"] = *match.source;
+  if (match.type) when["type"] = *match.type;
+  if (match.action) when["action"] = *match.action;
+  for (const auto& [pointer, value] : match.payload) when["payload"][pointer] = value;
+  json does;
+  switch (action) {
+    case Action::kForward:
+      does = {{"url", url}, {"mode", signed_mode ? "signed" : "original"}};
+      if (signed_mode) does["secret"] = secret.redacted();
+      break;
+    case Action::kRun:
+      does = {{"argv", argv}, {"concurrency", concurrency}};
+      break;
+    case Action::kNotify:
+      does = {{"message", message}};
+      break;
+  }
+  if (action != Action::kNotify) {
+    does["timeout_s"] = timeout_s;
+    does["max_attempts"] = max_attempts;
+  }
+  return {{"match", std::move(when)}, {action_name(), std::move(does)}};
+}
+
 namespace detail {
 
 namespace {

@@ -87,6 +87,7 @@ int64_t Deliverer::now_ms() const {
 }
 
 Status Deliverer::start() {
+  if (auto newest = store_.max_id(); newest && *newest > newest_.load()) newest_.store(*newest);
   if (auto s = hold(); !s) return s;
   std::lock_guard lock(mu_);
   for (int i = 0; i < std::max(1, policy_.workers); ++i) workers_.emplace_back([this] { run(); });
@@ -325,6 +326,8 @@ bool Deliverer::holds(const std::string& id) const {
 }
 
 void Deliverer::on_events(const std::vector<Event>& events) {
+  // In id order: the last is the newest.
+  if (!events.empty() && events.back().id > newest_.load()) newest_.store(events.back().id);
   std::lock_guard lock(mu_);
   for (auto& kv : entries_) {
     const std::shared_ptr<Entry>& entry = kv.second;

@@ -36,8 +36,13 @@ constexpr const char* kRunUpsertSql =
     "error = excluded.error, output = excluded.output, duration_ms = excluded.duration_ms";
 constexpr const char* kRunSelectSql =
     "SELECT " HOOKMCP_RUN_COLUMNS
-    " FROM trigger_runs WHERE (?1 IS NULL OR trigger = ?1) AND (?2 = 0 OR state <> 'ok') "
-    "AND id < ?3 ORDER BY id DESC LIMIT ?4";
+    " FROM trigger_runs WHERE (?1 IS NULL OR trigger = ?1) AND id < ?2 ORDER BY id DESC LIMIT ?3";
+// The failed runs alone: `state <> 'ok'` as written in the partial index trigger_runs_failed,
+// so that the index is used and the runs that succeeded are never read.
+constexpr const char* kFailedRunSelectSql =
+    "SELECT " HOOKMCP_RUN_COLUMNS
+    " FROM trigger_runs WHERE state <> 'ok' AND (?1 IS NULL OR trigger = ?1) AND id < ?2 "
+    "AND (?4 IS NULL OR state = ?4) ORDER BY id DESC LIMIT ?3";
 constexpr const char* kRetrySql =
     "UPDATE trigger_runs SET state = 'retry' WHERE state = 'dead' AND "
     "((?1 = '[]' AND (?2 = '' OR trigger = ?2)) OR id IN (SELECT value FROM json_each(?1))) "
@@ -201,18 +206,22 @@ Status write_progress(Connection& db, const std::vector<TriggerRun>& runs,
 }
 
 Result<std::vector<TriggerRun>> read_runs(Connection& db, const RunFilter& filter) {
-  auto stmt = db.cached(kRunSelectSql);
+  const bool failed = filter.failed_only || filter.state;
+  auto stmt = db.cached(failed ? kFailedRunSelectSql : kRunSelectSql);
   if (!stmt) return stmt.error();
   Statement& s = **stmt;
   ScopedReset reset(s);
-  if (filter.trigger) {
-    s.bind(1, std::string_view(*filter.trigger));
-  } else {
-    s.bind_null(1);
-  }
-  s.bind(2, int64_t{filter.failed_only ? 1 : 0});
-  s.bind(3, filter.before_id.value_or(INT64_MAX));
-  s.bind(4, int64_t{filter.limit});
+  auto bind_optional = [&s](int i, const std::optional<std::string>& v) {
+    if (v) {
+      s.bind(i, std::string_view(*v));
+    } else {
+      s.bind_null(i);
+    }
+  };
+  bind_optional(1, filter.trigger);
+  s.bind(2, filter.before_id.value_or(INT64_MAX));
+  s.bind(3, int64_t{filter.limit});
+  if (failed) bind_optional(4, filter.state);
   std::vector<TriggerRun> out;
   int rc = 0;
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(run_row(s));

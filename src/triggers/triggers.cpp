@@ -29,24 +29,6 @@ std::string tail(const std::string& s) {
   return s.size() <= kKeptOutput ? s : s.substr(s.size() - kKeptOutput);
 }
 
-// What the trigger's stored subscription holds of its config: a change to it is a change of
-// the trigger. The secret is the subscription's own field.
-std::string arguments_of(const config::Trigger& t) {
-  json match = json::object();
-  if (t.match.source) match["source"] = *t.match.source;
-  if (t.match.type) match["type"] = *t.match.type;
-  if (t.match.action) match["action"] = *t.match.action;
-  for (const auto& [pointer, value] : t.match.payload) match["payload"][pointer] = value;
-  json a = {{"match", match}, {"action", t.action_name()}};
-  if (t.action == config::Trigger::Action::kForward) {
-    a["url"] = t.url;
-    a["mode"] = t.signed_mode ? "signed" : "original";
-  }
-  if (t.action == config::Trigger::Action::kRun) a["argv"] = t.argv;
-  if (t.action == config::Trigger::Action::kNotify) a["message"] = t.message;
-  return a.dump();
-}
-
 Attempt forward(const config::Trigger& t, const Event& e, const RunContext& c) {
   auto request =
       outbound::forward_request(e, t.url, t.signed_mode ? t.secret.value : "", c.now_ms / 1000);
@@ -186,6 +168,7 @@ class Triggers::Feed final : public outbound::Feed {
     f.limit = std::max(1, max);
     auto summaries = owner_.store_.list(f);
     if (!summaries) return summaries.error();
+    const int64_t from = position;
     std::vector<outbound::Message> out;
     size_t bytes = 0;
     std::lock_guard lock(mu_);
@@ -199,17 +182,19 @@ class Triggers::Feed final : public outbound::Feed {
       if (!*full || !match_.matches(**full)) continue;
       bytes += (*full)->body.size() + (*full)->headers_json.size();
       out.push_back({s.id, "hookmcp_" + std::to_string(s.id), "", s.received_at_ms});
-      events_[s.id] = std::move(**full);
+      events_[s.id] = std::make_shared<const Event>(std::move(**full));
     }
     // Ran beside one that failed, and passed since: forgotten.
     done_ahead_.erase(done_ahead_.begin(), done_ahead_.upper_bound(position));
     stats_->oldest_pending_ms.store(out.empty() ? 0 : out.front().occurred_at_ms);
+    // Caught up: past everything looked at; otherwise still before what it returns.
+    stats_->position.store(out.empty() ? position : from);
     return out;
   }
 
   std::optional<Attempt> send(const outbound::Message& m, net::Client& client,
                               const outbound::Deliverer& deliverer) override {
-    Event event;
+    std::shared_ptr<const Event> event;
     {
       std::lock_guard lock(mu_);
       auto it = events_.find(m.position);
@@ -223,7 +208,7 @@ class Triggers::Feed final : public outbound::Feed {
       event = it->second;
     }
     RunContext context{owner_.store_, deliverer, client, owner_.clock_.now_ms()};
-    return perform(trigger_, event, context);
+    return perform(trigger_, *event, context);
   }
 
   int max_attempts() const override { return trigger_.max_attempts; }
@@ -233,18 +218,17 @@ class Triggers::Feed final : public outbound::Feed {
 
   void settled(const outbound::Message& m, const Attempt& attempt, int64_t attempts,
                bool gave_up) override {
-    Event event;
     {
       std::lock_guard lock(mu_);
       auto it = events_.find(m.position);
       if (it == events_.end()) return;
-      event = it->second;
       if (attempt.ok() || gave_up) {
         events_.erase(it);
         if (attempt.ok()) done_ahead_.insert(m.position);
       }
     }
-    owner_.record(trigger_, event, attempt, attempts,
+    // A message's position is its event's id.
+    owner_.record(trigger_.name, m.position, attempt, attempts,
                   attempt.ok() ? "ok" : (gave_up ? "dead" : "retrying"));
     if (attempt.ok() || gave_up) {
       // The next one's time, until after() reads it.
@@ -259,8 +243,9 @@ class Triggers::Feed final : public outbound::Feed {
   const Match match_;
   const std::shared_ptr<Stats> stats_;
   std::mutex mu_;
-  std::map<int64_t, Event> events_;  // guarded by mu_: read by after(), until settled
-  std::set<int64_t> done_ahead_;     // guarded by mu_: ran beside one that failed
+  // Guarded by mu_: read by after(), until settled; shared with the sends in flight.
+  std::map<int64_t, std::shared_ptr<const Event>> events_;
+  std::set<int64_t> done_ahead_;  // guarded by mu_: ran beside one that failed
 };
 
 Triggers::Triggers(store::Store& store, Metrics& metrics, const Clock& clock,
@@ -313,7 +298,8 @@ Status Triggers::sync(outbound::Deliverer& deliverer) {
   std::optional<int64_t> newest;
   for (const auto& [name, t] : wanted) {
     const std::string id = subscription_id(name);
-    const std::string arguments = arguments_of(t);
+    // Every setting: a change to any of them (a timeout too) makes the feed again.
+    const std::string arguments = t.to_json().dump();
     const std::string secret = t.signed_mode ? t.secret.value : "";
     auto it = had.find(id);
     if (it != had.end()) {
@@ -389,12 +375,12 @@ void Triggers::stop() {
   if (retrying_.joinable()) retrying_.join();
 }
 
-void Triggers::record(const config::Trigger& t, const Event& e, const Attempt& a, int64_t attempts,
-                      const std::string& state) {
+store::TriggerRun Triggers::record(const std::string& trigger, int64_t event_id, const Attempt& a,
+                                   int64_t attempts, const std::string& state) {
   const int64_t now = clock_.now_ms();
   store::TriggerRun run;
-  run.trigger = t.name;
-  run.event_id = e.id;
+  run.trigger = trigger;
+  run.event_id = event_id;
   run.state = state;
   run.attempts = attempts;
   run.last_at_ms = now;
@@ -407,15 +393,27 @@ void Triggers::record(const config::Trigger& t, const Event& e, const Attempt& a
   }
   run.output = tail(a.body);
   run.duration_ms = a.took.count();
-  store_.save_run(std::move(run));
-  auto stats = stats_of(t.name);
+  store_.save_run(run);
+  auto stats = stats_of(trigger);
   (state == "ok" ? stats->ok : state == "dead" ? stats->dead : stats->failed).fetch_add(1);
   if (state == "dead") {
     spdlog::warn(
         "trigger {}: gave event {} up after {} attempts ({}); `hookmcp triggers retry` "
         "runs it again",
-        t.name, e.id, attempts, a.category());
+        trigger, event_id, attempts, a.category());
   }
+  return run;
+}
+
+Attempt Triggers::run_now(const config::Trigger& t, const Event& event,
+                          const outbound::Deliverer& deliverer) {
+  net::Client client;
+  RunContext context{store_, deliverer, client, clock_.now_ms()};
+  auto start = std::chrono::steady_clock::now();
+  Attempt a = perform(t, event, context);
+  a.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  return a;
 }
 
 Result<store::TriggerRun> Triggers::replay(const std::string& name, int64_t event_id) {
@@ -426,38 +424,19 @@ Result<store::TriggerRun> Triggers::replay(const std::string& name, int64_t even
   if (!*event) return make_error(ErrorCode::kNotFound, "no event " + std::to_string(event_id));
   outbound::Deliverer* deliverer = deliverer_.load();
   if (!deliverer) return make_error(ErrorCode::kUnavailable, "triggers are not running here");
-  net::Client client;
-  RunContext context{store_, *deliverer, client, clock_.now_ms()};
-  auto start = std::chrono::steady_clock::now();
-  Attempt a = perform(*t, **event, context);
-  a.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 start);
-  const std::string state = a.ok() ? "ok" : "dead";
-  record(*t, **event, a, 1, state);
-  store::TriggerRun run;
-  run.trigger = name;
-  run.event_id = event_id;
-  run.state = state;
-  run.attempts = 1;
-  run.status = a.status;
-  run.error = a.ok() ? "" : a.category() + (a.error.empty() ? "" : ": " + a.error);
-  run.output = tail(a.body);
-  run.duration_ms = a.took.count();
-  run.last_at_ms = clock_.now_ms();
-  run.first_at_ms = run.last_at_ms - run.duration_ms;
-  return run;
+  Attempt a = run_now(*t, **event, *deliverer);
+  return record(name, event_id, a, 1, a.ok() ? "ok" : "dead");
 }
 
 void Triggers::retry_asked() {
   outbound::Deliverer* deliverer = deliverer_.load();
   if (!deliverer) return;
   store::RunFilter f;
-  f.failed_only = true;
+  f.state = "retry";
   f.limit = 100;
-  auto failed = store_.runs(f);
-  if (!failed) return;
-  for (const auto& r : *failed) {
-    if (r.state != "retry") continue;
+  auto asked = store_.runs(f);
+  if (!asked) return;
+  for (const auto& r : *asked) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -466,27 +445,17 @@ void Triggers::retry_asked() {
     if (!deliverer->holds(subscription_id(r.trigger))) continue;
     auto t = find(r.trigger);
     auto event = store_.get(r.event_id);
+    Attempt a;
     if (!t || !event || !*event) {
-      Attempt a;
       a.succeeded = false;
       a.reason = !t ? "no_trigger" : "no_event";
       a.error = !t ? "the trigger is no longer in the config" : "the event was pruned";
-      Event gone;
-      gone.id = r.event_id;
-      config::Trigger named;
-      named.name = r.trigger;
-      record(t ? *t : named, gone, a, r.attempts, "dead");
-      continue;
+    } else {
+      a = run_now(*t, **event, *deliverer);
+      spdlog::info("trigger {}: event {} run again as asked: {}", r.trigger, r.event_id,
+                   a.ok() ? "ok" : a.category());
     }
-    net::Client client;
-    RunContext context{store_, *deliverer, client, clock_.now_ms()};
-    auto start = std::chrono::steady_clock::now();
-    Attempt a = perform(*t, **event, context);
-    a.took = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start);
-    spdlog::info("trigger {}: event {} run again as asked: {}", r.trigger, r.event_id,
-                 a.ok() ? "ok" : a.category());
-    record(*t, **event, a, r.attempts + 1, a.ok() ? "ok" : "dead");
+    record(r.trigger, r.event_id, a, r.attempts + 1, a.ok() ? "ok" : "dead");
   }
 }
 
@@ -513,19 +482,18 @@ void Triggers::render_metrics(std::string& out) {
     prometheus_sample(out, "hookmcp_trigger_runs_total", label + "dead\"",
                       static_cast<double>(s->dead.load()));
   }
-  std::optional<int64_t> newest;
-  if (auto max = store_.max_id(); max) newest = *max;
   prometheus_header(out, "hookmcp_trigger_queue_events", "gauge",
                     "Events stored after a trigger's position, which it has yet to look at (an "
                     "upper bound of its queue: not all of them may match).");
+  // From memory alone: /metrics is answered on an I/O thread. A trigger another node runs has
+  // no position here.
   outbound::Deliverer* deliverer = deliverer_.load();
   for (const auto& name : configured) {
-    if (!deliverer || !newest) break;
-    auto s = deliverer->find(subscription_id(name));
-    if (!s || !*s) continue;
-    prometheus_sample(out, "hookmcp_trigger_queue_events",
-                      "trigger=\"" + prometheus_label(name) + "\"",
-                      static_cast<double>(std::max<int64_t>(0, *newest - (*s)->position)));
+    const int64_t position = stats[name]->position.load();
+    if (!deliverer || position < 0) continue;
+    prometheus_sample(
+        out, "hookmcp_trigger_queue_events", "trigger=\"" + prometheus_label(name) + "\"",
+        static_cast<double>(std::max<int64_t>(0, deliverer->newest_event() - position)));
   }
   prometheus_header(out, "hookmcp_trigger_oldest_pending_seconds", "gauge",
                     "Age of the oldest event a trigger has yet to run (0 when it is caught up).");

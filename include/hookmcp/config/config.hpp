@@ -103,6 +103,8 @@ struct Trigger {
   int max_attempts = 8;
   bool operator==(const Trigger&) const = default;
   std::string action_name() const;  // "forward", "run" or "notify"
+  // As check-config shows it: every field, the secret as its reference (env:NAME) or redacted.
+  nlohmann::json to_json() const;
 };
 
 struct Endpoint {

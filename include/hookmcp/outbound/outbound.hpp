@@ -198,6 +198,8 @@ class Deliverer {
 
   const Policy& policy() const { return policy_; }
   int64_t now_ms() const;
+  // The newest event id stored, as of start() and the commits told since (on_events). Cheap.
+  int64_t newest_event() const { return newest_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry;
@@ -240,6 +242,7 @@ class Deliverer {
   // Subscriptions keep their receiver's connection open between turns, up to this many.
   static constexpr int kMaxKeptConnections = 128;
   std::atomic<int> kept_connections_{0};
+  std::atomic<int64_t> newest_{0};
   std::vector<std::thread> workers_;
   std::thread holding_;                 // hold() every Policy::hold_every
   std::condition_variable holding_cv_;  // wakes it to stop (with mu_)

@@ -135,6 +135,7 @@ struct TriggerRun {
 struct RunFilter {
   std::optional<std::string> trigger;
   bool failed_only = false;          // every state but "ok"
+  std::optional<std::string> state;  // only this state (not "ok"): "retry", "dead"...
   std::optional<int64_t> before_id;  // the next page
   int limit = 50;
 };

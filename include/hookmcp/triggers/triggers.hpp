@@ -97,9 +97,12 @@ class Triggers {
   friend class Feed;
   Status sync(outbound::Deliverer& deliverer);
   std::optional<config::Trigger> find(const std::string& name) const;
-  // Records the outcome of a run's attempt (store and metrics).
-  void record(const config::Trigger& trigger, const Event& event, const outbound::Attempt& a,
-              int64_t attempts, const std::string& state);
+  // Records the outcome of a run's attempt (store and metrics) and returns the run.
+  store::TriggerRun record(const std::string& trigger, int64_t event_id, const outbound::Attempt& a,
+                           int64_t attempts, const std::string& state);
+  // One run now, outside the queue (a retry asked for, a replay), timed.
+  outbound::Attempt run_now(const config::Trigger& t, const Event& event,
+                            const outbound::Deliverer& deliverer);
   void retry_asked();
   void render_metrics(std::string& out);
 
@@ -114,6 +117,7 @@ class Triggers {
   struct Stats {
     std::atomic<uint64_t> ok{0}, failed{0}, dead{0};
     std::atomic<int64_t> oldest_pending_ms{0};  // received_at of the next event to run; 0: none
+    std::atomic<int64_t> position{-1};          // as its feed last read; -1: not run here
   };
   std::map<std::string, std::shared_ptr<Stats>> stats_;  // guarded by mu_
   std::shared_ptr<Stats> stats_of(const std::string& name);
