@@ -42,3 +42,13 @@ for dir in tests/node tests/conformance; do
     (cd "$path" && npm ci --no-audit --no-fund --loglevel=error >&2 && touch node_modules)
   fi
 done
+
+# The plain, sanitizer and fuzzing builds together hold about 12 GB of objects: room for all of
+# them keeps a rebuild from a fresh clone down to what changed.
+if command -v ccache >/dev/null; then
+  size=$(ccache --get-config max_size)
+  case "$size" in
+    *G | *GB) [ "${size%%[.G]*}" -ge 20 ] || ccache --max-size 20G >/dev/null ;;
+    *) ccache --max-size 20G >/dev/null ;;
+  esac
+fi
