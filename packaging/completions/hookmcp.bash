@@ -12,7 +12,8 @@ _hookmcp() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-  # hookmcp takes its command first and, for events, triggers and subscriptions, the subcommand
+  # hookmcp takes its command first and, for events, triggers, connections and subscriptions, the
+  # subcommand
   # next.
   local command="" subcommand=""
   ((COMP_CWORD > 1)) && command=${COMP_WORDS[1]}
@@ -35,7 +36,9 @@ _hookmcp() {
       ;;
     --listen | --url | --secret | --type | --header | --delivery-id | --source | --action | \
     --audience | --service-account | --cert-url | --to | --timeout | \
-      --since | --until | --limit | --trigger | --before)
+      --since | --until | --limit | --trigger | --before | --repository | --organization | \
+      --events | --token | --client-id | --client-secret | --refresh-token | --calendar | --topic | \
+      --resource | --tenant | --api-url | --token-url | --public-url)
       return
       ;;
   esac
@@ -46,7 +49,7 @@ _hookmcp() {
   local options=""
   case $command in
     "")
-      _hookmcp_reply -W "serve stdio check-config events send forward triggers subscriptions migrate client-config --version --help" -- "$cur"
+      _hookmcp_reply -W "serve stdio check-config events send forward triggers connections subscriptions migrate client-config --version --help" -- "$cur"
       return
       ;;
     serve | stdio | check-config)
@@ -82,6 +85,18 @@ _hookmcp() {
         list | ls) options="$reading --json" ;;
         runs) options="$reading --trigger --failed --limit --before --json" ;;
         retry) options="$reading --all --trigger" ;;
+      esac
+      ;;
+    connections)
+      case $subcommand in
+        "")
+          _hookmcp_reply -W "list add remove login --help" -- "$cur"
+          return
+          ;;
+        list | ls) options="$reading --json" ;;
+        add) options="$reading --source --repository --organization --events --token --client-id --client-secret --refresh-token --calendar --topic --resource --tenant --api-url --token-url --public-url" ;;
+        remove | rm) options="$reading" ;;
+        login) options="$reading --device --browser --timeout" ;;
       esac
       ;;
     subscriptions)

@@ -15,6 +15,7 @@ int run_forward(const std::vector<std::string>& args);
 // `hookmcp events replay` (forward.cpp).
 int run_replay(const std::vector<std::string>& args);
 int run_triggers(const std::vector<std::string>& args);
+int run_connections(const std::vector<std::string>& args);
 int run_subscriptions(const std::vector<std::string>& args);
 int run_migrate(const std::vector<std::string>& args);
 int run_client_config(const std::vector<std::string>& args);

@@ -24,6 +24,7 @@ Commands:
   send           sign a payload as a provider would and POST it, to try a setup end to end
   forward        send each new event on to a URL (a local app), as its provider sent it
   triggers       list the config's triggers and their runs, and retry the failed ones
+  connections    webhooks hookmcp registers itself at GitHub, Google and Microsoft
   subscriptions  list the MCP Events webhook subscriptions and how their deliveries go
   migrate        copy a SQLite database into PostgreSQL, every event byte for byte
   client-config  print the registration of this hookmcp for Claude Code, Claude Desktop,
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   if (command == "send") return hookmcp::app::run_send(rest);
   if (command == "forward") return hookmcp::app::run_forward(rest);
   if (command == "triggers") return hookmcp::app::run_triggers(rest);
+  if (command == "connections") return hookmcp::app::run_connections(rest);
   if (command == "subscriptions") return hookmcp::app::run_subscriptions(rest);
   if (command == "migrate") return hookmcp::app::run_migrate(rest);
   if (command == "client-config") return hookmcp::app::run_client_config(rest);

@@ -13,6 +13,7 @@
 #include "holder.hpp"
 #include "hookmcp/auth/resource_server.hpp"
 #include "hookmcp/bus/bus.hpp"
+#include "hookmcp/connections/connections.hpp"
 #include "hookmcp/events/webhooks.hpp"
 #include "hookmcp/intake/intake.hpp"
 #include "hookmcp/outbound/outbound.hpp"
@@ -101,6 +102,7 @@ struct Node::Parts {
   // (a follower's leader delivers; the follower starts once it takes the listener over); on
   // PostgreSQL, by every node, each subscription by the one that holds it.
   std::unique_ptr<triggers::Triggers> triggers;
+  std::unique_ptr<connections::Connections> connections;
   std::unique_ptr<outbound::Deliverer> deliverer;
   std::shared_ptr<events::Webhooks> webhooks;
   bus::Subscription deliveries;
@@ -127,6 +129,9 @@ struct Node::Parts {
     if (deliverer->running()) return;
     if (auto s = triggers->start(*deliverer); !s) {
       spdlog::error("triggers are not run: {}", s.error().message);
+    }
+    if (auto s = connections->start(*deliverer); !s) {
+      spdlog::error("connections are not kept: {}", s.error().message);
     }
     if (auto s = deliverer->start(); !s) {
       spdlog::error("MCP Events webhook subscriptions and triggers are not delivered: {}",
@@ -240,11 +245,20 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   if (store::is_postgres(p->options.store.path)) policy.hold_every = std::chrono::seconds(1);
   p->triggers = std::make_unique<triggers::Triggers>(*p->store, p->metrics, p->clock,
                                                      p->options.config.triggers);
+  // Each connection feeds a source, made here when the config does not list it, that accepts
+  // the secret registered with the provider.
+  p->connections = std::make_unique<connections::Connections>(
+      *p->store, p->metrics, p->clock, p->options.config.connections, p->options.config.public_url);
+  if (auto s = p->connections->prepare(p->options.config.sources); !s) {
+    p->store->close();
+    return make_error(ErrorCode::kIo, "connections: " + s.error().message);
+  }
   p->deliverer = std::make_unique<outbound::Deliverer>(
       *p->store, p->metrics, policy,
       std::map<std::string, outbound::FeedMaker>{
           {events::kSubscriptionKind, events::Webhooks::feed_maker(*p->store)},
-          {triggers::kSubscriptionKind, p->triggers->feed_maker()}});
+          {triggers::kSubscriptionKind, p->triggers->feed_maker()},
+          {connections::kSubscriptionKind, p->connections->feed_maker()}});
   events::WebhookOptions webhook_options;
   webhook_options.max_per_principal =
       static_cast<size_t>(p->options.config.events_max_subscriptions_per_principal);
@@ -340,7 +354,19 @@ void Node::reload(const config::Config& config) {
            config.events_max_subscriptions_per_principal !=
                was.events_max_subscriptions_per_principal,
        "events");
-  p.intake->reload(config);
+  // The connections' sources, with their secrets, beside the config's.
+  config::Config next = config;
+  if (config.connections != was.connections || config.public_url != was.public_url) {
+    if (auto s = p.connections->reload(config.connections, config.public_url); !s) {
+      spdlog::error("connections not reloaded: {}", s.error().message);
+    } else {
+      spdlog::info("config reloaded: connections {}", config.connections.size());
+    }
+  }
+  if (auto s = p.connections->prepare(next.sources); !s) {
+    spdlog::error("connections' sources not prepared: {}", s.error().message);
+  }
+  p.intake->reload(next);
   if (config.triggers != was.triggers) {
     if (auto s = p.triggers->reload(config.triggers); !s) {
       spdlog::error("triggers not reloaded: {}", s.error().message);
@@ -349,16 +375,19 @@ void Node::reload(const config::Config& config) {
     }
   }
   std::string names;
-  for (const auto& [name, source] : config.sources) names += (names.empty() ? "" : ", ") + name;
+  for (const auto& [name, source] : next.sources) names += (names.empty() ? "" : ", ") + name;
   spdlog::info("config reloaded: sources {}", names.empty() ? "none (zero-config mode)" : names);
   if (!later.empty()) {
     std::string fields;
     for (const auto& f : later) fields += (fields.empty() ? "" : ", ") + f;
     spdlog::warn("changed in the config but applied only at the next restart: {}", fields);
   }
-  // Sources and triggers are the reloaded parts; the rest stays as this node runs it.
-  p.options.config.sources = config.sources;
+  // Sources, triggers and connections are the reloaded parts; the rest stays as this node runs
+  // it.
+  p.options.config.sources = next.sources;
   p.options.config.triggers = config.triggers;
+  p.options.config.connections = config.connections;
+  p.options.config.public_url = config.public_url;
 }
 
 void Node::stop(std::chrono::milliseconds grace) {
@@ -371,6 +400,7 @@ void Node::stop(std::chrono::milliseconds grace) {
   // Deliveries in flight are cut short: they go again after a restart, with the same ids.
   p.deliveries.reset();
   p.triggers->stop();
+  p.connections->stop();
   p.deliverer->stop();
   if (p.ending_unknown.joinable()) p.ending_unknown.join();
   if (p.fetching_keys.joinable()) p.fetching_keys.join();

@@ -327,6 +327,37 @@ std::string default_database_path(const Getenv& getenv) {
   return (home && !home->empty() ? *home : std::string(".")) + "/.local/share/hookmcp/events.db";
 }
 
+// Each connection feeds a source: the config's, when it lists one of the same provider, or one
+// made for it (Node) with the secret hookmcp generates. Providers reach it at public_url.
+void check_connection_sources(const Config& c, Findings& f) {
+  if (c.connections.empty()) return;
+  if (c.public_url.empty()) {
+    f.error("public_url",
+            "is required with connections: the https:// address providers reach this server "
+            "at, e.g. \"https://hooks.example.com\"");
+  }
+  std::map<std::string, std::string> fed;  // source -> the connection feeding it
+  for (const auto& [name, k] : c.connections) {
+    const std::string where = "connections." + name + ".source";
+    if (auto [it, added] = fed.emplace(k.source, name); !added) {
+      f.error(where, "source \"" + k.source + "\" is fed by connection " + it->second +
+                         " already; give each connection a source of its own");
+    }
+    auto s = c.sources.find(k.source);
+    if (s != c.sources.end() && s->second.provider != k.provider()) {
+      f.error(where, "source \"" + k.source + "\" has provider " + s->second.provider + "; a " +
+                         k.kind_name() + " connection's source has provider " + k.provider());
+    }
+    if (k.kind == Connection::Kind::kGmail && s == c.sources.end() &&
+        (k.audience.empty() || k.service_account.empty())) {
+      f.error("connections." + name,
+              "give audience and service_account (the Pub/Sub push subscription's), or list "
+              "source \"" +
+                  k.source + "\" with provider gmail");
+    }
+  }
+}
+
 void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
   if (!doc.is_object()) {
     f.error("config", "expected a JSON object, got " + std::string(doc.type_name()));
@@ -334,8 +365,8 @@ void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
   }
   check_keys(doc, "",
              {"listen", "database", "durability", "max_body_bytes", "max_pending_bytes", "http",
-              "retention", "tls", "mcp", "events", "sources", "triggers", "log_level",
-              "allow_unsigned", "$schema"},
+              "retention", "tls", "mcp", "events", "sources", "triggers", "connections",
+              "public_url", "log_level", "allow_unsigned", "$schema"},
              f);
   for (const auto& [key, v] : doc.items()) {
     if (key == "listen") {
@@ -480,8 +511,25 @@ void apply_json(const json& doc, const Getenv& getenv, Config& c, Findings& f) {
       for (const auto& [name, tv] : v.items()) {
         if (auto t = detail::parse_trigger(name, tv, getenv, f)) c.triggers[name] = std::move(*t);
       }
+    } else if (key == "connections") {
+      if (!v.is_object()) {
+        f.error(key, "expected an object of named connections");
+        continue;
+      }
+      for (const auto& [name, cv] : v.items()) {
+        if (auto k = detail::parse_connection(name, cv, getenv, f)) {
+          c.connections[name] = std::move(*k);
+        }
+      }
+    } else if (key == "public_url") {
+      if (auto s = get_string(v, key, f)) {
+        c.public_url = *s;
+        detail::check_http_url(c.public_url, key, "https://hooks.example.com", f);
+        while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+      }
     }
   }
+  check_connection_sources(c, f);
   check_channel_sources(doc, c, f);
 }
 
@@ -628,6 +676,9 @@ nlohmann::json Config::to_redacted_json() const {
   }
   j["triggers"] = json::object();
   for (const auto& [name, t] : triggers) j["triggers"][name] = t.to_json();
+  if (!public_url.empty()) j["public_url"] = public_url;
+  j["connections"] = json::object();
+  for (const auto& [name, k] : connections) j["connections"][name] = k.to_json();
   j["allow_unsigned"] = allow_unsigned;
   j["log_level"] = log_level;
   return j;

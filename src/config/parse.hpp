@@ -43,6 +43,10 @@ std::optional<Secret> resolve_secret(const std::string& ref, const std::string& 
 void check_provider_secret(const std::string& provider, const Secret& secret,
                            const std::string& where, Findings& f);
 
+// An absolute http:// or https:// URL without credentials or fragment; `example` shows one.
+void check_http_url(const std::string& url, const std::string& where, const char* example,
+                    Findings& f);
+
 // source.cpp: one entry of `sources`. Nothing when it has errors.
 std::optional<Source> parse_source(const std::string& name, const json& v, const Getenv& getenv,
                                    Findings& f);
@@ -50,6 +54,10 @@ std::optional<Source> parse_source(const std::string& name, const json& v, const
 // trigger.cpp: one entry of `triggers`. Nothing when it has errors.
 std::optional<Trigger> parse_trigger(const std::string& name, const json& v, const Getenv& getenv,
                                      Findings& f);
+
+// connection.cpp: one entry of `connections`. Nothing when it has errors.
+std::optional<Connection> parse_connection(const std::string& name, const json& v,
+                                           const Getenv& getenv, Findings& f);
 
 // oauth.cpp: mcp.oauth. Nothing when it has errors.
 std::optional<OAuthSettings> parse_oauth(const json& v, Findings& f);

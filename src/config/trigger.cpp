@@ -49,6 +49,19 @@ nlohmann::json Trigger::to_json() const {
 
 namespace detail {
 
+void check_http_url(const std::string& url, const std::string& where, const char* example,
+                    Findings& f) {
+  bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  std::string rest = scheme ? url.substr(url.find("://") + 3) : "";
+  std::string authority = rest.substr(0, rest.find_first_of("/?"));
+  if (!scheme || authority.empty() || authority.find('@') != std::string::npos ||
+      url.find_first_of(" #\r\n\t") != std::string::npos) {
+    f.error(where, std::string("expected an absolute http:// or https:// URL without credentials "
+                               "or fragment, e.g. \"") +
+                       example + "\"");
+  }
+}
+
 namespace {
 
 void parse_match(const json& v, const std::string& where, TriggerMatch& m, Findings& f) {
@@ -92,25 +105,13 @@ void parse_match(const json& v, const std::string& where, TriggerMatch& m, Findi
   }
 }
 
-void check_forward_url(const std::string& url, const std::string& where, Findings& f) {
-  bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-  std::string rest = scheme ? url.substr(url.find("://") + 3) : "";
-  std::string authority = rest.substr(0, rest.find_first_of("/?"));
-  if (!scheme || authority.empty() || authority.find('@') != std::string::npos ||
-      url.find_first_of(" #\r\n\t") != std::string::npos) {
-    f.error(where,
-            "expected an absolute http:// or https:// URL without credentials or "
-            "fragment, e.g. \"http://127.0.0.1:3000/webhooks\"");
-  }
-}
-
 void parse_forward(const json& v, const std::string& where, const Getenv& getenv, Trigger& t,
                    Findings& f) {
   check_keys(v, where, {"url", "mode", "secret", "timeout_s", "max_attempts"}, f);
   if (v.contains("url")) {
     if (auto s = get_string(v["url"], member(where, "url"), f)) {
       t.url = *s;
-      check_forward_url(t.url, member(where, "url"), f);
+      check_http_url(t.url, member(where, "url"), "http://127.0.0.1:3000/webhooks", f);
     }
   } else {
     f.error(member(where, "url"), "is required: where the events are POSTed");

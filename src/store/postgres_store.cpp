@@ -159,6 +159,14 @@ const std::vector<const char*>& steps() {
         CREATE INDEX trigger_runs_failed ON trigger_runs(id) WHERE state <> 'ok';
         CREATE INDEX trigger_runs_event ON trigger_runs(event_id);
       )sql",
+      // 4: connections (see the SQLite schema's step 11).
+      R"sql(
+        CREATE TABLE connections (
+          name text PRIMARY KEY,
+          state text NOT NULL,
+          updated_at bigint NOT NULL
+        );
+      )sql",
   };
   return kSteps;
 }
@@ -705,6 +713,41 @@ class PostgresStore final : public Store {
                          Param::integer(f.before_id.value_or(INT64_MAX)), Param::integer(f.limit)});
       if (!r) return r.error();
       return runs_of(*r);
+    });
+  }
+
+  Result<std::map<std::string, std::string>> connection_states() override {
+    return with_reader([&](pg::Connection& db) -> Result<std::map<std::string, std::string>> {
+      auto r = db.query("SELECT name, state FROM connections ORDER BY name", {});
+      if (!r) return r.error();
+      std::map<std::string, std::string> out;
+      for (int i = 0; i < r->size(); ++i) out.emplace(r->text(i, 0), r->text(i, 1));
+      return out;
+    });
+  }
+
+  Result<std::string> save_connection_state(const std::string& name, const std::string& state,
+                                            bool only_if_absent) override {
+    return run_on_writer<std::string>([&](pg::Connection& db) -> Result<std::string> {
+      if (state.empty()) {
+        auto r = db.query("DELETE FROM connections WHERE name = $1", {Param::text(name)});
+        if (!r) return r.error();
+        return std::string();
+      }
+      // One statement: the row as it is after it, whether this one wrote it or another's stays.
+      auto r = db.query(
+          std::string("WITH w AS (INSERT INTO connections (name, state, updated_at) VALUES ($1, "
+                      "$2, (extract(epoch from clock_timestamp()) * 1000)::bigint) ON CONFLICT "
+                      "(name) DO ") +
+              (only_if_absent ? "NOTHING"
+                              : "UPDATE SET state = excluded.state, updated_at = "
+                                "excluded.updated_at") +
+              " RETURNING state) SELECT state FROM w UNION ALL SELECT state FROM connections "
+              "WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM w)",
+          {Param::text(name), Param::text(state)});
+      if (!r) return r.error();
+      if (r->size() == 0) return std::string();
+      return std::string(r->text(0, 0));
     });
   }
 

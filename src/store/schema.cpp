@@ -199,6 +199,16 @@ const std::vector<const char*>& steps() {
         CREATE INDEX trigger_runs_failed ON trigger_runs(id) WHERE state <> 'ok';
         CREATE INDEX trigger_runs_event ON trigger_runs(event_id);
       )sql",
+      // 10 -> 11: connections, per name the JSON state of what hookmcp registered with a
+      // provider (webhook, channel, subscription), its reading position (a sync token, a
+      // history id) and the refresh token `hookmcp connections login` stored.
+      R"sql(
+        CREATE TABLE connections (
+          name TEXT PRIMARY KEY,
+          state TEXT NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+      )sql",
   };
   return kSteps;
 }

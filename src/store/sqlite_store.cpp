@@ -151,6 +151,13 @@ class SqliteStore final : public Store {
                                             const std::string& trigger) override {
     return writer_.ask_retry(ids, trigger);
   }
+  Result<std::map<std::string, std::string>> connection_states() override {
+    return writer_.connection_states();
+  }
+  Result<std::string> save_connection_state(const std::string& name, const std::string& state,
+                                            bool only_if_absent) override {
+    return writer_.save_connection_state(name, state, only_if_absent);
+  }
   bool healthy() const override { return writer_.healthy(); }
   const std::string& identity() const override { return identity_; }
   void add_commit_listener(CommitListener listener) override {
@@ -214,6 +221,17 @@ class SqliteReader final : public Store {
     auto db = Connection::open(path_, /*create=*/false);
     if (!db) return db.error();
     return mark_for_retry(**db, ids, trigger);
+  }
+  Result<std::map<std::string, std::string>> connection_states() override {
+    auto db = Connection::open(path_, /*create=*/false);
+    if (!db) return db.error();
+    return read_connection_states(**db);
+  }
+  Result<std::string> save_connection_state(const std::string& name, const std::string& state,
+                                            bool only_if_absent) override {
+    auto db = Connection::open(path_, /*create=*/false);
+    if (!db) return db.error();
+    return write_connection_state(**db, name, state, only_if_absent, SystemClock().now_ms());
   }
   bool healthy() const override { return true; }
   const std::string& identity() const override { return identity_; }

@@ -251,4 +251,52 @@ Result<std::vector<TriggerRun>> mark_for_retry(Connection& db, const std::vector
   return out;
 }
 
+Result<std::map<std::string, std::string>> read_connection_states(Connection& db) {
+  auto stmt = db.cached("SELECT name, state FROM connections ORDER BY name");
+  if (!stmt) return stmt.error();
+  Statement& st = **stmt;
+  ScopedReset reset(st);
+  std::map<std::string, std::string> out;
+  int rc = 0;
+  while ((rc = st.step()) == SQLITE_ROW) out.emplace(st.text(0), st.text(1));
+  if (rc != SQLITE_DONE) return st.error("read connections");
+  return out;
+}
+
+Result<std::string> write_connection_state(Connection& db, const std::string& name,
+                                           const std::string& state, bool only_if_absent,
+                                           int64_t now_ms) {
+  const char* sql = state.empty() ? "DELETE FROM connections WHERE name = ?1"
+                    : only_if_absent
+                        ? "INSERT INTO connections (name, state, updated_at) VALUES (?1, ?2, ?3) "
+                          "ON CONFLICT (name) DO NOTHING"
+                        : "INSERT INTO connections (name, state, updated_at) VALUES (?1, ?2, ?3) "
+                          "ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
+                          "updated_at = excluded.updated_at";
+  auto write = db.cached(sql);
+  if (!write) return write.error();
+  auto read = db.cached("SELECT state FROM connections WHERE name = ?1");
+  if (!read) return read.error();
+  std::string stored;
+  auto s = in_transaction(db, [&]() -> Status {
+    {
+      Statement& st = **write;
+      ScopedReset reset(st);
+      st.bind(1, std::string_view(name));
+      if (!state.empty()) {
+        st.bind(2, std::string_view(state));
+        st.bind(3, now_ms);
+      }
+      if (st.step() != SQLITE_DONE) return st.error("save connection");
+    }
+    Statement& st = **read;
+    ScopedReset reset(st);
+    st.bind(1, std::string_view(name));
+    if (st.step() == SQLITE_ROW) stored = st.text(0);
+    return {};
+  });
+  if (!s) return s.error();
+  return stored;
+}
+
 }  // namespace hookmcp::store

@@ -1,7 +1,9 @@
-// Private to the store: the SQL of subscriptions, trigger runs and meta.pruned_through, on a
+// Private to the store: the SQL of subscriptions, trigger runs, connections' states and
+// meta.pruned_through, on a
 // connection the caller provides (a reader's, or the writer's inside its thread).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,11 @@ Status write_progress(sqlite::Connection& db, const std::vector<TriggerRun>& run
 Result<std::vector<TriggerRun>> mark_for_retry(sqlite::Connection& db,
                                                const std::vector<int64_t>& ids,
                                                const std::string& trigger);
+
+Result<std::map<std::string, std::string>> read_connection_states(sqlite::Connection& db);
+// Store::save_connection_state, in a transaction of its own.
+Result<std::string> write_connection_state(sqlite::Connection& db, const std::string& name,
+                                           const std::string& state, bool only_if_absent,
+                                           int64_t now_ms);
 
 }  // namespace hookmcp::store

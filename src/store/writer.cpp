@@ -204,6 +204,31 @@ Result<std::vector<TriggerRun>> Writer::ask_retry(const std::vector<int64_t>& id
   return marked;
 }
 
+Result<std::map<std::string, std::string>> Writer::connection_states() {
+  std::map<std::string, std::string> out;
+  auto s = run_and_wait([&](Connection& db) -> Status {
+    auto r = read_connection_states(db);
+    if (!r) return r.error();
+    out = std::move(*r);
+    return {};
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::string> Writer::save_connection_state(const std::string& name, const std::string& state,
+                                                  bool only_if_absent) {
+  std::string stored;
+  auto s = run_and_wait([&](Connection& db) -> Status {
+    auto r = write_connection_state(db, name, state, only_if_absent, SystemClock().now_ms());
+    if (!r) return r.error();
+    stored = std::move(*r);
+    return {};
+  });
+  if (!s) return s.error();
+  return stored;
+}
+
 void Writer::save_queued_progress() {
   std::vector<SubscriptionProgress> saving;
   std::vector<TriggerRun> runs;

@@ -44,6 +44,9 @@ class Writer {
   void save_run(TriggerRun run);
   Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
                                             const std::string& trigger);
+  Result<std::map<std::string, std::string>> connection_states();
+  Result<std::string> save_connection_state(const std::string& name, const std::string& state,
+                                            bool only_if_absent);
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   void add_commit_listener(CommitListener listener);
   void close();

@@ -532,5 +532,83 @@ TEST(Config, TriggerMistakesNameTheField) {
             "sources.hookmcp: ");
 }
 
+TEST(Config, ConnectionsOfEachKind) {
+  auto c = from_json(R"({"public_url": "https://hooks.example.com/", "connections": {
+    "gh": {"kind": "github", "repository": "octo/hello", "events": ["push", "pull_request"],
+           "token": "env:GITHUB_TOKEN", "source": "github"},
+    "cal": {"kind": "google-calendar", "source": "calendar", "client_id": "id",
+            "client_secret": "env:GOOGLE_CLIENT_SECRET", "refresh_token": "env:GOOGLE_REFRESH_TOKEN"},
+    "mail": {"kind": "gmail", "topic": "projects/p/topics/t", "client_id": "id",
+             "audience": "https://hooks.example.com/hooks/mail", "service_account": "a@p.iam"},
+    "outlook": {"kind": "msgraph", "tenant": "contoso", "client_id": "id",
+                "resource": "me/messages"}}})",
+                     {{"GITHUB_TOKEN", "ghp_x"},
+                      {"GOOGLE_CLIENT_SECRET", "shh"},
+                      {"GOOGLE_REFRESH_TOKEN", "1//r"}});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->public_url, "https://hooks.example.com");
+  const Connection& gh = c->connections.at("gh");
+  EXPECT_EQ(gh.kind, Connection::Kind::kGithub);
+  EXPECT_EQ(gh.api_url, "https://api.github.com");
+  EXPECT_EQ(gh.token.value, "ghp_x");
+  EXPECT_EQ(gh.provider(), "github");
+  const Connection& cal = c->connections.at("cal");
+  EXPECT_EQ(cal.calendar, "primary");
+  EXPECT_EQ(cal.token_url, "https://oauth2.googleapis.com/token");
+  EXPECT_EQ(cal.refresh_token.value, "1//r");
+  EXPECT_EQ(c->connections.at("mail").source, "mail");
+  EXPECT_EQ(c->connections.at("outlook").token_url,
+            "https://login.microsoftonline.com/contoso/oauth2/v2.0/token");
+  auto shown = c->to_redacted_json()["connections"];
+  EXPECT_EQ(shown["gh"]["token"], "env:GITHUB_TOKEN");
+  EXPECT_EQ(shown["cal"]["refresh_token"], "env:GOOGLE_REFRESH_TOKEN");
+  EXPECT_EQ(shown["outlook"]["refresh_token"], "stored by hookmcp connections login");
+}
+
+TEST(Config, ConnectionMistakesNameTheField) {
+  auto with_url = [](const std::string& connections) {
+    return only_error(R"({"public_url": "https://h.example", "connections": )" + connections + "}");
+  };
+  EXPECT_EQ(with_url(R"({"x": {"kind": "jira"}})").substr(0, 34),
+            "connections.x.kind: unknown kind \"");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "github", "token": "t"}})"),
+            "connections.x: give one of repository (\"owner/name\") or organization");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "github", "repository": "hello", "token": "t"}})"),
+            "connections.x.repository: expected \"owner/name\"");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "github", "repository": "o/r"}})").substr(0, 31),
+            "connections.x.token: is require");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "google-calendar"}})").substr(0, 35),
+            "connections.x.client_id: is require");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "gmail", "client_id": "i", "audience": "a",
+                               "service_account": "s"}})")
+                .substr(0, 29),
+            "connections.x.topic: is requi");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "msgraph", "client_id": "i"}})").substr(0, 32),
+            "connections.x.resource: is requi");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "github", "repository": "o/r", "token": "t",
+                               "calendar": "c"}})"),
+            "connections.x.calendar: unknown field for a github connection");
+  EXPECT_EQ(with_url(R"({"x": {"kind": "gmail", "client_id": "i",
+                               "topic": "projects/p/topics/t"}})")
+                .substr(0, 33),
+            "connections.x: give audience and ");
+  EXPECT_EQ(only_error(R"({"connections": {"x": {"kind": "github", "repository": "o/r",
+                                                  "token": "t"}}})")
+                .substr(0, 24),
+            "public_url: is required ");
+  EXPECT_EQ(with_url(R"({"a": {"kind": "github", "repository": "o/r", "token": "t", "source": "s"},
+                         "b": {"kind": "github", "repository": "o/q", "token": "t",
+                               "source": "s"}})")
+                .substr(0, 42),
+            "connections.b.source: source \"s\" is fed by");
+  EXPECT_EQ(only_error(R"({"public_url": "https://h.example",
+                           "sources": {"s": {"provider": "stripe",
+                                             "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}},
+                           "connections": {"a": {"kind": "github", "repository": "o/r",
+                                                 "token": "t", "source": "s"}}})")
+                .substr(0, 44),
+            "connections.a.source: source \"s\" has provide");
+}
+
 }  // namespace
 }  // namespace hookmcp::config

@@ -317,6 +317,13 @@ class GatedStore final : public store::Store {
                                                    const std::string& trigger) override {
     return inner_.ask_retry(ids, trigger);
   }
+  Result<std::map<std::string, std::string>> connection_states() override {
+    return inner_.connection_states();
+  }
+  Result<std::string> save_connection_state(const std::string& name, const std::string& state,
+                                            bool only_if_absent) override {
+    return inner_.save_connection_state(name, state, only_if_absent);
+  }
   bool healthy() const override { return inner_.healthy(); }
   void add_commit_listener(store::CommitListener l) override {
     inner_.add_commit_listener(std::move(l));

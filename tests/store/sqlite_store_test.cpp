@@ -495,7 +495,8 @@ TEST_F(StoreTest, SourceCountsFollowInsertsAcksAndPruning) {
   exec_on_file(
       "DROP TRIGGER source_stats_delete;"
       "DROP TRIGGER source_stats_ack; DROP TABLE source_stats;"
-      "DROP TABLE source_types; DROP TABLE subscriptions; DROP TABLE trigger_runs;"
+      "DROP TABLE source_types; DROP TABLE subscriptions; DROP TABLE trigger_runs; DROP TABLE "
+      "connections;"
       "PRAGMA user_version = 3");
   auto store = open();
   EXPECT_EQ(kept(*store), counted());

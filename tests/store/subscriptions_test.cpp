@@ -161,12 +161,13 @@ TEST_F(SubscriptionStoreTest, TheMigrationFindsWhatWasPrunedBefore) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE subscriptions; DROP TABLE trigger_runs;"
-                         "DELETE FROM meta WHERE key = 'pruned_through';"
-                         "PRAGMA user_version = 7",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "DROP TABLE subscriptions; DROP TABLE trigger_runs; DROP TABLE connections;"
+                   "DELETE FROM meta WHERE key = 'pruned_through';"
+                   "PRAGMA user_version = 7",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   options_.retention_max_events = 0;
   auto store = open();
@@ -180,6 +181,40 @@ TEST_F(SubscriptionStoreTest, AReaderOfAnotherProcessSeesSubscriptionsAndCannotW
   ASSERT_TRUE(reader) << reader.error().message;
   EXPECT_EQ((*reader)->subscriptions()->size(), 1u);
   EXPECT_FALSE((*reader)->save_subscription(subscription("sub_b")));
+}
+
+TEST_F(SubscriptionStoreTest, ConnectionStatesAreMadeOnceReplacedAndDeletedFromEitherProcess) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  // The first to make a connection's state keeps it: a second node making its own gets the first.
+  auto first = store->save_connection_state("cal", R"({"secret":"a"})", true);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*first, R"({"secret":"a"})");
+  auto second = store->save_connection_state("cal", R"({"secret":"b"})", true);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second, R"({"secret":"a"})");
+  // `hookmcp connections login` writes beside the server, through a reader's own connection.
+  auto reader = open_reader(options_.path, clock_);
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto replaced = (*reader)->save_connection_state("cal", R"({"secret":"a","refresh":"r"})");
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  auto states = store->connection_states();
+  ASSERT_TRUE(states);
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_EQ(states->at("cal"), R"({"secret":"a","refresh":"r"})");
+  ASSERT_TRUE(store->save_connection_state("gh", R"({})"));
+  ASSERT_TRUE(store->save_connection_state("cal", ""));
+  states = (*reader)->connection_states();
+  ASSERT_TRUE(states);
+  EXPECT_EQ(states->size(), 1u);
+  EXPECT_EQ(states->count("gh"), 1u);
+  store->close();
+  // Durable: there after reopening.
+  auto again = open();
+  ASSERT_TRUE(again);
+  states = again->connection_states();
+  ASSERT_TRUE(states);
+  EXPECT_EQ(states->count("gh"), 1u);
 }
 
 }  // namespace

@@ -107,6 +107,50 @@ struct Trigger {
   nlohmann::json to_json() const;
 };
 
+// One entry of `connections`: an account at a provider and what to watch there. hookmcp
+// registers the webhook (channel, subscription) itself, keeps it alive, and fetches what a
+// notification only points at (the connections module).
+struct Connection {
+  enum class Kind { kGithub, kGoogleCalendar, kGmail, kMsgraph };
+  std::string name;
+  Kind kind = Kind::kGithub;
+  std::string source;     // the source its notifications and derived events are stored under
+  std::string api_url;    // the provider's API base URL (another one for tests)
+  std::string token_url;  // OAuth 2.0 token endpoint (Google, Microsoft)
+  // github: one of repository ("owner/name") or organization, the events subscribed to, and a
+  // token that may manage its webhooks (a personal or an App installation token).
+  std::string repository;
+  std::string organization;
+  std::vector<std::string> events;
+  Secret token;
+  // Google and Microsoft: the OAuth client and the refresh token (or the one
+  // `hookmcp connections login` stored, when not given here).
+  std::string client_id;
+  Secret client_secret;
+  Secret refresh_token;
+  std::string tenant = "common";  // msgraph
+  // google-calendar: the calendar watched.
+  std::string calendar = "primary";
+  // gmail: the Pub/Sub topic Gmail publishes to, the labels watched, whether a message's body is
+  // fetched too (metadata and snippet only by default), and the push subscription's OIDC
+  // audience and service account for the source hookmcp makes.
+  std::string topic;
+  std::vector<std::string> label_ids;
+  bool include_body = false;
+  std::string audience;
+  std::string service_account;
+  // msgraph: the resource watched and the changes wanted.
+  std::string resource;
+  std::string change_type = "created,updated,deleted";
+  bool operator==(const Connection&) const = default;
+  std::string kind_name() const;  // "github", "google-calendar", "gmail", "msgraph"
+  // The provider of the source it feeds.
+  std::string provider() const;
+  bool uses_oauth() const { return kind != Kind::kGithub; }
+  // As check-config shows it: secrets as their reference (env:NAME) or redacted.
+  nlohmann::json to_json() const;
+};
+
 struct Endpoint {
   std::string host = "127.0.0.1";
   uint16_t port = 8787;
@@ -149,6 +193,10 @@ struct Config {
   std::optional<OAuthSettings> mcp_oauth;                       // unset: no OAuth
   std::map<std::string, Source> sources;
   std::map<std::string, Trigger> triggers;
+  std::map<std::string, Connection> connections;
+  // Where providers reach this server (https://hooks.example.com): the webhooks and channels
+  // connections register point at public_url + /hooks/SOURCE.
+  std::string public_url;
   // MCP Events webhook callbacks may be http:// and reach private, loopback and link-local
   // addresses: for tests and local development (events.allow_private_callbacks).
   bool events_allow_private_callbacks = false;

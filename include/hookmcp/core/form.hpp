@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hookmcp {
@@ -32,6 +33,10 @@ std::optional<std::string> form_field(const std::vector<FormField>& fields, std:
 
 // Percent-decoding with '+' as space; nullopt on a bad escape.
 std::optional<std::string> url_decode(std::string_view text);
+// Percent-encoding of everything but RFC 3986's unreserved characters: a query or form value.
+std::string url_encode(std::string_view text);
+// name=value&... of application/x-www-form-urlencoded (and of a query string), each encoded.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
 // A parameter of a header value such as Content-Type (`boundary` of multipart/form-data; "name"
 // of Content-Disposition), unquoted; nullopt when absent.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -222,6 +223,18 @@ class Store {
   // beside the one that writes (a SQLite reader writes these rows itself).
   virtual Result<std::vector<TriggerRun>> ask_retry(const std::vector<int64_t>& ids,
                                                     const std::string& trigger) = 0;
+
+  // Connections (the config's `connections`): per name, what hookmcp registered with the
+  // provider and where its reading stands, as JSON the connections module writes, with the
+  // credentials `hookmcp connections login` stored. From any process, beside the one that writes;
+  // durable when it returns.
+  virtual Result<std::map<std::string, std::string>> connection_states() = 0;
+  // Writes `state` for `name` and returns what is stored then. With `only_if_absent`, a state
+  // already there is kept and returned (two nodes making a connection's secret agree on one).
+  // An empty `state` deletes it.
+  virtual Result<std::string> save_connection_state(const std::string& name,
+                                                    const std::string& state,
+                                                    bool only_if_absent = false) = 0;
 
   // The subscriptions this process is to deliver, for several processes delivering from one
   // database (PostgreSQL): each subscription is held by one process at a time. Renews the
