@@ -221,6 +221,7 @@ int run_add(const std::vector<std::string>& argv) {
       {"api-url", "the provider's API base URL"},
       {"token-url", "the OAuth token endpoint"}};
   std::vector<OptionSpec> specs;
+  specs.reserve(fields.size() + 1);
   for (const auto& [name, help] : fields) specs.push_back({name, true, help});
   specs.push_back({"public-url", true, "set public_url, where providers reach this server"});
   specs = with_common(std::move(specs));

@@ -121,7 +121,8 @@ std::optional<Connection> parse_connection(const std::string& name, const json& 
       break;
   }
   if (oauth) keys.insert(keys.end(), {"token_url", "client_id", "client_secret", "refresh_token"});
-  for (const auto& [key, value] : v.items()) {
+  for (const auto& item : v.items()) {
+    const std::string& key = item.key();
     if (std::find_if(keys.begin(), keys.end(), [&](const char* k) { return key == k; }) ==
         keys.end()) {
       f.error(member(where, key), "unknown field for a " + *kind + " connection");

@@ -138,10 +138,10 @@ class Connections::Feed final : public outbound::Feed {
 };
 
 Connections::Connections(store::Store& store, Metrics& metrics, const Clock& clock,
-                         std::map<std::string, config::Connection> connections,
+                         const std::map<std::string, config::Connection>& connections,
                          std::string public_url)
     : store_(store), metrics_(metrics), clock_(clock), public_url_(std::move(public_url)) {
-  for (auto& [name, c] : connections) entries_[name] = std::make_shared<Entry>(std::move(c));
+  for (const auto& [name, c] : connections) entries_[name] = std::make_shared<Entry>(c);
   renderer_ = metrics_.add_renderer([this](std::string& out) { render_metrics(out); });
 }
 
@@ -255,17 +255,16 @@ Status Connections::start(outbound::Deliverer& deliverer) {
   return {};
 }
 
-Status Connections::reload(std::map<std::string, config::Connection> connections,
+Status Connections::reload(const std::map<std::string, config::Connection>& connections,
                            std::string public_url) {
   {
     std::lock_guard lock(mu_);
     public_url_ = std::move(public_url);
     std::map<std::string, std::shared_ptr<Entry>> next;
-    for (auto& [name, c] : connections) {
+    for (const auto& [name, c] : connections) {
       auto it = entries_.find(name);
-      next[name] = it != entries_.end() && it->second->config == c
-                       ? it->second
-                       : std::make_shared<Entry>(std::move(c));
+      next[name] =
+          it != entries_.end() && it->second->config == c ? it->second : std::make_shared<Entry>(c);
     }
     entries_ = std::move(next);
   }
@@ -477,7 +476,7 @@ void Connections::fail(Entry& e, const std::string& reason) {
            {"fix", e.config.uses_oauth() ? "run `hookmcp connections login " + e.config.name + "`"
                                          : "check the connection's token and target in the config"}}
           .dump(-1, ' ', false, json::error_handler_t::replace);
-  store_.insert(std::move(n), [](Result<store::InsertOutcome>) {});
+  store_.insert(std::move(n), [](const Result<store::InsertOutcome>&) {});
 }
 
 void Connections::render_metrics(std::string& out) {
@@ -501,7 +500,7 @@ void Connections::render_metrics(std::string& out) {
   for (const auto& [name, e] : entries) {
     prometheus_sample(out, "hookmcp_connection_expiry_seconds",
                       "connection=\"" + prometheus_label(name) + "\"",
-                      static_cast<double>(e->expires_at_ms.load() / 1000));
+                      static_cast<double>(e->expires_at_ms.load()) / 1000.0);
   }
   prometheus_header(out, "hookmcp_connection_reads_total", "counter",
                     "Notifications read from the provider, by outcome.");
@@ -534,7 +533,7 @@ Status unregister(const config::Connection& c, const State& state, int64_t now_m
     if (!t) return t.error();
     token = t->value;
   }
-  Context x{c, s, token, "", now_ms, [](std::vector<NewEvent>) { return Status(); }};
+  Context x{c, s, token, "", now_ms, [](const std::vector<NewEvent>&) { return Status(); }};
   return detail::kind_of(c.kind).remove(x);
 }
 

@@ -10,12 +10,11 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { binary, tempDir, waitForPort } from './lib/hookmcp.mjs';
+import { binary, servePublic, tempDir } from './lib/hookmcp.mjs';
 import { sleep } from './lib/events.mjs';
 import { startFakeProviders } from './lib/fake_providers.mjs';
 
@@ -23,35 +22,10 @@ let fake;
 before(async () => { fake = await startFakeProviders(); });
 after(async () => { await fake.close(); });
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 // `hookmcp serve` on a port known in advance, so that public_url can name it.
-async function serve(dir, config, env = {}) {
-  const port = config.__port ?? await freePort();
-  const { __port, ...rest } = config;
-  const file = dir.file('config.json');
-  writeFileSync(file, JSON.stringify({ public_url: `http://127.0.0.1:${port}`, ...rest }));
-  const child = spawn(binary, ['serve', '--listen', `127.0.0.1:${port}`, '--db', dir.file('events.db'), '--config', file],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c) => { stderr += c; });
-  await waitForPort(child);
-  return {
-    port, url: `http://127.0.0.1:${port}`, child, file, stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
+function serve(dir, config, env = {}) {
+  const { __port: port, ...rest } = config;
+  return servePublic({ config: rest, file: dir.file('config.json'), db: dir.file('events.db'), port, env });
 }
 
 function cli(dir, args, env = {}) {

@@ -4,7 +4,7 @@
 // stdio` whose address another node holds hears of that node's events without following a file;
 // three nodes share MCP Events webhook subscriptions: each event reaches the receiver once while
 // nodes are killed and restarted, and a subscription made on one node is refreshed and ended
-// through the others.
+// through the others; connections are kept by one node at a time and taken over when it stops.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,7 +13,8 @@ import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { binary, startServe } from './lib/hookmcp.mjs';
+import { binary, freePort, servePublic, startServe, tempDir } from './lib/hookmcp.mjs';
+import { startFakeProviders } from './lib/fake_providers.mjs';
 import { Inbox, postHook, startStdio } from './lib/mcp.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { PRIVATE, hook, rpc, secret, sleep, startReceiver } from './lib/events.mjs';
@@ -340,6 +341,51 @@ test('two nodes with the same triggers run each event once; runs and retry work 
     await a.stop();
     await b.stop();
     app.close();
+  }
+});
+
+test('two nodes keep each connection on one node at a time: one webhook, one channel, each change read once, taken over when that node stops', async () => {
+  const db = pg.database();
+  const fake = await startFakeProviders();
+  const dir = tempDir();
+  fake.state.refreshTokens.add('1//pg-refresh');
+  const [portA, portB] = [await freePort(), await freePort()];
+  // Providers reach node A; node B shares the database and, through it, the secrets.
+  const config = {
+    public_url: `http://127.0.0.1:${portA}`,
+    connections: {
+      gh: { kind: 'github', repository: 'octo/hello', token: 'env:GH_TOKEN', api_url: `${fake.base}/gh` },
+      cal: { kind: 'google-calendar', client_id: 'c', refresh_token: 'env:CAL_REFRESH', api_url: `${fake.base}/cal`, token_url: `${fake.base}/google/token` },
+    },
+  };
+  const env = { GH_TOKEN: fake.state.githubToken, CAL_REFRESH: '1//pg-refresh' };
+  const a = await servePublic({ config, file: dir.file('a.json'), db, port: portA, env });
+  let b = await servePublic({ config, file: dir.file('b.json'), db, port: portB, env });
+  const created = () => JSON.parse(execFileSync(binary, ['events', 'list', '--json', '--source', 'cal', '--db', db]).toString()).events
+    .filter((e) => e.type === 'event.created').length;
+  try {
+    for (let i = 0; i < 200 && !(fake.state.hooks.size === 1 && fake.state.channels.size === 1); ++i) await sleep(50);
+    await sleep(2000);
+    assert.equal(fake.state.hooks.size, 1, 'one webhook');
+    assert.equal(fake.state.channels.size, 1, 'one channel');
+    assert.deepEqual(fake.state.pings, [202]);
+    assert.deepEqual(await fake.calendarChange('e1', { summary: 'One' }), [202]);
+    for (let i = 0; i < 200 && created() < 1; ++i) await sleep(50);
+    await sleep(500);
+    assert.equal(created(), 1, 'read once');
+    // Whichever node held them, B stopping leaves them to A.
+    await b.stop();
+    b = null;
+    await fake.calendarChange('e2', { summary: 'Two' });
+    for (let i = 0; i < 200 && created() < 2; ++i) await sleep(50);
+    assert.equal(created(), 2);
+    assert.equal(fake.state.hooks.size, 1);
+    assert.equal([...fake.state.channels.values()].filter((c) => !c.stoppedAt).length, 1);
+  } finally {
+    await a.stop();
+    await b?.stop();
+    await fake.close();
+    dir.cleanup();
   }
 });
 

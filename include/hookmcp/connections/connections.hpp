@@ -104,7 +104,7 @@ Status unregister(const config::Connection& c, const State& state, int64_t now_m
 class Connections {
  public:
   Connections(store::Store& store, Metrics& metrics, const Clock& clock,
-              std::map<std::string, config::Connection> connections, std::string public_url);
+              const std::map<std::string, config::Connection>& connections, std::string public_url);
   ~Connections() { stop(); }
   Connections(const Connections&) = delete;
   Connections& operator=(const Connections&) = delete;
@@ -121,7 +121,8 @@ class Connections {
   // this node holds alive: registered, renewed, recreated. Blocking.
   Status start(outbound::Deliverer& deliverer);
   // A config loaded again (SIGHUP); call prepare() with its sources first.
-  Status reload(std::map<std::string, config::Connection> connections, std::string public_url);
+  Status reload(const std::map<std::string, config::Connection>& connections,
+                std::string public_url);
   void stop();
 
   // Wakes the keeping-alive at once (tests, and a notification that says a subscription ended).

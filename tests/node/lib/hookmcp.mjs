@@ -1,5 +1,6 @@
 // Starts the real hookmcp binary for node:test files. Shared by every test under tests/node.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,37 @@ export async function startServe({ config, args = [], env = {} } = {}) {
         await exited;
       }
       dir.cleanup();
+    },
+  };
+}
+
+// A port free now, for a server whose address must be known before it starts.
+export async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+// `hookmcp serve` on `port` (a free one when not given) with `config` written to `file` and
+// public_url naming the server itself unless the config gives one: what connections register.
+export async function servePublic({ config, file, db, port, env = {} }) {
+  port ??= await freePort();
+  writeFileSync(file, JSON.stringify({ public_url: `http://127.0.0.1:${port}`, ...config }));
+  const child = spawn(binary, ['serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--config', file],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr += c; });
+  await waitForPort(child);
+  return {
+    port, url: `http://127.0.0.1:${port}`, child, file, stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
     },
   };
 }
