@@ -48,19 +48,26 @@ std::string summary(const config::Config& c) {
     std::string& list = s.is_signed() ? signed_names : unsigned_names;
     list += (list.empty() ? "" : ", ") + name;
   }
+  size_t made = 0;  // the sources connections make, signed with what they register
+  for (const auto& [name, k] : c.connections) {
+    if (c.sources.count(k.source) != 0) continue;
+    signed_names += (signed_names.empty() ? "" : ", ") + k.source;
+    ++made;
+  }
   std::string sources;
-  if (c.sources.empty()) {
+  if (c.sources.empty() && made == 0) {
     sources = "no sources (any /hooks/NAME accepted, unsigned)";
   } else {
     std::string kinds = signed_names.empty() ? "" : signed_names + " signed";
     if (!unsigned_names.empty())
       kinds += (kinds.empty() ? "" : "; ") + unsigned_names + " unsigned";
-    sources = count(c.sources.size(), "source") + " (" + kinds + ")";
+    sources = count(c.sources.size() + made, "source") + " (" + kinds + ")";
   }
   std::string tokens =
       c.mcp_tokens.empty() ? std::string("no MCP token") : count(c.mcp_tokens.size(), "MCP token");
   if (c.mcp_oauth) tokens += ", OAuth tokens from " + c.mcp_oauth->issuer;
   if (!c.triggers.empty()) sources += ", " + count(c.triggers.size(), "trigger");
+  if (!c.connections.empty()) sources += ", " + count(c.connections.size(), "connection");
   return (c.config_file.empty() ? std::string("no config file") : c.config_file) + ": " + sources +
          ", listen " + c.listen.to_string() + (c.tls_cert_file.empty() ? "" : " (TLS)") +
          ", database " + config::shown_database(c.database) + ", " + tokens;

@@ -14,7 +14,16 @@ std::string plural(size_t n, const char* one, const char* many) {
 
 }  // namespace
 
-void log_startup(const config::Config& cfg, const std::string& command) {
+void log_startup(const config::Config& given, const std::string& command) {
+  // The sources connections feed are made at start, with the secret registered at the provider.
+  config::Config cfg = given;
+  for (const auto& [name, c] : given.connections) {
+    config::Source& s = cfg.sources[c.source];
+    if (s.name.empty()) {
+      s.name = c.source;
+      s.provider = c.provider();
+    }
+  }
   spdlog::info("hookmcp {} {}: config {}, database {}", HOOKMCP_VERSION, command,
                cfg.config_file.empty() ? "none (zero-config mode)" : cfg.config_file,
                config::shown_database(cfg.database));
@@ -43,6 +52,14 @@ void log_startup(const config::Config& cfg, const std::string& command) {
       list += (list.empty() ? "" : ", ") + name + " (" + t.action_name() + ")";
     }
     spdlog::info("triggers: {}", list);
+  }
+  if (!cfg.connections.empty()) {
+    std::string list;
+    for (const auto& [name, c] : cfg.connections) {
+      list +=
+          (list.empty() ? "" : ", ") + name + " (" + c.kind_name() + ", source " + c.source + ")";
+    }
+    spdlog::info("connections: {}, registered for {}", list, cfg.public_url);
   }
   bool public_address = !config::is_loopback_host(cfg.listen.host);
   if (command == "serve") {

@@ -2,7 +2,7 @@
 // registers a GitHub webhook (pinged with the secret it generated), finds it again after a
 // restart and recreates it when deleted; keeps a Calendar channel alive, replacing it before it
 // expires with no gap, and reads each changed calendar event (a 410 answered by a full resync);
-// reads Gmail's new messages from the history; subscribes at Graph, reads the changed resource
+// (a rate limit answered with backoff); reads Gmail's new messages from the history; subscribes at Graph, reads the changed resource
 // and answers lifecycle events; refreshes access tokens, marks a revoked one failed (in
 // `connections list`, /metrics and as an event), and signs in again by the loopback and device
 // flows. The derived events reach an MCP client (the official SDK) as ordinary events.
@@ -157,7 +157,9 @@ test('calendar: channel renewed with no gap, changes read as event.created/updat
     assert.equal(first.address, `${server.url}/hooks/cal`);
     await until('active', async () => (await listJson(dir)).cal.status === 'active');
 
-    // Changes: each read with the sync token and stored as one event.
+    // Changes: each read with the sync token and stored as one event; a rate-limited read is
+    // tried again with backoff.
+    fake.state.limited.set('/cal/calendars/primary/events', 1);
     assert.deepEqual(await fake.calendarChange('standup', { summary: 'Standup' }), [202]);
     const created = await until('event.created', async () => (await listEvents(client, 'cal')).find((e) => e.type === 'event.created'));
     const payload = await getPayload(client, created.id);
@@ -169,7 +171,10 @@ test('calendar: channel renewed with no gap, changes read as event.created/updat
     await fake.calendarChange('standup', 'cancelled');
     await until('event.cancelled', async () => (await listEvents(client, 'cal')).find((e) => e.type === 'event.cancelled'));
     const syncs = fake.calls.filter((c) => c.path === '/cal/calendars/primary/events' && c.query.syncToken);
-    assert.ok(syncs.length >= 3);
+    assert.ok(syncs.length >= 4, 'three changes and the rate-limited attempt');
+    assert.equal(fake.state.limited.get('/cal/calendars/primary/events'), 0);
+    const reads = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(reads, /hookmcp_connection_reads_total\{connection="cal",outcome="failed"\} 1/);
 
     // Renewal: a second channel before the first expires, and the first stopped only after it.
     const second = await until('a new channel', () => [...fake.state.channels.values()].find((c) => c.id !== first.id), 8000);

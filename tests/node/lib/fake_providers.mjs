@@ -15,6 +15,8 @@ const json = (res, status, body, headers = {}) => {
 export async function startFakeProviders() {
   const calls = [];  // { method, path, query, body, at }
   const state = {
+    // path -> how many more requests to it are answered 429 (rate limited), as a busy API does.
+    limited: new Map(),
     // OAuth: refresh tokens that work, access tokens handed out.
     refreshTokens: new Set(),
     accessTokens: new Set(),
@@ -107,6 +109,10 @@ export async function startFakeProviders() {
     const q = url.searchParams;
     calls.push({ method: req.method, path, query: Object.fromEntries(q), body, at: Date.now() });
     const form = () => new URLSearchParams(body);
+    if (state.limited.get(path) > 0) {
+      state.limited.set(path, state.limited.get(path) - 1);
+      return json(res, 429, { error: { code: 429, message: 'Rate Limit Exceeded' } }, { 'Retry-After': '1' });
+    }
     const data = () => (body ? JSON.parse(body) : {});
 
     // ---- OAuth (Google and Microsoft share the shapes) ----
