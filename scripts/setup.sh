@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ccache dpkg-dev
   libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libpq-dev
-  postgresql-15 haproxy
+  postgresql-15 haproxy chromium
   libgtest-dev googletest
   clang-format clang-tidy sqlite3 curl zsh openssl
 )

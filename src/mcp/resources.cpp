@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "hookmcp/core/event.hpp"
+#include "hookmcp/core/time.hpp"
 #include "internal.hpp"
 #include "tools_common.hpp"
 
@@ -12,11 +13,12 @@ namespace {
 constexpr std::string_view kEventsUri = "hookmcp://events";
 constexpr std::string_view kSourcesPrefix = "hookmcp://sources/";
 constexpr std::string_view kEventPrefix = "hookmcp://events/";
+constexpr std::string_view kStatusUri = "hookmcp://status";
 constexpr int kFeedSize = 50;
 
 // What a hookmcp:// URI names.
 struct Target {
-  enum Kind { kFeed, kEvent } kind = kFeed;
+  enum Kind { kFeed, kEvent, kStatus } kind = kFeed;
   std::optional<std::string> source;  // a source's feed
   int64_t id = 0;                     // kEvent
 };
@@ -29,9 +31,10 @@ Result<Target> parse_uri(const json& params) {
   const std::string& u = uri->get_ref<const std::string&>();
   auto not_found = make_error(ErrorCode::kNotFound,
                               "resource not found: " + u +
-                                  " (hookmcp has hookmcp://events, hookmcp://sources/{source} "
-                                  "and hookmcp://events/{id})");
+                                  " (hookmcp has hookmcp://events, hookmcp://sources/{source}, "
+                                  "hookmcp://events/{id} and hookmcp://status)");
   if (u == kEventsUri) return Target{};
+  if (u == kStatusUri) return Target{Target::kStatus, std::nullopt, 0};
   if (u.compare(0, kSourcesPrefix.size(), kSourcesPrefix) == 0) {
     std::string source = u.substr(kSourcesPrefix.size());
     if (!valid_source_name(source)) return not_found;
@@ -94,6 +97,63 @@ const json& prompt_list() {
   return kPrompts;
 }
 
+// hookmcp://status: what runs beside the events, for the console and for an assistant asked
+// what is failing. The caller's own Events subscriptions (no secret), each connection's state at
+// its provider (no secret, no token) and the latest trigger runs.
+Result<json> status_json(store::Store& store, const std::string& principal,
+                         const std::vector<std::string>& triggers) {
+  auto subscriptions = store.subscriptions();
+  if (!subscriptions) return subscriptions.error();
+  json subs = json::array();
+  for (const auto& s : *subscriptions) {
+    if (s.kind != "events" || s.principal != principal) continue;
+    subs.push_back({{"id", s.id},
+                    {"url", s.url},
+                    {"name", s.name},
+                    {"position", s.position},
+                    {"delivered", s.delivered},
+                    {"failures", s.failures},
+                    {"last_error", s.last_error},
+                    {"ended", s.ended},
+                    {"end_reason", s.end_reason},
+                    {"expires_at",
+                     s.expires_at_ms ? json(format_rfc3339_ms(s.expires_at_ms)) : json(nullptr)}});
+  }
+  auto states = store.connection_states();
+  if (!states) return states.error();
+  json connections = json::array();
+  for (const auto& [name, text] : *states) {
+    json state = json::parse(text, nullptr, false);
+    if (!state.is_object()) continue;
+    const int64_t expires = state.value("expires_at_ms", int64_t{0});
+    connections.push_back(
+        {{"name", name},
+         {"status", state.value("status", "pending")},
+         {"reason", state.value("reason", "")},
+         {"remote_id", state.value("remote_id", "")},
+         {"expires_at", expires ? json(format_rfc3339_ms(expires)) : json(nullptr)}});
+  }
+  store::RunFilter f;
+  f.limit = 20;
+  auto runs = store.runs(f);
+  if (!runs) return runs.error();
+  json latest = json::array();
+  for (const auto& r : *runs) {
+    latest.push_back({{"id", r.id},
+                      {"trigger", r.trigger},
+                      {"event_id", r.event_id},
+                      {"state", r.state},
+                      {"attempts", r.attempts},
+                      {"status", r.status},
+                      {"error", r.error},
+                      {"at", format_rfc3339_ms(r.last_at_ms)}});
+  }
+  return json{{"subscriptions", std::move(subs)},
+              {"connections", std::move(connections)},
+              {"trigger_runs", std::move(latest)},
+              {"triggers", triggers}};
+}
+
 }  // namespace
 
 void SessionImpl::on_resources_list(const std::shared_ptr<rpc::CallContext>&, const json&,
@@ -106,6 +166,14 @@ void SessionImpl::on_resources_list(const std::shared_ptr<rpc::CallContext>&, co
                               {"description", "The latest " + std::to_string(kFeedSize) +
                                                   " events from every source, newest first "
                                                   "(summaries, no payloads)"},
+                              {"mimeType", "application/json"}},
+                             {{"uri", std::string(kStatusUri)},
+                              {"name", "status"},
+                              {"title", "Subscriptions, connections and trigger runs"},
+                              {"description",
+                               "Your Events webhook subscriptions and how their deliveries go, "
+                               "each connection's state at its provider, and the latest trigger "
+                               "runs"},
                               {"mimeType", "application/json"}}});
     for (const auto& name : state->source_names("")) list.push_back(feed_resource(name));
     if (const auto& catalog = state->options.catalog) {
@@ -160,9 +228,13 @@ void SessionImpl::on_resources_read(const std::shared_ptr<rpc::CallContext>&, co
   }
   std::string uri = params["uri"].get<std::string>();
   auto state = state_;
-  on_worker(reply, [state, t = *target, uri]() -> Result<json> {
+  on_worker(reply, [state, t = *target, uri, principal = principal_]() -> Result<json> {
     json body;
-    if (t.kind == Target::kEvent) {
+    if (t.kind == Target::kStatus) {
+      auto status = status_json(state->store, principal, state->options.trigger_names);
+      if (!status) return status.error();
+      body = std::move(*status);
+    } else if (t.kind == Target::kEvent) {
       auto e = state->store.get(t.id);
       if (!e) return e.error();
       if (!e->has_value()) {

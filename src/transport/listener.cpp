@@ -10,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "hookmcp/core/json.hpp"
+#include "console_route.hpp"
+#include "hookmcp/console/console.hpp"
 #include "http_sessions.hpp"
 #include "listener.hpp"
 #include "webhook_route.hpp"
@@ -405,6 +407,7 @@ awaitable<Response> Listener::route(Request& req) {
   if (path == "/metrics") {
     co_return make_response(req, 200, metrics_.render_prometheus(), "text/plain; version=0.0.4");
   }
+  if (console::is_console_path(path)) co_return handle_console(req, options_.mcp_access);
   // RFC 9728 3: the metadata at the well-known path, and at it followed by the resource's path
   // (/mcp), where MCP clients look first.
   constexpr std::string_view kResourceMetadata = "/.well-known/oauth-protected-resource";
