@@ -575,9 +575,10 @@ TEST_F(McpTest, ResourcesListReadAndTemplates) {
   start();
   int64_t id = insert("github", "push", R"({"ref":"main"})");
   json list = request("resources/list")["result"]["resources"];
-  ASSERT_EQ(list.size(), 2u);
+  ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0]["uri"], "hookmcp://events");
-  EXPECT_EQ(list[1]["uri"], "hookmcp://sources/github");
+  EXPECT_EQ(list[1]["uri"], "hookmcp://status");
+  EXPECT_EQ(list[2]["uri"], "hookmcp://sources/github");
   json templates = request("resources/templates/list")["result"]["resourceTemplates"];
   EXPECT_EQ(templates.size(), 2u);
   json feed = request("resources/read", {{"uri", "hookmcp://events"}})["result"]["contents"][0];
@@ -587,6 +588,13 @@ TEST_F(McpTest, ResourcesListReadAndTemplates) {
   EXPECT_EQ(event["payload"]["ref"], "main");
   EXPECT_TRUE(event.contains("payload_notice"));
   EXPECT_EQ(request("resources/read", {{"uri", "hookmcp://events/999"}})["error"]["code"], -32002);
+  // What runs beside the events: none of it here, and never a secret.
+  json status = json::parse(
+      request("resources/read", {{"uri", "hookmcp://status"}})["result"]["contents"][0]["text"]
+          .get<std::string>());
+  EXPECT_EQ(status["subscriptions"], json::array());
+  EXPECT_EQ(status["connections"], json::array());
+  EXPECT_EQ(status["trigger_runs"], json::array());
 }
 
 TEST_F(McpTest, PromptsCompletionAndLogging) {

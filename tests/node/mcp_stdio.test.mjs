@@ -76,7 +76,7 @@ test('resources, templates, prompts and completion', async () => {
   try {
     const { id } = (await postHook(s.port, 'github', { ref: 'refs/heads/main' }, { 'x-event-type': 'push' })).body;
     const { resources } = await s.client.listResources();
-    assert.deepEqual(resources.map((r) => r.uri), ['hookmcp://events', 'hookmcp://sources/github']);
+    assert.deepEqual(resources.map((r) => r.uri), ['hookmcp://events', 'hookmcp://status', 'hookmcp://sources/github']);
     const { resourceTemplates } = await s.client.listResourceTemplates();
     assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate).sort(), ['hookmcp://events/{id}', 'hookmcp://sources/{source}']);
     const feed = await s.client.readResource({ uri: 'hookmcp://sources/github' });
