@@ -152,19 +152,12 @@ int run_list(const std::vector<std::string>& argv) {
   std::vector<OptionSpec> specs;
   specs.push_back({"json", false, "one JSON array, for scripts"});
   specs = with_common(std::move(specs));
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kListHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (!args->positionals.empty()) {
-    return usage_error(command, "unexpected argument \"" + args->positionals[0] + "\"");
-  }
-  auto config = load_config_without_secrets(*args);
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kListHelp, args)) return *done;
+  auto config = load_config_without_secrets(args);
   if (!config) return usage_error(command, config.error().message);
   std::map<std::string, std::string> states;
-  if (auto opened = open_store(*args); opened) {
+  if (auto opened = open_store(args); opened) {
     if (auto all = opened->store->connection_states(); all) states = std::move(*all);
   }
   auto out = ojson::array();
@@ -178,7 +171,7 @@ int run_list(const std::vector<std::string>& argv) {
     for (const auto& [k, v] : state.items()) j[k] = v;
     out.push_back(std::move(j));
   }
-  if (args->flag("json")) {
+  if (args.flag("json")) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
@@ -225,25 +218,21 @@ int run_add(const std::vector<std::string>& argv) {
   for (const auto& [name, help] : fields) specs.push_back({name, true, help});
   specs.push_back({"public-url", true, "set public_url, where providers reach this server"});
   specs = with_common(std::move(specs));
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kAddHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (args->positionals.size() != 2) return usage_error(command, "give NAME and KIND");
-  auto path = config_file(*args);
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kAddHelp, args, true)) return *done;
+  if (args.positionals.size() != 2) return usage_error(command, "give NAME and KIND");
+  auto path = config_file(args);
   if (!path) return usage_error(command, path.error().message);
   auto doc = read_file(*path);
   if (!doc) return usage_error(command, doc.error().message);
   const ojson before = *doc;
-  const std::string& name = args->positionals[0];
+  const std::string& name = args.positionals[0];
   if (doc->contains("connections") && (*doc)["connections"].contains(name)) {
     return usage_error(command, "connection " + name + " is already in " + *path);
   }
-  ojson c = {{"kind", args->positionals[1]}};
+  ojson c = {{"kind", args.positionals[1]}};
   for (const auto& [option, help] : fields) {
-    auto v = args->value(option);
+    auto v = args.value(option);
     if (!v) continue;
     std::string key = option;
     for (auto& ch : key) ch = ch == '-' ? '_' : ch;
@@ -264,15 +253,15 @@ int run_add(const std::vector<std::string>& argv) {
     }
   }
   (*doc)["connections"][name] = c;
-  if (auto u = args->value("public-url")) (*doc)["public_url"] = *u;
-  ParsedArgs checking = *args;
+  if (auto u = args.value("public-url")) (*doc)["public_url"] = *u;
+  ParsedArgs checking = args;
   checking.values["config"] = *path;
   if (int code = write_checked(command, checking, *path, before, *doc); code != kExitOk) {
     return code;
   }
   std::cout << "connection " << name << " added to " << *path
             << "; send the running server SIGHUP (or start it) to register it"
-            << (args->positionals[1] == "github" ? "" : ", after hookmcp connections login " + name)
+            << (args.positionals[1] == "github" ? "" : ", after hookmcp connections login " + name)
             << "\n";
   return kExitOk;
 }
@@ -280,21 +269,17 @@ int run_add(const std::vector<std::string>& argv) {
 int run_remove(const std::vector<std::string>& argv) {
   const std::string command = "connections remove";
   std::vector<OptionSpec> specs = with_common({});
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kRemoveHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (args->positionals.size() != 1) return usage_error(command, "give the connection's NAME");
-  const std::string& name = args->positionals[0];
-  auto config = config::load(overrides_from(*args), config::process_env());
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kRemoveHelp, args, true)) return *done;
+  if (args.positionals.size() != 1) return usage_error(command, "give the connection's NAME");
+  const std::string& name = args.positionals[0];
+  auto config = config::load(overrides_from(args), config::process_env());
   if (!config) return usage_error(command, config.error().message);
   auto it = config->connections.find(name);
   if (it == config->connections.end()) {
     return usage_error(command, "no connection " + name + " in the config");
   }
-  auto opened = open_store(*args);
+  auto opened = open_store(args);
   if (!opened) return open_failed(command, opened.error());
   auto states = opened->store->connection_states();
   if (!states) return runtime_error(command, states.error().message);
@@ -313,12 +298,12 @@ int run_remove(const std::vector<std::string>& argv) {
   if (auto r = opened->store->save_connection_state(name, ""); !r) {
     return runtime_error(command, r.error().message);
   }
-  if (auto path = config_file(*args); path) {
+  if (auto path = config_file(args); path) {
     auto doc = read_file(*path);
     if (doc && doc->contains("connections")) {
       const ojson before = *doc;
       (*doc)["connections"].erase(name);
-      if (int code = write_checked(command, *args, *path, before, *doc); code != kExitOk) {
+      if (int code = write_checked(command, args, *path, before, *doc); code != kExitOk) {
         return code;
       }
       std::cout << "connection " << name << " taken out of " << *path
@@ -335,15 +320,11 @@ int run_login(const std::vector<std::string>& argv) {
   specs.push_back({"browser", false, "a browser on this machine, OAuth with PKCE (Google's)"});
   specs.push_back({"timeout", true, "seconds to wait for the person (default 600)"});
   specs = with_common(std::move(specs));
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kLoginHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (args->positionals.size() != 1) return usage_error(command, "give a connection NAME or KIND");
-  const std::string& which = args->positionals[0];
-  auto config = config::load(overrides_from(*args), config::process_env());
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kLoginHelp, args, true)) return *done;
+  if (args.positionals.size() != 1) return usage_error(command, "give a connection NAME or KIND");
+  const std::string& which = args.positionals[0];
+  auto config = config::load(overrides_from(args), config::process_env());
   if (!config) return usage_error(command, config.error().message);
   std::vector<const config::Connection*> targets;
   for (const auto& [name, c] : config->connections) {
@@ -366,13 +347,13 @@ int run_login(const std::vector<std::string>& argv) {
     }
   }
   auto options = connections::login_options(c);
-  if (auto t = args->value("timeout")) {
+  if (auto t = args.value("timeout")) {
     auto n = parse_int(*t, "--timeout");
     if (!n) return usage_error(command, n.error().message);
     options.timeout = std::chrono::seconds(std::max<int64_t>(*n, 1));
   }
-  const bool device = args->flag("device") ||
-                      (!args->flag("browser") && c.kind == config::Connection::Kind::kMsgraph);
+  const bool device = args.flag("device") ||
+                      (!args.flag("browser") && c.kind == config::Connection::Kind::kMsgraph);
   options.prompt = [device](const connections::LoginPrompt& p) {
     if (device) {
       std::cout << "To sign in, open " << p.verification_uri << " and enter the code "
@@ -388,7 +369,7 @@ int run_login(const std::vector<std::string>& argv) {
   if (!token) return runtime_error(command, token.error().message);
   // Kept in the database (owner-only on SQLite), beside the connection's state; a database not
   // made yet is made now, so that one may sign in before the first `hookmcp serve`.
-  auto opened = open_store(*args);
+  auto opened = open_store(args);
   if (!opened && opened.error().code == ErrorCode::kNotFound) {
     static const SystemClock clock;
     store::Options o;

@@ -122,6 +122,22 @@ int usage_error(const std::string& command, const std::string& message) {
   return kExitUsage;
 }
 
+std::optional<int> parse_command(const std::vector<std::string>& argv,
+                                 const std::vector<OptionSpec>& specs, const std::string& command,
+                                 const char* help, ParsedArgs& out, bool positionals) {
+  auto args = parse_args(argv, specs, command);
+  if (!args) return usage_error(command, args.error().message);
+  if (args->help) {
+    std::cout << help << format_options(specs);
+    return kExitOk;
+  }
+  if (!positionals && !args->positionals.empty()) {
+    return usage_error(command, "unexpected argument \"" + args->positionals[0] + "\"");
+  }
+  out = std::move(*args);
+  return std::nullopt;
+}
+
 int runtime_error(const std::string& command, const std::string& message) {
   std::cerr << "hookmcp " << command << ": " << message << "\n";
   return kExitFailure;

@@ -3,6 +3,7 @@
 // `--limit`), and how they report an error.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,12 @@ int usage_error(const std::string& command, const std::string& message);
 int runtime_error(const std::string& command, const std::string& message);
 // A store that could not be opened: a config mistake is a usage error, anything else a failure.
 int open_failed(const std::string& command, const Error& error);
+
+// A subcommand's arguments read into `out` by `specs`: nullopt to go on, or the exit code to end
+// with: after --help (which prints `help` and the options), a usage error, or, unless
+// `positionals` allows them, an argument that is not an option.
+std::optional<int> parse_command(const std::vector<std::string>& argv,
+                                 const std::vector<OptionSpec>& specs, const std::string& command,
+                                 const char* help, ParsedArgs& out, bool positionals = false);
 
 }  // namespace hookmcp::app

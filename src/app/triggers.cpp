@@ -125,19 +125,12 @@ int run_list(const std::vector<std::string>& argv) {
   std::vector<OptionSpec> specs;
   specs.push_back({"json", false, "one JSON array, for scripts"});
   specs = with_common(std::move(specs));
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kListHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (!args->positionals.empty()) {
-    return usage_error(command, "unexpected argument \"" + args->positionals[0] + "\"");
-  }
-  auto config = load_config_without_secrets(*args);
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kListHelp, args)) return *done;
+  auto config = load_config_without_secrets(args);
   if (!config) return usage_error(command, config.error().message);
   std::vector<store::Subscription> stored;
-  if (auto opened = open_store(*args); opened) {
+  if (auto opened = open_store(args); opened) {
     if (auto all = opened->store->subscriptions(); all) stored = std::move(*all);
   }
   auto state_of = [&](const std::string& name) -> const store::Subscription* {
@@ -146,7 +139,7 @@ int run_list(const std::vector<std::string>& argv) {
     }
     return nullptr;
   };
-  if (args->flag("json")) {
+  if (args.flag("json")) {
     auto out = ojson::array();
     for (const auto& [name, t] : config->triggers) {
       ojson j = {{"name", name}, {"action", t.action_name()}, {"does", what_it_does(t)}};
@@ -188,33 +181,26 @@ int run_runs(const std::vector<std::string>& argv) {
   specs.push_back({"before", true, "runs older than run ID (the next page)"});
   specs.push_back({"json", false, "one JSON array, for scripts"});
   specs = with_common(std::move(specs));
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kRunsHelp << format_options(specs);
-    return kExitOk;
-  }
-  if (!args->positionals.empty()) {
-    return usage_error(command, "unexpected argument \"" + args->positionals[0] + "\"");
-  }
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kRunsHelp, args)) return *done;
   store::RunFilter f;
-  f.trigger = args->value("trigger");
-  f.failed_only = args->flag("failed");
-  if (auto v = args->value("limit")) {
+  f.trigger = args.value("trigger");
+  f.failed_only = args.flag("failed");
+  if (auto v = args.value("limit")) {
     auto n = parse_int(*v, "--limit");
     if (!n) return usage_error(command, n.error().message);
     f.limit = static_cast<int>(std::clamp<int64_t>(*n, 1, 10000));
   }
-  if (auto v = args->value("before")) {
+  if (auto v = args.value("before")) {
     auto n = parse_int(*v, "--before");
     if (!n) return usage_error(command, n.error().message);
     f.before_id = *n;
   }
-  auto opened = open_store(*args);
+  auto opened = open_store(args);
   if (!opened) return open_failed(command, opened.error());
   auto runs = opened->store->runs(f);
   if (!runs) return runtime_error(command, runs.error().message);
-  if (args->flag("json")) {
+  if (args.flag("json")) {
     auto out = ojson::array();
     for (const auto& r : *runs) out.push_back(run_json(r));
     std::cout << out.dump(2) << "\n";
@@ -234,28 +220,24 @@ int run_retry(const std::vector<std::string>& argv) {
   specs.push_back({"all", false, "every dead run (of --trigger alone, when given)"});
   specs.push_back({"trigger", true, "with --all: only this trigger's dead runs"});
   specs = with_common(std::move(specs));
-  auto args = parse_args(argv, specs, command);
-  if (!args) return usage_error(command, args.error().message);
-  if (args->help) {
-    std::cout << kRetryHelp << format_options(specs);
-    return kExitOk;
-  }
+  ParsedArgs args;
+  if (auto done = parse_command(argv, specs, command, kRetryHelp, args, true)) return *done;
   std::vector<int64_t> ids;
-  for (const auto& p : args->positionals) {
+  for (const auto& p : args.positionals) {
     auto n = parse_int(p, "a run id");
     if (!n) return usage_error(command, n.error().message);
     ids.push_back(*n);
   }
-  const bool all = args->flag("all");
+  const bool all = args.flag("all");
   if (ids.empty() == !all) {
     return usage_error(command,
                        "give the run ids to retry (hookmcp triggers runs --failed), or "
                        "--all");
   }
-  if (args->value("trigger") && !all) return usage_error(command, "--trigger goes with --all");
-  auto opened = open_store(*args);
+  if (args.value("trigger") && !all) return usage_error(command, "--trigger goes with --all");
+  auto opened = open_store(args);
   if (!opened) return open_failed(command, opened.error());
-  auto marked = opened->store->ask_retry(ids, args->value("trigger").value_or(""));
+  auto marked = opened->store->ask_retry(ids, args.value("trigger").value_or(""));
   if (!marked) return runtime_error(command, marked.error().message);
   if (marked->empty()) {
     std::cout << "no dead run to retry" << (ids.empty() ? "" : " among those ids")
