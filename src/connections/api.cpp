@@ -25,8 +25,10 @@ namespace {
 
 constexpr auto kTimeout = std::chrono::seconds(30);
 
-Result<Reply> exchange(net::ClientRequest request) {
+Result<Reply> exchange(net::ClientRequest request,
+                       const std::shared_ptr<net::Cancellation>& cancel = nullptr) {
   request.timeout = kTimeout;
+  request.cancellation = cancel;
   request.headers.add("User-Agent", "hookmcp");
   auto r = net::http_request(request);
   if (!r) {
@@ -68,7 +70,8 @@ std::string describe(const Reply& r) {
 }
 
 Result<Reply> call(const std::string& method, const std::string& url, const std::string& token,
-                   const json& body, Headers extra) {
+                   const json& body, Headers extra,
+                   const std::shared_ptr<net::Cancellation>& cancel) {
   net::ClientRequest request;
   request.method = method;
   request.url = url;
@@ -79,7 +82,7 @@ Result<Reply> call(const std::string& method, const std::string& url, const std:
     request.headers.add("Content-Type", "application/json");
     request.body = body.dump();
   }
-  auto r = exchange(std::move(request));
+  auto r = exchange(std::move(request), cancel);
   if (!r) return r;
   if (r->status == 401 || r->status == 403) {
     return make_error(ErrorCode::kUnauthenticated, method + " " + url + ": " + describe(*r));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "hookmcp/core/event.hpp"
 #include "hookmcp/core/headers.hpp"
 #include "hookmcp/core/result.hpp"
+#include "hookmcp/net/http_client.hpp"
 
 namespace hookmcp::connections::detail {
 
@@ -29,8 +31,10 @@ struct Reply {
 // when null). An answer of 429 or 5xx, or none, is kUnavailable (tried again later, with
 // backoff); 401 and 403 are kUnauthenticated, with the provider's words; any other status is
 // the caller's to read.
+// `cancel`, when given and cancelled, stops it at once (hookmcp stopping).
 Result<Reply> call(const std::string& method, const std::string& url, const std::string& token,
-                   const json& body = nullptr, Headers extra = {});
+                   const json& body = nullptr, Headers extra = {},
+                   const std::shared_ptr<net::Cancellation>& cancel = nullptr);
 // A form POST (a token endpoint). The same failures, but 4xx answers are the caller's to read.
 Result<Reply> post_form(const std::string& url,
                         const std::vector<std::pair<std::string, std::string>>& fields);
@@ -46,6 +50,13 @@ struct Context {
   int64_t now_ms = 0;
   // Stores events read from the provider as the connection source's; returns once committed.
   std::function<Status(std::vector<NewEvent>)> store;
+  std::shared_ptr<net::Cancellation> cancel;  // stops its requests when hookmcp stops
+
+  // A request to the provider's API with the connection's token (see call above).
+  Result<Reply> call(const std::string& method, const std::string& url, const json& body = nullptr,
+                     Headers extra = {}) const {
+    return detail::call(method, url, token, body, std::move(extra), cancel);
+  }
 };
 
 // Each kind. `check` registers what is missing (first time, deleted at the provider, registered

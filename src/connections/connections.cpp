@@ -280,6 +280,7 @@ void Connections::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  cancel_->cancel();  // a request in flight ends now, to be made again after a restart
   cv_.notify_all();
   if (keeping_.joinable()) keeping_.join();
 }

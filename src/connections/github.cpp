@@ -39,8 +39,8 @@ std::string fingerprint(const Context& x) {
 // The id of the hook at our URL among the target's hooks, or empty.
 Result<std::string> find_by_url(const Context& x) {
   for (int page = 1; page <= 10; ++page) {
-    auto r = call("GET", hooks_url(x.c) + "?per_page=100&page=" + std::to_string(page), x.token,
-                  nullptr, github_headers());
+    auto r = x.call("GET", hooks_url(x.c) + "?per_page=100&page=" + std::to_string(page), nullptr,
+                    github_headers());
     if (!r) return r.error();
     if (r->status != 200 || !r->body.is_array()) {
       return make_error(ErrorCode::kNotFound,
@@ -59,7 +59,7 @@ Result<std::string> find_by_url(const Context& x) {
 
 Status adopt(Context& x, const std::string& id) {
   // PATCH puts our secret and events on it: a hook made before carries a secret we cannot read.
-  auto r = call("PATCH", hooks_url(x.c) + "/" + id, x.token, hook_body(x), github_headers());
+  auto r = x.call("PATCH", hooks_url(x.c) + "/" + id, hook_body(x), github_headers());
   if (!r) return r.error();
   if (r->status != 200) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -72,8 +72,7 @@ Status adopt(Context& x, const std::string& id) {
 Status check(Context& x, bool at_start) {
   if (!x.state.remote_id.empty() && x.state.fingerprint == fingerprint(x)) {
     if (!at_start && x.state.status == "active") return {};
-    auto r =
-        call("GET", hooks_url(x.c) + "/" + x.state.remote_id, x.token, nullptr, github_headers());
+    auto r = x.call("GET", hooks_url(x.c) + "/" + x.state.remote_id, nullptr, github_headers());
     if (!r) return r.error();
     if (r->status == 200) return {};
     if (r->status != 404) {
@@ -87,7 +86,7 @@ Status check(Context& x, bool at_start) {
   if (!found->empty()) {
     if (auto s = adopt(x, *found); !s) return s;
   } else {
-    auto r = call("POST", hooks_url(x.c), x.token, hook_body(x), github_headers());
+    auto r = x.call("POST", hooks_url(x.c), hook_body(x), github_headers());
     if (!r) return r.error();
     if (r->status != 201 || !r->body.is_object() || !r->body.contains("id")) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -103,8 +102,7 @@ Status check(Context& x, bool at_start) {
 
 Status remove(Context& x) {
   if (x.state.remote_id.empty()) return {};
-  auto r =
-      call("DELETE", hooks_url(x.c) + "/" + x.state.remote_id, x.token, nullptr, github_headers());
+  auto r = x.call("DELETE", hooks_url(x.c) + "/" + x.state.remote_id, nullptr, github_headers());
   if (!r) return r.error();
   if (r->status != 204 && r->status != 404) {
     return make_error(ErrorCode::kInvalidArgument,

@@ -52,7 +52,7 @@ Result<std::string> sync_events(Context& x, bool store_changes) {
                                                           {"showDeleted", "true"}};
     if (!x.state.cursor.empty()) q.emplace_back("syncToken", x.state.cursor);
     if (!page.empty()) q.emplace_back("pageToken", page);
-    auto r = call("GET", events_url(x.c) + "?" + form_encode(q), x.token);
+    auto r = x.call("GET", events_url(x.c) + "?" + form_encode(q));
     if (!r) return r.error();
     if (r->status == 410 && !x.state.cursor.empty()) {
       // The sync token expired: read everything again; what was stored already is a repeat.
@@ -93,8 +93,8 @@ Result<std::string> sync_events(Context& x, bool store_changes) {
 }
 
 Status stop_channel(Context& x, const std::string& id, const std::string& resource_id) {
-  auto r = call("POST", x.c.api_url + "/channels/stop", x.token,
-                json{{"id", id}, {"resourceId", resource_id}});
+  auto r =
+      x.call("POST", x.c.api_url + "/channels/stop", json{{"id", id}, {"resourceId", resource_id}});
   if (!r) return r.error();
   if (r->status != 204 && r->status != 200 && r->status != 404) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -113,12 +113,12 @@ Status watch_calendar(Context& x) {
     x.state.since_ms = x.now_ms;
   }
   const std::string id = random_token(16);
-  auto r = call("POST", events_url(x.c) + "/watch", x.token,
-                json{{"id", id},
-                     {"type", "web_hook"},
-                     {"address", x.hook_url},
-                     {"token", x.state.secret},
-                     {"params", {{"ttl", "604800"}}}});
+  auto r = x.call("POST", events_url(x.c) + "/watch",
+                  json{{"id", id},
+                       {"type", "web_hook"},
+                       {"address", x.hook_url},
+                       {"token", x.state.secret},
+                       {"params", {{"ttl", "604800"}}}});
   if (!r) return r.error();
   if (r->status != 200 || !r->body.is_object()) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -184,7 +184,7 @@ Status gmail_watch(Context& x) {
     body["labelIds"] = x.c.label_ids;
     body["labelFilterBehavior"] = "include";
   }
-  auto r = call("POST", user_url(x.c) + "/watch", x.token, body);
+  auto r = x.call("POST", user_url(x.c) + "/watch", body);
   if (!r) return r.error();
   if (r->status != 200 || !r->body.is_object() || !r->body.contains("historyId")) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -242,12 +242,12 @@ Status gmail_read(Context& x, const Event& notification) {
     std::vector<std::pair<std::string, std::string>> q = {{"startHistoryId", x.state.cursor},
                                                           {"historyTypes", "messageAdded"}};
     if (!page.empty()) q.emplace_back("pageToken", page);
-    auto r = call("GET", user_url(x.c) + "/history?" + form_encode(q), x.token);
+    auto r = x.call("GET", user_url(x.c) + "/history?" + form_encode(q));
     if (!r) return r.error();
     if (r->status == 404) {
       // The history id is too old: go on from the mailbox's current one. Messages that came in
       // between are not read (Google keeps about a week of history).
-      auto profile = call("GET", user_url(x.c) + "/profile", x.token);
+      auto profile = x.call("GET", user_url(x.c) + "/profile");
       if (!profile) return profile.error();
       if (profile->status != 200 || !profile->body.is_object()) {
         return make_error(ErrorCode::kInvalidArgument,
@@ -277,7 +277,7 @@ Status gmail_read(Context& x, const Event& notification) {
                             : "format=metadata&metadataHeaders=From&metadataHeaders=To&"
                               "metadataHeaders=Cc&metadataHeaders=Subject&metadataHeaders=Date&"
                               "metadataHeaders=Message-ID";
-    auto r = call("GET", user_url(x.c) + "/messages/" + url_encode(id) + "?" + query, x.token);
+    auto r = x.call("GET", user_url(x.c) + "/messages/" + url_encode(id) + "?" + query);
     if (!r) return r.error();
     if (r->status == 404) continue;  // deleted since
     if (r->status != 200 || !r->body.is_object()) {
@@ -295,7 +295,7 @@ Status gmail_read(Context& x, const Event& notification) {
 }
 
 Status gmail_remove(Context& x) {
-  auto r = call("POST", user_url(x.c) + "/stop", x.token);
+  auto r = x.call("POST", user_url(x.c) + "/stop");
   if (!r) return r.error();
   if (r->status != 204 && r->status != 200) {
     return make_error(ErrorCode::kInvalidArgument, "cannot stop the watch: " + describe(*r));

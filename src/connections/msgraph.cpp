@@ -32,13 +32,13 @@ int64_t expiry_of(const json& body, int64_t fallback) {
 
 Status subscribe(Context& x) {
   const int64_t until = x.now_ms + kLifetimeMs;
-  auto r = call("POST", x.c.api_url + "/subscriptions", x.token,
-                json{{"changeType", x.c.change_type},
-                     {"notificationUrl", x.hook_url},
-                     {"lifecycleNotificationUrl", x.hook_url},
-                     {"resource", x.c.resource},
-                     {"expirationDateTime", format_rfc3339_ms(until)},
-                     {"clientState", x.state.secret}});
+  auto r = x.call("POST", x.c.api_url + "/subscriptions",
+                  json{{"changeType", x.c.change_type},
+                       {"notificationUrl", x.hook_url},
+                       {"lifecycleNotificationUrl", x.hook_url},
+                       {"resource", x.c.resource},
+                       {"expirationDateTime", format_rfc3339_ms(until)},
+                       {"clientState", x.state.secret}});
   if (!r) return r.error();
   if (r->status != 201 || !r->body.is_object() || !r->body.contains("id")) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -50,7 +50,7 @@ Status subscribe(Context& x) {
   x.state.expires_at_ms = expiry_of(r->body, until);
   x.state.fingerprint = fingerprint(x);
   if (!old.empty() && old != x.state.remote_id) {
-    (void)call("DELETE", x.c.api_url + "/subscriptions/" + old, x.token);  // best effort
+    (void)x.call("DELETE", x.c.api_url + "/subscriptions/" + old);  // best effort
   }
   return {};
 }
@@ -58,8 +58,8 @@ Status subscribe(Context& x) {
 Status renew(Context& x) {
   if (x.state.remote_id.empty()) return subscribe(x);
   const int64_t until = x.now_ms + kLifetimeMs;
-  auto r = call("PATCH", x.c.api_url + "/subscriptions/" + x.state.remote_id, x.token,
-                json{{"expirationDateTime", format_rfc3339_ms(until)}});
+  auto r = x.call("PATCH", x.c.api_url + "/subscriptions/" + x.state.remote_id,
+                  json{{"expirationDateTime", format_rfc3339_ms(until)}});
   if (!r) return r.error();
   if (r->status == 404) return subscribe(x);  // removed at Graph: made again
   if (r->status != 200) {
@@ -77,7 +77,7 @@ Status check(Context& x, bool at_start) {
     return subscribe(x);
   }
   if (!at_start) return {};
-  auto r = call("GET", x.c.api_url + "/subscriptions/" + x.state.remote_id, x.token);
+  auto r = x.call("GET", x.c.api_url + "/subscriptions/" + x.state.remote_id);
   if (!r) return r.error();
   if (r->status == 404) return subscribe(x);
   return {};
@@ -114,7 +114,7 @@ Status read(Context& x, const Event& notification) {
   if (change.empty() || path.empty()) return {};
   json resource = item.value("resourceData", json::object());
   if (change != "deleted") {
-    auto r = call("GET", x.c.api_url + "/" + path, x.token);
+    auto r = x.call("GET", x.c.api_url + "/" + path);
     if (!r) return r.error();
     if (r->status == 404) return {};  // gone since
     if (r->status != 200 || !r->body.is_object()) {
@@ -132,7 +132,7 @@ Status read(Context& x, const Event& notification) {
 
 Status remove(Context& x) {
   if (x.state.remote_id.empty()) return {};
-  auto r = call("DELETE", x.c.api_url + "/subscriptions/" + x.state.remote_id, x.token);
+  auto r = x.call("DELETE", x.c.api_url + "/subscriptions/" + x.state.remote_id);
   if (!r) return r.error();
   if (r->status != 204 && r->status != 404) {
     return make_error(ErrorCode::kInvalidArgument,

@@ -158,6 +158,8 @@ class Connections {
   bool stopping_ = false;  // guarded by mu_
   bool woken_ = false;     // guarded by mu_
   std::thread keeping_;
+  // Stops the requests to providers in flight when this stops.
+  const std::shared_ptr<net::Cancellation> cancel_ = std::make_shared<net::Cancellation>();
   std::shared_ptr<void> renderer_;
 };
 
