@@ -138,6 +138,19 @@ test('a payload of HTML and script renders as text, inert', async () => {
   await page.close();
 });
 
+test('a binary payload is shown as a hex view', async () => {
+  const bytes = Buffer.from([0x00, 0x01, 0x02, 0xff, 0x41, 0x42, 0x43, 0x0a]);
+  const res = await fetch(`${server.url}/hooks/files`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
+  assert.equal(res.status, 202);
+  const { id } = await res.json();
+  const { page } = await openConsole(server.url);
+  await page.waitForSelector(`#rows tr[data-id="${id}"]`);
+  await page.click(`#rows tr[data-id="${id}"]`);
+  await page.waitForFunction(() => document.getElementById('payload-kind').textContent.startsWith('binary'));
+  assert.equal(await page.$eval('#payload', (p) => p.textContent), `00000000  00 01 02 ff 41 42 43 0a${' '.repeat(24)}  ....ABC.`);
+  await page.close();
+});
+
 test('a foreign Host or Origin is refused, as on /mcp', async () => {
   // fetch() sends its own Host: ask with http.get to send another.
   const host = await new Promise((resolve, reject) => {
