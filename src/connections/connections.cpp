@@ -334,6 +334,8 @@ void Connections::tend(Entry& e) {
     if (!e.held) e.checked = false;
     e.held = true;
   }
+  // Added by a reload a moment ago: its secret is made (prepare) before anything is registered.
+  if (e.state.secret.empty()) return;
   const auto& kind = detail::kind_of(e.config.kind);
   const int64_t renew_at = kind.renew_at(e.state);
   const bool due = !e.checked || e.state.status != "active" || (renew_at != 0 && now >= renew_at);
