@@ -120,6 +120,26 @@ test('github: a webhook made once with a generated secret, found after a restart
   }
 });
 
+test('a connection added to the config is registered on SIGHUP, with a source made for it', async () => {
+  const dir = tempDir();
+  const hooksBefore = fake.state.hooks.size;
+  const server = await serve(dir, { connections: {} });
+  try {
+    const config = JSON.parse(readFileSync(server.file, 'utf8'));
+    config.connections.later = { kind: 'github', repository: 'octo/later', token: fake.state.githubToken, api_url: `${fake.base}/gh` };
+    writeFileSync(server.file, JSON.stringify(config));
+    server.child.kill('SIGHUP');
+    await until('the webhook', () => fake.state.hooks.size === hooksBefore + 1);
+    const hook = [...fake.state.hooks.values()].at(-1);
+    assert.equal(hook.config.url, `${server.url}/hooks/later`);
+    await until('its ping accepted', () => fake.state.pings.at(-1) === 202);
+  } finally {
+    await server.stop();
+    for (const [id, h] of fake.state.hooks) if (h.config.url.endsWith('/hooks/later')) fake.state.hooks.delete(id);
+    dir.cleanup();
+  }
+});
+
 test('calendar: channel renewed with no gap, changes read as event.created/updated/cancelled, 410 resynced, revoked token failed then signed in again', async () => {
   const dir = tempDir();
   fake.state.refreshTokens.add('1//cal-refresh');
