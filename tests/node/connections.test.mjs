@@ -245,7 +245,7 @@ test('calendar: channel renewed with no gap, changes read as event.created/updat
   }
 });
 
-test('gmail: a Pub/Sub push leads to history.list and one message.received per new message', async () => {
+test('gmail: a Pub/Sub push leads to history.list and one message.received per new message; watched again before it lapses', async () => {
   const dir = tempDir();
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
@@ -258,6 +258,7 @@ test('gmail: a Pub/Sub push leads to history.list and one message.received per n
     connections: { mail: { kind: 'gmail', topic: 'projects/my-project/topics/gmail', label_ids: ['INBOX'],
       client_id: 'client-2', refresh_token: 'env:GMAIL_REFRESH', api_url: `${fake.base}/gmail`, token_url: `${fake.base}/google/token` } },
   };
+  fake.state.gmailExpirationMs = 4000;  // watched again halfway: after 2 s
   const server = await serve(dir, config, { GMAIL_REFRESH: '1//gmail-refresh' });
   const client = await mcpClient(server.url);
   try {
@@ -287,14 +288,22 @@ test('gmail: a Pub/Sub push leads to history.list and one message.received per n
     assert.equal(byId['m-1'].payload, undefined, 'metadata and snippet only, not the body');
     const history = fake.calls.filter((c) => c.path === '/gmail/users/me/history');
     assert.equal(history[0].query.startHistoryId, '5000');
+    // Watched again before the watch lapses, reading on from where it stood.
+    await until('a second watch', () => fake.state.gmailWatches.length >= 2, 6000);
+    assert.ok(fake.state.gmailWatches[1].at - fake.state.gmailWatches[0].at < 4000);
+    fake.gmailReceive('m-3', { from: 'Cy <cy@example.com>', subject: 'Again', snippet: 'Third' });
+    const again = { ...push, message: { ...push.message, messageId: `${Date.now()}` } };
+    assert.equal((await fetch(`${server.url}/hooks/mail`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${jwt}` }, body: JSON.stringify(again) })).status, 202);
+    await until('the third message', async () => (await listEvents(client, 'mail')).filter((e) => e.type === 'message.received').length === 3);
   } finally {
+    fake.state.gmailExpirationMs = 7 * 24 * 3600 * 1000;
     await client.close();
     await server.stop();
     dir.cleanup();
   }
 });
 
-test('msgraph: subscribed after the validation handshake, the changed message read, lifecycle events answered, device login', async () => {
+test('msgraph: subscribed after the validation handshake, renewed before expiry, the changed message read, lifecycle events answered, device login', async () => {
   const dir = tempDir();
   const config = {
     connections: { outlook: { kind: 'msgraph', resource: "me/mailFolders('Inbox')/messages", change_type: 'created',
@@ -306,6 +315,7 @@ test('msgraph: subscribed after the validation handshake, the changed message re
   assert.match(login.stdout, /enter the code ABCD-EFGH/);
   assert.match(login.stdout, /signed in: connection outlook/);
 
+  fake.state.graphLifetimeMs = 4000;  // renewed halfway: after 2 s
   const server = await serve(dir, config);
   const client = await mcpClient(server.url);
   try {
@@ -320,9 +330,14 @@ test('msgraph: subscribed after the validation handshake, the changed message re
     const created = await until('message.created', async () => (await listEvents(client, 'outlook')).find((e) => e.type === 'message.created'));
     assert.equal((await getPayload(client, created.id)).subject, 'Quarterly report');
 
+    // Renewed before it expires, again and again.
+    await until('renewed before expiry', () => sub.renewals >= 2, 6000);
+    fake.state.graphLifetimeMs = 0;
+    await sleep(200);
     // reauthorizationRequired: renewed at once.
+    const renewals = sub.renewals;
     await fake.graphNotify({ lifecycleEvent: 'reauthorizationRequired' });
-    await until('the renewal', () => sub.renewals === 1);
+    await until('the renewal', () => sub.renewals === renewals + 1);
     // subscriptionRemoved: subscribed again.
     fake.state.subscriptions.delete(sub.id);
     const removedNote = { lifecycleEvent: 'subscriptionRemoved', subscriptionId: sub.id, clientState: sub.clientState };
@@ -331,6 +346,7 @@ test('msgraph: subscribed after the validation handshake, the changed message re
     await until('a new subscription', () => fake.state.subscriptions.size === 1);
     await until('its id listed', async () => (await listJson(dir)).outlook.remote_id === [...fake.state.subscriptions.keys()][0]);
   } finally {
+    fake.state.graphLifetimeMs = 0;
     await client.close();
     await server.stop();
     dir.cleanup();

@@ -46,6 +46,7 @@ export async function startFakeProviders() {
     // Graph
     subscriptions: new Map(),  // id -> subscription
     graphResources: new Map(), // path -> resource
+    graphLifetimeMs: 0,        // when set, subscriptions last this long whatever was asked
   };
 
   const bearerOk = (req) => {
@@ -218,7 +219,8 @@ export async function startFakeProviders() {
       if (v.status !== 200 || (await v.text()) !== token) {
         return json(res, 400, { error: { code: 'InvalidRequest', message: 'Subscription validation request failed.' } });
       }
-      const sub = { id: randomUUID(), resource: b.resource, changeType: b.changeType, notificationUrl: b.notificationUrl, clientState: b.clientState, expirationDateTime: b.expirationDateTime, renewals: 0 };
+      const expires = state.graphLifetimeMs ? new Date(Date.now() + state.graphLifetimeMs).toISOString() : b.expirationDateTime;
+      const sub = { id: randomUUID(), resource: b.resource, changeType: b.changeType, notificationUrl: b.notificationUrl, clientState: b.clientState, expirationDateTime: expires, renewals: 0 };
       state.subscriptions.set(sub.id, sub);
       return json(res, 201, sub);
     }
@@ -227,7 +229,11 @@ export async function startFakeProviders() {
       const sub = state.subscriptions.get(m[1]);
       if (!sub) return json(res, 404, { error: { code: 'ResourceNotFound', message: 'The object was not found.' } });
       if (req.method === 'GET') return json(res, 200, sub);
-      if (req.method === 'PATCH') { sub.expirationDateTime = data().expirationDateTime; sub.renewals += 1; return json(res, 200, sub); }
+      if (req.method === 'PATCH') {
+        sub.expirationDateTime = state.graphLifetimeMs ? new Date(Date.now() + state.graphLifetimeMs).toISOString() : data().expirationDateTime;
+        sub.renewals += 1;
+        return json(res, 200, sub);
+      }
       if (req.method === 'DELETE') { state.subscriptions.delete(sub.id); res.writeHead(204); return res.end(); }
     }
     if (path.startsWith('/graph/')) {
