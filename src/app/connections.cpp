@@ -364,8 +364,13 @@ int run_login(const std::vector<std::string>& argv) {
     }
     std::cout << "Waiting..." << std::endl;
   };
-  auto token =
-      device ? connections::device_login(c, options) : connections::loopback_login(c, options);
+  Result<std::string> token = make_error(ErrorCode::kInternal, "no login");
+  try {
+    token =
+        device ? connections::device_login(c, options) : connections::loopback_login(c, options);
+  } catch (const std::exception& ex) {
+    return runtime_error(command, std::string("unexpected answer from the provider: ") + ex.what());
+  }
   if (!token) return runtime_error(command, token.error().message);
   // Kept in the database (owner-only on SQLite), beside the connection's state; a database not
   // made yet is made now, so that one may sign in before the first `hookmcp serve`.

@@ -428,6 +428,18 @@ Result<std::string> Connections::bearer(Entry& e) {
 }
 
 Status Connections::with_token(Entry& e, const std::function<Status(detail::Context&)>& op) {
+  // A provider's answer of an unexpected shape (a number where a string was documented) throws
+  // out of the JSON library: it fails this attempt, never the thread.
+  try {
+    return with_token_unguarded(e, op);
+  } catch (const std::exception& ex) {
+    return make_error(ErrorCode::kUnavailable,
+                      std::string("unexpected answer from the provider: ") + ex.what());
+  }
+}
+
+Status Connections::with_token_unguarded(Entry& e,
+                                         const std::function<Status(detail::Context&)>& op) {
   std::string url;
   {
     std::lock_guard l(mu_);
@@ -537,7 +549,12 @@ Status unregister(const config::Connection& c, const State& state, int64_t now_m
     token = t->value;
   }
   Context x{c, s, token, "", now_ms, [](const std::vector<NewEvent>&) { return Status(); }};
-  return detail::kind_of(c.kind).remove(x);
+  try {
+    return detail::kind_of(c.kind).remove(x);
+  } catch (const std::exception& ex) {
+    return make_error(ErrorCode::kUnavailable,
+                      std::string("unexpected answer from the provider: ") + ex.what());
+  }
 }
 
 }  // namespace hookmcp::connections

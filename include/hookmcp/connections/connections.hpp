@@ -143,6 +143,7 @@ class Connections {
   Result<std::string> bearer(Entry& entry);
   // Runs `op` with the connection's context and a bearer token, with the entry's lock held.
   Status with_token(Entry& entry, const std::function<Status(detail::Context&)>& op);
+  Status with_token_unguarded(Entry& entry, const std::function<Status(detail::Context&)>& op);
   void fail(Entry& entry, const std::string& reason);
   void render_metrics(std::string& out);
 
