@@ -9,9 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "hookmcp/core/json.hpp"
 #include "console_route.hpp"
 #include "hookmcp/console/console.hpp"
+#include "hookmcp/core/json.hpp"
 #include "http_sessions.hpp"
 #include "listener.hpp"
 #include "webhook_route.hpp"

@@ -18,7 +18,8 @@ struct Asset {
   std::string_view content_type;
   std::string_view body;
 };
-// The file at `path` (/ui and /ui/ are the page; /ui/app.js, /ui/app.css, /ui/icon.svg), or nullopt.
+// The file at `path` (/ui and /ui/ are the page; /ui/app.js, /ui/app.css, /ui/icon.svg), or
+// nullopt.
 std::optional<Asset> asset(std::string_view path);
 
 // What every console response carries: a Content-Security-Policy that allows only this
