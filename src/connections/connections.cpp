@@ -379,8 +379,12 @@ void Connections::save(Entry& e) {
   e.expires_at_ms.store(e.state.expires_at_ms);
   std::string text = e.state.to_json().dump();
   if (text == e.saved) return;
-  // Written whole: a login stored meanwhile by another process is kept.
-  auto states = store_.connection_states();
+  // Written whole: a login stored meanwhile by another process is kept. Only a connection whose
+  // refresh token comes from `hookmcp connections login` can have one: the others write at once.
+  const bool may_log_in = e.config.uses_oauth() && e.config.refresh_token.value.empty();
+  auto states =
+      may_log_in ? store_.connection_states()
+                 : Result<std::map<std::string, std::string>>(std::map<std::string, std::string>{});
   if (states) {
     auto it = states->find(e.config.name);
     if (it != states->end()) {
